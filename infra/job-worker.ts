@@ -1,0 +1,125 @@
+/**
+ * One job type's queue, dead-letter queue, worker function and alarms, derived from its declaration.
+ */
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Alarm, ComparisonOperator, TreatMissingData, type IAlarmAction } from 'aws-cdk-lib/aws-cloudwatch';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { DeduplicationScope, FifoThroughputLimit, Queue, QueueEncryption, RedrivePermission } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { ENV } from '../shared/config';
+import { visibilityTimeoutSeconds, type JobKind, type QueueOptions } from '../shared/jobs/define';
+import { MAX_MESSAGE_BYTES } from '../shared/jobs/message';
+import { JoblineFunction } from './jobline-function';
+
+export interface JobWorkerProps {
+  name: string;
+  kind: JobKind;
+  queue: QueueOptions;
+  table: ITable;
+  logRetention: RetentionDays;
+  logLevel: string;
+  /** Alarm when the oldest message has waited this long. */
+  maxMessageAge: Duration;
+  alarmAction?: IAlarmAction;
+}
+
+/** What each kind of job does to the table, and nothing more. */
+const TABLE_ACTIONS: Record<JobKind, string[]> = {
+  // Claim, complete, fail: single-item updates.
+  leased: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+  // One BatchGetItem per batch, then the completion transaction with the handler's own writes.
+  transactional: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem'],
+};
+
+export class JobWorker extends Construct {
+  readonly queue: Queue;
+  readonly deadLetterQueue: Queue;
+  readonly worker: JoblineFunction;
+  readonly alarms: Alarm[];
+
+  constructor(scope: Construct, id: string, props: JobWorkerProps) {
+    super(scope, id);
+    const q = props.queue;
+    const fifo = q.fifo
+      ? { fifo: true, contentBasedDeduplication: false, deduplicationScope: DeduplicationScope.MESSAGE_GROUP, fifoThroughputLimit: FifoThroughputLimit.PER_MESSAGE_GROUP_ID }
+      : {};
+    const common = { encryption: QueueEncryption.SQS_MANAGED, enforceSSL: true, maxMessageSizeBytes: MAX_MESSAGE_BYTES, removalPolicy: RemovalPolicy.DESTROY };
+
+    this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
+      ...common,
+      ...fifo,
+      retentionPeriod: Duration.days(14),
+      redriveAllowPolicy: { redrivePermission: RedrivePermission.ALLOW_ALL },
+    });
+
+    this.queue = new Queue(this, 'Queue', {
+      ...common,
+      ...fifo,
+      visibilityTimeout: Duration.seconds(visibilityTimeoutSeconds(q)),
+      retentionPeriod: Duration.days(4),
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: q.maxReceiveCount },
+    });
+
+    this.worker = new JoblineFunction(this, 'Worker', {
+      entry: 'functions/worker.ts',
+      description: `jobline worker for ${props.name} jobs`,
+      timeout: Duration.seconds(q.timeoutSeconds),
+      memorySize: q.memoryMb,
+      logRetention: props.logRetention,
+      environment: {
+        [ENV.jobType]: props.name,
+        [ENV.tableName]: props.table.tableName,
+        [ENV.queueUrl]: this.queue.queueUrl,
+        [ENV.deadLetterQueueUrl]: this.deadLetterQueue.queueUrl,
+        [ENV.maxReceiveCount]: String(q.maxReceiveCount),
+        [ENV.backoffBaseSeconds]: String(q.backoff.baseSeconds),
+        [ENV.backoffMaxSeconds]: String(q.backoff.maxSeconds),
+        [ENV.workerConcurrency]: String(Math.min(q.batchSize, 10)),
+        [ENV.logLevel]: props.logLevel,
+      },
+    });
+    const fn = this.worker.function;
+
+    // Least privilege: its own queue (consume + backoff), its DLQ (park poison messages), the table.
+    this.queue.grantConsumeMessages(fn);
+    this.deadLetterQueue.grantSendMessages(fn);
+    this.worker.role.addToPrincipalPolicy(new PolicyStatement({ actions: TABLE_ACTIONS[props.kind], resources: [props.table.tableArn] }));
+
+    fn.addEventSource(
+      new SqsEventSource(this.queue, {
+        batchSize: q.batchSize,
+        maxBatchingWindow: q.fifo || q.batchingWindowSeconds === 0 ? undefined : Duration.seconds(q.batchingWindowSeconds),
+        maxConcurrency: q.maxConcurrency,
+        reportBatchItemFailures: true,
+      }),
+    );
+
+    this.alarms = [
+      this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }).createAlarm(this, 'DeadLettersAlarm', {
+        alarmDescription: `${props.name}: jobs failed and their messages are in the DLQ. Read their jobline-reason attribute, fix the cause, then redrive.`,
+        threshold: 0,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      }),
+      this.queue.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(1), statistic: 'Maximum' }).createAlarm(this, 'OldestMessageAlarm', {
+        alarmDescription: `${props.name}: the oldest job has waited more than ${props.maxMessageAge.toHumanString()}; the workers are behind or stuck.`,
+        threshold: props.maxMessageAge.toSeconds(),
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 5,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      }),
+      fn.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }).createAlarm(this, 'WorkerErrorsAlarm', {
+        alarmDescription: `${props.name}: worker invocations failed (crashes or timeouts; job failures are reported per record, not here).`,
+        threshold: 0,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      }),
+    ];
+    if (props.alarmAction) for (const a of this.alarms) a.addAlarmAction(props.alarmAction);
+  }
+}

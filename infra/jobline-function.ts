@@ -1,0 +1,72 @@
+/**
+ * A jobline Lambda function: the latest Node.js runtime aws-cdk-lib offers, arm64, bundled by the local
+ * esbuild (never Docker) with the AWS SDK inside (pinned by our lock file, as for production deploys),
+ * its own log group, and a role that holds only what the caller grants (no managed policies).
+ */
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Architecture, LoggingFormat, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { entry, PROJECT_ROOT } from './paths';
+
+export const LAMBDA_RUNTIME = Runtime.NODEJS_24_X;
+
+export interface JoblineFunctionProps {
+  /** The entry file, relative to the repository root. */
+  entry: string;
+  description: string;
+  environment: Record<string, string>;
+  timeout: Duration;
+  memorySize: number;
+  logRetention: RetentionDays;
+}
+
+export class JoblineFunction extends Construct {
+  readonly function: NodejsFunction;
+  readonly role: Role;
+  readonly logGroup: LogGroup;
+
+  constructor(scope: Construct, id: string, props: JoblineFunctionProps) {
+    super(scope, id);
+    this.logGroup = new LogGroup(this, 'Logs', { retention: props.logRetention, removalPolicy: RemovalPolicy.DESTROY });
+    this.role = new Role(this, 'Role', {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: `${props.description} (least privilege: granted per resource)`,
+    });
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [`${this.logGroup.logGroupArn}`, `${this.logGroup.logGroupArn}:log-stream:*`] }),
+    );
+    Validations.of(this.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::<' + Stack.of(this).getLogicalId(this.logGroup.node.defaultChild as never) + '.Arn>:log-stream:*]',
+      reason: 'Lambda names the log streams of its own log group at run time; the wildcard is limited to that one log group.',
+    });
+
+    this.function = new NodejsFunction(this, 'Function', {
+      entry: entry(props.entry),
+      handler: 'handler',
+      description: props.description,
+      runtime: LAMBDA_RUNTIME,
+      architecture: Architecture.ARM_64,
+      memorySize: props.memorySize,
+      timeout: props.timeout,
+      role: this.role,
+      logGroup: this.logGroup,
+      loggingFormat: LoggingFormat.JSON,
+      environment: props.environment,
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: entry('package-lock.json'),
+      bundling: {
+        format: OutputFormat.ESM,
+        minify: true,
+        sourceMap: false,
+        externalModules: [],
+        mainFields: ['module', 'main'],
+        // Some bundled CommonJS dependencies call require(); give the ES module bundle one.
+        banner: "import { createRequire as __jobline_createRequire } from 'node:module'; const require = __jobline_createRequire(import.meta.url);",
+        forceDockerBundling: false,
+      },
+    });
+  }
+}

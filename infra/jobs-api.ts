@@ -1,0 +1,80 @@
+/**
+ * The HTTP API: POST /jobs/{type} and GET /jobs/{id} on one thin function, IAM authorization by default,
+ * access logs on the default stage.
+ */
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { HttpApi, HttpMethod, HttpStage, LogGroupLogDestination, type IHttpRouteAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { ENV, queueUrlVariable } from '../shared/config';
+import { JoblineFunction } from './jobline-function';
+
+export type ApiAuthorization = 'iam' | 'none';
+
+export interface JobsApiProps {
+  table: ITable;
+  queues: ReadonlyMap<string, IQueue>;
+  authorization: ApiAuthorization;
+  retentionDays: number;
+  logRetention: RetentionDays;
+  logLevel: string;
+}
+
+export class JobsApi extends Construct {
+  readonly api: HttpApi;
+  readonly handler: JoblineFunction;
+  readonly url: string;
+
+  constructor(scope: Construct, id: string, props: JobsApiProps) {
+    super(scope, id);
+    const environment: Record<string, string> = {
+      [ENV.tableName]: props.table.tableName,
+      [ENV.retentionDays]: String(props.retentionDays),
+      [ENV.logLevel]: props.logLevel,
+    };
+    for (const [name, queue] of props.queues) environment[queueUrlVariable(name)] = queue.queueUrl;
+
+    this.handler = new JoblineFunction(this, 'Handler', {
+      entry: 'functions/api.ts',
+      description: 'jobline API: submit jobs and read their status',
+      timeout: Duration.seconds(10),
+      memorySize: 512,
+      logRetention: props.logRetention,
+      environment,
+    });
+    // Least privilege: create and read job records, send to the job queues.
+    this.handler.role.addToPrincipalPolicy(
+      new PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], resources: [props.table.tableArn] }),
+    );
+    for (const queue of props.queues.values()) queue.grantSendMessages(this.handler.function);
+
+    const authorizer: IHttpRouteAuthorizer | undefined = props.authorization === 'iam' ? new HttpIamAuthorizer() : undefined;
+    this.api = new HttpApi(this, 'HttpApi', { description: 'jobline job API', createDefaultStage: false });
+    const integration = new HttpLambdaIntegration('Jobs', this.handler.function);
+    this.api.addRoutes({ path: '/jobs/{type}', methods: [HttpMethod.POST], integration, authorizer });
+    this.api.addRoutes({ path: '/jobs/{id}', methods: [HttpMethod.GET], integration, authorizer });
+
+    const accessLogs = new LogGroup(this, 'AccessLogs', { retention: props.logRetention, removalPolicy: RemovalPolicy.DESTROY });
+    const stage = new HttpStage(this, 'DefaultStage', {
+      httpApi: this.api,
+      stageName: '$default',
+      autoDeploy: true,
+      accessLogSettings: { destination: new LogGroupLogDestination(accessLogs) },
+      throttle: { rateLimit: 1000, burstLimit: 2000 },
+    });
+    this.url = stage.url;
+
+    if (props.authorization === 'none') {
+      for (const child of this.api.node.findAll()) {
+        if (child.node.id.startsWith('POST--jobs') || child.node.id.startsWith('GET--jobs')) {
+          Validations.of(child).acknowledge({ id: 'AwsSolutions-APIG4', reason: 'Authorization was turned off on purpose (authorization: "none"), e.g. for a private test stack.' });
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,4 @@
+/** `cdk synth` / `cdk deploy` entry point (see cdk.json). */
+import { buildApp } from './app';
+
+buildApp().app.synth();

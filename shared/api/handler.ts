@@ -1,0 +1,38 @@
+/** Builds the API function from its environment once per execution environment. */
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { dynamoClient, sqsClient } from '../aws/clients';
+import { ENV, intEnv, queueUrlVariable, requireEnv } from '../config';
+import { jobTypes } from '../jobs';
+import { createLogger } from '../log';
+import { JobStore } from '../store/job-store';
+import { route } from './router';
+import type { QueueTarget, SubmitDeps } from './submit';
+
+export function apiDepsFromEnv(env: NodeJS.ProcessEnv = process.env): SubmitDeps {
+  const queues = new Map<string, QueueTarget>();
+  for (const type of jobTypes) {
+    const url = env[queueUrlVariable(type.name)];
+    if (url) queues.set(type.name, { url, fifo: type.queue.fifo });
+  }
+  return {
+    jobTypes,
+    queues,
+    store: new JobStore(dynamoClient(), requireEnv(ENV.tableName, env)),
+    send: async (queue, body, fifo) => {
+      const [{ SendMessageCommand }, sqs] = await Promise.all([import('@aws-sdk/client-sqs'), sqsClient()]);
+      await sqs.send(
+        new SendMessageCommand({
+          QueueUrl: queue.url,
+          MessageBody: body,
+          ...(fifo ? { MessageGroupId: fifo.groupId, MessageDeduplicationId: fifo.deduplicationId } : {}),
+        }),
+      );
+    },
+    log: createLogger({ component: 'api' }),
+    retentionDays: intEnv(ENV.retentionDays, 30, env),
+  };
+}
+
+export function createApiHandler(deps: SubmitDeps = apiDepsFromEnv()) {
+  return (event: APIGatewayProxyEventV2) => route(event, deps);
+}

@@ -1,0 +1,33 @@
+/**
+ * The API function's routes. API Gateway matches the route and passes its key and path parameters;
+ * anything else that reaches the function is answered 404 or 405 here, never 5xx.
+ */
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { reasonOf } from '../errors';
+import { problem, type ApiResponse } from './http';
+import { jobStatus } from './status';
+import { submitJob, type SubmitDeps } from './submit';
+
+export const ROUTES = { submit: 'POST /jobs/{type}', status: 'GET /jobs/{id}' } as const;
+
+export async function route(event: APIGatewayProxyEventV2, deps: SubmitDeps): Promise<ApiResponse> {
+  try {
+    switch (event.routeKey) {
+      case ROUTES.submit:
+        return await submitJob(event, event.pathParameters?.type, deps);
+      case ROUTES.status:
+        return await jobStatus(event.pathParameters?.id, deps.store);
+      default: {
+        const path = event.rawPath ?? '';
+        if (/^\/jobs\/[^/]+\/?$/.test(path)) {
+          return problem(405, 'method_not_allowed', 'use POST /jobs/{type} to submit and GET /jobs/{id} to read', undefined, { allow: 'GET, POST' });
+        }
+        return problem(404, 'not_found', 'no such route: the API has POST /jobs/{type} and GET /jobs/{id}');
+      }
+    }
+  } catch (error) {
+    // DynamoDB or SQS unavailable, throttled: nothing was promised to the client, who may retry.
+    deps.log.error('request failed', { routeKey: event.routeKey, reason: reasonOf(error) });
+    return problem(503, 'unavailable', 'the job store or queue is unavailable; retry shortly', undefined, { 'retry-after': '1' });
+  }
+}

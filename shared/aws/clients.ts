@@ -1,0 +1,29 @@
+/**
+ * AWS clients, created once per process and reused across invocations (keep-alive connections).
+ * Endpoints come from the SDK's standard variables (AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_DYNAMODB,
+ * AWS_ENDPOINT_URL_SQS), so the same code talks to AWS, LocalStack or the embedded emulators.
+ *
+ * The SQS client is loaded on first use: the worker needs it only on failure paths (backoff, DLQ), so a
+ * cold start that never fails does not pay for loading it.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import { addFaultInjection } from './fault-injection';
+
+let dynamo: DynamoDBClient | undefined;
+let sqs: Promise<SQSClient> | undefined;
+
+const requestHandler = { httpAgent: { keepAlive: true, maxSockets: 64 }, httpsAgent: { keepAlive: true, maxSockets: 64 } };
+
+export function dynamoClient(): DynamoDBClient {
+  if (!dynamo) {
+    dynamo = new DynamoDBClient({ requestHandler });
+    addFaultInjection(dynamo);
+  }
+  return dynamo;
+}
+
+export function sqsClient(): Promise<SQSClient> {
+  sqs ??= import('@aws-sdk/client-sqs').then(({ SQSClient }) => new SQSClient({ requestHandler }));
+  return sqs;
+}

@@ -1,0 +1,102 @@
+/**
+ * Fault injection for the chaos suite (test/chaos). Inert unless the process runs under jobline's local
+ * runtime (JOBLINE_LOCAL_RUNTIME=1) with JOBLINE_FAULTS set, so no deployed stack can switch it on.
+ *
+ * DynamoDB faults sit in the SDK's middleware stack, below its retry and deserializer middleware: the
+ * SDK sees a real throttling or 5xx answer, retries it as it would in AWS, and surfaces it when its
+ * attempts run out. Every injected fault prints one `fault injected` log line, which the chaos suite counts.
+ */
+import { writeSync } from 'node:fs';
+import { Readable } from 'node:stream';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+
+export interface FaultConfig {
+  /** Share of DynamoDB requests answered with ThrottlingException before reaching DynamoDB. */
+  dynamoThrottleRate?: number;
+  /** Share of DynamoDB requests answered with a 500 before reaching DynamoDB. */
+  dynamoServerErrorRate?: number;
+  /** Share of DynamoDB requests applied by DynamoDB whose answer is replaced by a 500 (an ambiguous write). */
+  dynamoLostResponseRate?: number;
+  /** Share of job completions around which the process is killed (SIGKILL): after a transactional
+   *  completion commits, or before a leased completion is sent (after the job's external effect). */
+  killAtCompletionRate?: number;
+  /** Share of handler runs that throw a transient error. */
+  handlerErrorRate?: number;
+  /** Share of handler runs that hang past their deadline (a handler timeout). */
+  handlerHangRate?: number;
+  /** Extra time every handler run takes, in milliseconds (lets short leases expire mid-job). */
+  handlerDelayMs?: number;
+  /** Lease length override in milliseconds (a lease that expires while its worker still runs). */
+  leaseMs?: number;
+}
+
+let cached: FaultConfig | null | undefined;
+
+export function faultConfig(): FaultConfig | null {
+  if (cached !== undefined) return cached;
+  const raw = process.env.JOBLINE_FAULTS;
+  cached = process.env.JOBLINE_LOCAL_RUNTIME === '1' && raw ? (JSON.parse(raw) as FaultConfig) : null;
+  return cached;
+}
+
+export function reportFault(fault: string, fields: Record<string, unknown> = {}): void {
+  // Synchronous, so the line is out before a kill.
+  writeSync(1, `${JSON.stringify({ level: 'warn', time: new Date().toISOString(), msg: 'fault injected', fault, ...fields })}\n`);
+}
+
+const chance = (rate: number | undefined) => rate !== undefined && rate > 0 && Math.random() < rate;
+
+function fakeResponse(statusCode: number, type: string, message: string) {
+  const body = JSON.stringify({ __type: `com.amazonaws.dynamodb.v20120810#${type}`, message });
+  return {
+    response: {
+      statusCode,
+      reason: type,
+      headers: { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': 'fault-injected' },
+      body: Readable.from([Buffer.from(body)]),
+    },
+    output: { $metadata: {} },
+  };
+}
+
+/** Completions are the only writes that carry a `:result` (see JobStore.completeLeased / completeTransactional). */
+function completesAJob(input: unknown): boolean {
+  type Values = { ExpressionAttributeValues?: Record<string, unknown> };
+  const update = input as Values & { TransactItems?: { Update?: Values }[] };
+  const values = update.ExpressionAttributeValues ?? update.TransactItems?.[0]?.Update?.ExpressionAttributeValues;
+  return values !== undefined && ':result' in values;
+}
+
+export function addFaultInjection(client: DynamoDBClient, config: FaultConfig | null = faultConfig()): void {
+  if (!config) return;
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const command = context.commandName ?? 'unknown';
+      if (chance(config.dynamoThrottleRate)) {
+        reportFault('throttle', { command });
+        return fakeResponse(400, 'ThrottlingException', 'Rate of requests exceeds the allowed throughput (injected).') as never;
+      }
+      if (chance(config.dynamoServerErrorRate)) {
+        reportFault('server-error', { command });
+        return fakeResponse(500, 'InternalServerError', 'Internal server error (injected).') as never;
+      }
+      const completion = completesAJob(args.input);
+      const kill = completion && chance(config.killAtCompletionRate);
+      if (kill && command === 'UpdateItemCommand') {
+        reportFault('kill', { command, when: 'after the effect, before the completion' });
+        process.kill(process.pid, 'SIGKILL');
+      }
+      const result = await next(args);
+      if (kill && command === 'TransactWriteItemsCommand') {
+        reportFault('kill', { command, when: 'after the completion committed, before the acknowledgement' });
+        process.kill(process.pid, 'SIGKILL');
+      }
+      if (chance(config.dynamoLostResponseRate)) {
+        reportFault('lost-response', { command });
+        return fakeResponse(500, 'InternalServerError', 'Answer lost after the request was applied (injected).') as never;
+      }
+      return result;
+    },
+    { step: 'deserialize', priority: 'low', name: 'joblineFaultInjection' },
+  );
+}

@@ -1,0 +1,32 @@
+/**
+ * The environment variables that infra/ gives the functions and the functions read. One list, so the two
+ * sides cannot drift apart. The local runtime reads the same variables from the synthesized template.
+ */
+export const ENV = {
+  tableName: 'JOBLINE_TABLE_NAME',
+  jobType: 'JOBLINE_JOB_TYPE',
+  queueUrl: 'JOBLINE_QUEUE_URL',
+  deadLetterQueueUrl: 'JOBLINE_DLQ_URL',
+  maxReceiveCount: 'JOBLINE_MAX_RECEIVE_COUNT',
+  backoffBaseSeconds: 'JOBLINE_BACKOFF_BASE_SECONDS',
+  backoffMaxSeconds: 'JOBLINE_BACKOFF_MAX_SECONDS',
+  workerConcurrency: 'JOBLINE_WORKER_CONCURRENCY',
+  retentionDays: 'JOBLINE_RETENTION_DAYS',
+  logLevel: 'JOBLINE_LOG_LEVEL',
+} as const;
+
+/** The API function finds each job type's queue in JOBLINE_QUEUE_URL_<TYPE>, e.g. JOBLINE_QUEUE_URL_TRANSFER. */
+export function queueUrlVariable(jobType: string): string {
+  return `JOBLINE_QUEUE_URL_${jobType.toUpperCase().replace(/-/g, '_')}`;
+}
+
+export function requireEnv(name: string, env: NodeJS.ProcessEnv = process.env): string {
+  const value = env[name];
+  if (!value) throw new Error(`environment variable ${name} is not set`);
+  return value;
+}
+
+export function intEnv(name: string, fallback: number, env: NodeJS.ProcessEnv = process.env): number {
+  const value = Number(env[name]);
+  return Number.isInteger(value) && value > 0 ? value : fallback;
+}

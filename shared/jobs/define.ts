@@ -1,0 +1,142 @@
+/**
+ * How a job type is declared: once, here, with its payload schema, its handler and its queue options.
+ * The API validates submits with the schema, the worker runs the handler, and infra/ derives one queue,
+ * one DLQ and one worker function per job type from the options.
+ */
+import type { TransactWriteItem } from '@aws-sdk/client-dynamodb';
+import type { z } from 'zod';
+import type { Logger } from '../log';
+
+/**
+ * - transactional: the job's only effects are DynamoDB writes. The handler returns them and the worker
+ *   commits them in one transaction with the job's SUCCEEDED mark: one write per job, and no duplicate
+ *   delivery can pass it. No lease is needed.
+ * - leased: the job has effects outside DynamoDB (an HTTP call, an email). The worker claims a lease first
+ *   so two workers never run it at once, and the handler gets the job id to use as its idempotency key.
+ */
+export type JobKind = 'transactional' | 'leased';
+
+export interface QueueOptions {
+  /** A FIFO queue: jobs of one message group (see `groupKey`) run one at a time, in order. */
+  fifo: boolean;
+  /** Records per worker invocation (FIFO: at most 10). */
+  batchSize: number;
+  /** How long Lambda gathers records before invoking (standard queues only; required when batchSize > 10). */
+  batchingWindowSeconds: number;
+  /** The worker function's timeout. The queue's visibility timeout is six times this, as AWS advises. */
+  timeoutSeconds: number;
+  /** Receives before SQS moves a message to the DLQ. */
+  maxReceiveCount: number;
+  /** Most concurrent worker invocations the event source starts (2 to 1000). */
+  maxConcurrency: number;
+  /** Exponential backoff between retries: base * 2^(attempt-1), capped, with jitter. */
+  backoff: { baseSeconds: number; maxSeconds: number };
+  memoryMb: number;
+}
+
+export const DEFAULT_QUEUE_OPTIONS: QueueOptions = {
+  fifo: false,
+  batchSize: 10,
+  batchingWindowSeconds: 0,
+  timeoutSeconds: 30,
+  maxReceiveCount: 5,
+  maxConcurrency: 10,
+  backoff: { baseSeconds: 2, maxSeconds: 300 },
+  memoryMb: 512,
+};
+
+export interface JobContext {
+  jobId: string;
+  type: string;
+  /** 1 on the first delivery (SQS ApproximateReceiveCount). */
+  attempt: number;
+  /** Epoch milliseconds by which the handler must have returned. */
+  deadline: number;
+  /** Aborted at the deadline: pass it to fetch and other cancellable calls. */
+  signal: AbortSignal;
+  /** The DynamoDB table of this stack (jobs and the examples' own items). */
+  tableName: string;
+  log: Logger;
+}
+
+export interface TransactionalOutcome<R> {
+  result: R;
+  /** Committed in one TransactWriteItems with the job's completion (at most 99 items). */
+  writes: TransactWriteItem[];
+}
+
+interface JobCommon<S extends z.ZodType> {
+  /** Lower-case letters, digits and dashes: it names the route, the queue and the worker. */
+  name: string;
+  schema: S;
+  /** FIFO only: the message group of a payload. Jobs of one group run one at a time, in order. */
+  groupKey?: (payload: z.output<S>) => string;
+}
+
+export interface TransactionalJobSpec<S extends z.ZodType, R> extends JobCommon<S> {
+  kind: 'transactional';
+  handler: (payload: z.output<S>, ctx: JobContext) => Promise<TransactionalOutcome<R>>;
+  queue?: Partial<QueueOptions>;
+}
+
+export interface LeasedJobSpec<S extends z.ZodType, R> extends JobCommon<S> {
+  kind: 'leased';
+  handler: (payload: z.output<S>, ctx: JobContext) => Promise<R>;
+  queue?: Partial<QueueOptions>;
+}
+
+export type JobSpec<S extends z.ZodType, R> = TransactionalJobSpec<S, R> | LeasedJobSpec<S, R>;
+
+/** A declared job type with its queue options resolved. */
+export type JobType<S extends z.ZodType = z.ZodType, R = unknown> = JobSpec<S, R> & { queue: QueueOptions };
+
+/** Declares a job type: resolves its queue options and rejects settings that AWS would refuse. */
+export function defineJob<S extends z.ZodType, R>(spec: TransactionalJobSpec<S, R>): JobType<S, R>;
+export function defineJob<S extends z.ZodType, R>(spec: LeasedJobSpec<S, R>): JobType<S, R>;
+export function defineJob<S extends z.ZodType, R>(spec: JobSpec<S, R>): JobType<S, R> {
+  const queue = resolveQueueOptions(spec.queue);
+  const problems = validateJobType(spec.name, queue, spec.groupKey !== undefined);
+  if (problems.length > 0) throw new Error(`job type "${spec.name}": ${problems.join('; ')}`);
+  return { ...spec, queue } as JobType<S, R>;
+}
+
+export function resolveQueueOptions(options: Partial<QueueOptions> = {}): QueueOptions {
+  return {
+    ...DEFAULT_QUEUE_OPTIONS,
+    ...options,
+    backoff: { ...DEFAULT_QUEUE_OPTIONS.backoff, ...options.backoff },
+  };
+}
+
+const NAME = /^[a-z][a-z0-9-]{0,38}[a-z0-9]$/;
+const between = (value: number, min: number, max: number) => Number.isInteger(value) && value >= min && value <= max;
+
+/** The limits of SQS, Lambda and event source mappings, as a list of what is wrong (empty when fine). */
+export function validateJobType(name: string, q: QueueOptions, hasGroupKey: boolean): string[] {
+  const problems: string[] = [];
+  if (!NAME.test(name)) problems.push('name must be 2-40 lower-case letters, digits or dashes, starting with a letter');
+  if (!between(q.timeoutSeconds, 1, 900)) problems.push('timeoutSeconds must be 1-900');
+  if (!between(q.maxReceiveCount, 1, 1000)) problems.push('maxReceiveCount must be 1-1000');
+  if (!between(q.maxConcurrency, 2, 1000)) problems.push('maxConcurrency must be 2-1000');
+  if (!between(q.batchingWindowSeconds, 0, 300)) problems.push('batchingWindowSeconds must be 0-300');
+  if (!between(q.memoryMb, 128, 10240)) problems.push('memoryMb must be 128-10240');
+  if (!(q.backoff.baseSeconds >= 0 && q.backoff.maxSeconds >= q.backoff.baseSeconds && q.backoff.maxSeconds <= 43200)) {
+    problems.push('backoff needs 0 <= baseSeconds <= maxSeconds <= 43200');
+  }
+  if (visibilityTimeoutSeconds(q) > 43200) problems.push('6 x timeoutSeconds + batchingWindowSeconds must be at most 43200 (the longest visibility timeout)');
+  if (q.fifo) {
+    if (!between(q.batchSize, 1, 10)) problems.push('a FIFO queue takes batchSize 1-10');
+    if (q.batchingWindowSeconds !== 0) problems.push('a FIFO queue takes no batching window');
+    if (!hasGroupKey) problems.push('a FIFO job type needs a groupKey');
+  } else {
+    if (!between(q.batchSize, 1, 10000)) problems.push('batchSize must be 1-10000');
+    if (q.batchSize > 10 && q.batchingWindowSeconds < 1) problems.push('batchSize above 10 needs batchingWindowSeconds >= 1');
+    if (hasGroupKey) problems.push('groupKey is for FIFO queues only');
+  }
+  return problems;
+}
+
+/** AWS advises a visibility timeout of at least six times the function timeout, plus the batching window. */
+export function visibilityTimeoutSeconds(q: QueueOptions): number {
+  return 6 * q.timeoutSeconds + q.batchingWindowSeconds;
+}

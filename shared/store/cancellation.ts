@@ -1,0 +1,33 @@
+/**
+ * What a cancelled completion transaction means. Item 0 of the transaction is always the job record,
+ * conditioned on the job not being SUCCEEDED yet; items 1..n are the handler's own writes.
+ *
+ * - the job item's condition failed: another delivery completed the job first. A duplicate: acknowledge.
+ *   (Without a returned item the record does not exist: the job is unknown.)
+ * - a handler write's condition failed: the job's own rule refused it (e.g. a balance check). Permanent.
+ * - a ValidationError: the transaction is malformed and will never pass. Permanent.
+ * - anything else (TransactionConflict, ThrottlingError, ProvisionedThroughputExceeded...) is transient
+ *   and must be retried, never treated as done. DynamoDB Local never reports TransactionConflict; real
+ *   DynamoDB does, which is why this is a pure function with unit tests of its own.
+ */
+import type { CancellationReason } from '@aws-sdk/client-dynamodb';
+
+export type CancellationVerdict =
+  | { kind: 'duplicate' }
+  | { kind: 'unknown-job' }
+  | { kind: 'permanent'; reason: string }
+  | { kind: 'transient'; reason: string };
+
+export function classifyCancellation(reasons: readonly CancellationReason[] | undefined): CancellationVerdict {
+  const list = reasons ?? [];
+  const codes = list.map((r) => r?.Code ?? 'None');
+  const summary = `transaction cancelled [${codes.join(', ')}]`;
+  const jobReason = list[0];
+  if (jobReason?.Code === 'ConditionalCheckFailed') {
+    return jobReason.Item === undefined ? { kind: 'unknown-job' } : { kind: 'duplicate' };
+  }
+  const failedWrite = codes.findIndex((code, index) => index > 0 && code === 'ConditionalCheckFailed');
+  if (failedWrite > 0) return { kind: 'permanent', reason: `the job's write ${failedWrite} was refused by its condition (${summary})` };
+  if (codes.includes('ValidationError')) return { kind: 'permanent', reason: `the job's writes are invalid (${summary})` };
+  return { kind: 'transient', reason: summary };
+}

@@ -1,0 +1,303 @@
+/**
+ * Reads and writes job records. Every state change is one conditional write, so concurrent workers and
+ * duplicate deliveries can race freely: the condition decides who wins, and the loser learns the current
+ * state from the returned item (ReturnValuesOnConditionCheckFailure ALL_OLD) without another read.
+ */
+import {
+  BatchGetItemCommand,
+  ConditionalCheckFailedException,
+  GetItemCommand,
+  PutItemCommand,
+  TransactionCanceledException,
+  TransactWriteItemsCommand,
+  UpdateItemCommand,
+  type AttributeValue,
+  type DynamoDBClient,
+  type TransactWriteItem,
+} from '@aws-sdk/client-dynamodb';
+import { PermanentError, TransientError } from '../errors';
+import { classifyCancellation } from './cancellation';
+import { fromItem, jobKey, toItem, type Item, type JobRecord } from './job-record';
+
+/** Results are kept in the record; bigger ones belong in the job's own storage. */
+export const MAX_RESULT_BYTES = 64 * 1024;
+const BATCH_GET_LIMIT = 100;
+
+export type ClaimResult =
+  | { outcome: 'claimed'; attempts: number }
+  | { outcome: 'succeeded' }
+  | { outcome: 'leased'; leaseUntil: number }
+  | { outcome: 'missing' };
+
+export type CompleteResult = 'completed' | 'duplicate' | 'lost-lease' | 'missing';
+
+const NAMES = { '#status': 'status' };
+
+function serializeResult(result: unknown): AttributeValue {
+  const json = JSON.stringify(result ?? null);
+  if (Buffer.byteLength(json) > MAX_RESULT_BYTES) throw new PermanentError(`the job's result is larger than ${MAX_RESULT_BYTES} bytes`);
+  return { S: json };
+}
+
+export class JobStore {
+  constructor(
+    private readonly client: DynamoDBClient,
+    readonly tableName: string,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  private iso(): string {
+    return new Date(this.now()).toISOString();
+  }
+
+  /** Records a new job; when its id exists already, returns the existing record instead. */
+  async create(job: JobRecord): Promise<{ created: true } | { created: false; existing: JobRecord }> {
+    try {
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.tableName,
+          Item: toItem(job),
+          ConditionExpression: 'attribute_not_exists(pk)',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return { created: true };
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException && error.Item) return { created: false, existing: fromItem(error.Item) };
+      throw error;
+    }
+  }
+
+  async get(jobId: string): Promise<JobRecord | undefined> {
+    const { Item } = await this.client.send(new GetItemCommand({ TableName: this.tableName, Key: jobKey(jobId), ConsistentRead: true }));
+    return Item ? fromItem(Item) : undefined;
+  }
+
+  /** Reads many records with BatchGetItem (100 keys a call), retrying UnprocessedKeys with backoff. */
+  async getMany(jobIds: readonly string[]): Promise<Map<string, JobRecord>> {
+    const found = new Map<string, JobRecord>();
+    const distinct = [...new Set(jobIds)];
+    for (let start = 0; start < distinct.length; start += BATCH_GET_LIMIT) {
+      let keys: Item[] = distinct.slice(start, start + BATCH_GET_LIMIT).map(jobKey);
+      for (let round = 0; keys.length > 0; round++) {
+        if (round > 0) {
+          if (round > 6) throw new TransientError(`BatchGetItem left ${keys.length} keys unprocessed`);
+          await sleep(Math.min(1000, 25 * 2 ** round) * Math.random());
+        }
+        const response = await this.client.send(
+          new BatchGetItemCommand({ RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } } }),
+        );
+        for (const item of response.Responses?.[this.tableName] ?? []) {
+          const job = fromItem(item);
+          found.set(job.jobId, job);
+        }
+        keys = (response.UnprocessedKeys?.[this.tableName]?.Keys as Item[] | undefined) ?? [];
+      }
+    }
+    return found;
+  }
+
+  async markEnqueued(jobId: string): Promise<void> {
+    await this.client.send(
+      new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: jobKey(jobId),
+        UpdateExpression: 'SET enqueued = :true',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':true': { BOOL: true } },
+      }),
+    );
+  }
+
+  /** A submit whose message could not be sent: FAILED with the reason, unless a retry enqueues it. */
+  async markEnqueueFailed(jobId: string, reason: string): Promise<void> {
+    await this.conditionalUpdate({
+      TableName: this.tableName,
+      Key: jobKey(jobId),
+      UpdateExpression: 'SET #status = :failed, #error = :reason, updatedAt = :now, finishedAt = :now',
+      ConditionExpression: '#status = :pending AND enqueued = :false',
+      ExpressionAttributeNames: { ...NAMES, '#error': 'error' },
+      ExpressionAttributeValues: { ':failed': { S: 'FAILED' }, ':pending': { S: 'PENDING' }, ':false': { BOOL: false }, ':reason': { S: reason }, ':now': { S: this.iso() } },
+    });
+  }
+
+  /** Brings back a job whose message was never sent, so that a same-key retry enqueues it. */
+  async reopenForEnqueue(jobId: string): Promise<boolean> {
+    return this.conditionalUpdate({
+      TableName: this.tableName,
+      Key: jobKey(jobId),
+      UpdateExpression: 'SET #status = :pending, updatedAt = :now REMOVE #error, finishedAt',
+      ConditionExpression: 'enqueued = :false AND #status IN (:pending, :failed)',
+      ExpressionAttributeNames: { ...NAMES, '#error': 'error' },
+      ExpressionAttributeValues: { ':pending': { S: 'PENDING' }, ':failed': { S: 'FAILED' }, ':false': { BOOL: false }, ':now': { S: this.iso() } },
+    });
+  }
+
+  /**
+   * Leased path, step 1: PENDING or FAILED (a redrive), or RUNNING with an expired lease (a crashed or
+   * timed-out worker), or RUNNING under this same owner (our own write whose answer was lost) becomes
+   * RUNNING under `owner` until `leaseUntil`, attempts + 1. One conditional write.
+   */
+  async claim(jobId: string, owner: string, leaseUntil: number): Promise<ClaimResult> {
+    const now = this.now();
+    try {
+      const { Attributes } = await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: jobKey(jobId),
+          UpdateExpression:
+            'SET #status = :running, leaseOwner = :owner, leaseUntil = :until, attempts = if_not_exists(attempts, :zero) + :one, startedAt = if_not_exists(startedAt, :at), updatedAt = :at',
+          ConditionExpression:
+            'attribute_exists(pk) AND (#status IN (:pending, :failed) OR (#status = :running AND (leaseUntil < :nowMs OR leaseOwner = :owner)))',
+          ExpressionAttributeNames: NAMES,
+          ExpressionAttributeValues: {
+            ':running': { S: 'RUNNING' },
+            ':pending': { S: 'PENDING' },
+            ':failed': { S: 'FAILED' },
+            ':owner': { S: owner },
+            ':until': { N: String(leaseUntil) },
+            ':nowMs': { N: String(now) },
+            ':zero': { N: '0' },
+            ':one': { N: '1' },
+            ':at': { S: new Date(now).toISOString() },
+          },
+          ReturnValues: 'UPDATED_NEW',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return { outcome: 'claimed', attempts: Number(Attributes?.attempts?.N ?? 1) };
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      if (!error.Item) return { outcome: 'missing' };
+      const current = fromItem(error.Item);
+      if (current.status === 'SUCCEEDED') return { outcome: 'succeeded' };
+      return { outcome: 'leased', leaseUntil: current.leaseUntil ?? now };
+    }
+  }
+
+  /** Leased path, step 3: SUCCEEDED with the result, only while `owner` still holds the job. */
+  async completeLeased(jobId: string, owner: string, result: unknown): Promise<CompleteResult> {
+    const at = this.iso();
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: jobKey(jobId),
+          UpdateExpression: 'SET #status = :succeeded, #result = :result, finishedAt = :at, updatedAt = :at REMOVE leaseOwner, leaseUntil, #error',
+          ConditionExpression: '#status = :running AND leaseOwner = :owner',
+          ExpressionAttributeNames: { ...NAMES, '#result': 'result', '#error': 'error' },
+          ExpressionAttributeValues: { ':succeeded': { S: 'SUCCEEDED' }, ':running': { S: 'RUNNING' }, ':owner': { S: owner }, ':result': serializeResult(result), ':at': { S: at } },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return 'completed';
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      if (!error.Item) return 'missing';
+      // SUCCEEDED already: another worker finished it (or our own write landed and its answer was lost).
+      return fromItem(error.Item).status === 'SUCCEEDED' ? 'duplicate' : 'lost-lease';
+    }
+  }
+
+  /**
+   * Transactional path: the handler's writes and the SUCCEEDED mark in one TransactWriteItems, conditioned
+   * on the job not being SUCCEEDED yet. One write per job; a duplicate cannot pass it.
+   */
+  async completeTransactional(jobId: string, result: unknown, writes: readonly TransactWriteItem[]): Promise<CompleteResult> {
+    if (writes.length > 99) throw new PermanentError(`a job may commit at most 99 writes with its completion, not ${writes.length}`);
+    const at = this.iso();
+    const completion: TransactWriteItem = {
+      Update: {
+        TableName: this.tableName,
+        Key: jobKey(jobId),
+        UpdateExpression:
+          'SET #status = :succeeded, #result = :result, attempts = if_not_exists(attempts, :zero) + :one, startedAt = if_not_exists(startedAt, :at), finishedAt = :at, updatedAt = :at REMOVE #error, leaseOwner, leaseUntil',
+        ConditionExpression: 'attribute_exists(pk) AND #status <> :succeeded',
+        ExpressionAttributeNames: { ...NAMES, '#result': 'result', '#error': 'error' },
+        ExpressionAttributeValues: { ':succeeded': { S: 'SUCCEEDED' }, ':result': serializeResult(result), ':zero': { N: '0' }, ':one': { N: '1' }, ':at': { S: at } },
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      },
+    };
+    try {
+      await this.client.send(new TransactWriteItemsCommand({ TransactItems: [completion, ...writes] }));
+      return 'completed';
+    } catch (error) {
+      if (error instanceof TransactionCanceledException) {
+        const verdict = classifyCancellation(error.CancellationReasons);
+        if (verdict.kind === 'duplicate') return 'duplicate';
+        if (verdict.kind === 'unknown-job') return 'missing';
+        if (verdict.kind === 'permanent') throw new PermanentError(verdict.reason);
+        throw new TransientError(verdict.reason, { cause: error });
+      }
+      if (error instanceof Error && error.name === 'ValidationException') throw new PermanentError(`the job's writes are invalid: ${error.message}`);
+      throw error;
+    }
+  }
+
+  /**
+   * A failed attempt that will be retried: the record shows the reason. Leased path (`owner` given): the
+   * lease is released so the retry can claim at once. Transactional path: counts the attempt.
+   */
+  async recordRetry(jobId: string, reason: string, owner?: string): Promise<boolean> {
+    const values: Item = { ':pending': { S: 'PENDING' }, ':reason': { S: reason }, ':at': { S: this.iso() } };
+    if (owner !== undefined) {
+      return this.conditionalUpdate({
+        TableName: this.tableName,
+        Key: jobKey(jobId),
+        UpdateExpression: 'SET #status = :pending, #error = :reason, updatedAt = :at REMOVE leaseOwner, leaseUntil',
+        ConditionExpression: '#status = :running AND leaseOwner = :owner',
+        ExpressionAttributeNames: { ...NAMES, '#error': 'error' },
+        ExpressionAttributeValues: { ...values, ':running': { S: 'RUNNING' }, ':owner': { S: owner } },
+      });
+    }
+    return this.conditionalUpdate({
+      TableName: this.tableName,
+      Key: jobKey(jobId),
+      UpdateExpression: 'SET #status = :pending, #error = :reason, updatedAt = :at, attempts = if_not_exists(attempts, :zero) + :one',
+      ConditionExpression: '#status IN (:pending, :failed)',
+      ExpressionAttributeNames: { ...NAMES, '#error': 'error' },
+      ExpressionAttributeValues: { ...values, ':failed': { S: 'FAILED' }, ':zero': { N: '0' }, ':one': { N: '1' } },
+    });
+  }
+
+  /**
+   * FAILED with the reason. Never overrides SUCCEEDED, and never takes a job from a worker that holds a
+   * live lease on it. `countAttempt` adds the attempt that just failed (the transactional path has no claim
+   * that counted it).
+   */
+  async fail(jobId: string, reason: string, options: { owner?: string; countAttempt?: boolean } = {}): Promise<boolean> {
+    const now = this.now();
+    const at = new Date(now).toISOString();
+    return this.conditionalUpdate({
+      TableName: this.tableName,
+      Key: jobKey(jobId),
+      UpdateExpression: `SET #status = :failed, #error = :reason, finishedAt = :at, updatedAt = :at${options.countAttempt ? ', attempts = if_not_exists(attempts, :zero) + :one' : ''} REMOVE leaseOwner, leaseUntil`,
+      ConditionExpression: 'attribute_exists(pk) AND #status <> :succeeded AND (attribute_not_exists(leaseOwner) OR leaseOwner = :owner OR leaseUntil < :nowMs)',
+      ExpressionAttributeNames: { ...NAMES, '#error': 'error' },
+      ExpressionAttributeValues: {
+        ':failed': { S: 'FAILED' },
+        ':succeeded': { S: 'SUCCEEDED' },
+        ':reason': { S: reason },
+        ':at': { S: at },
+        ':owner': { S: options.owner ?? '-' },
+        ':nowMs': { N: String(now) },
+        ...(options.countAttempt ? { ':zero': { N: '0' }, ':one': { N: '1' } } : {}),
+      },
+    });
+  }
+
+  /** An update whose failed condition is an answer (false), not an error. */
+  private async conditionalUpdate(input: ConstructorParameters<typeof UpdateItemCommand>[0]): Promise<boolean> {
+    try {
+      await this.client.send(new UpdateItemCommand(input));
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,35 @@
+/**
+ * Builds a job type's SQS worker from its environment, once per execution environment: the job type,
+ * the table, the queues and the clients are set up at init and reused by every invocation.
+ */
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { dynamoClient } from '../aws/clients';
+import { ENV, intEnv, requireEnv } from '../config';
+import { findJobType } from '../jobs';
+import { createLogger } from '../log';
+import { JobStore } from '../store/job-store';
+import { processBatch, type WorkerDeps } from './process-batch';
+import { delayRetries, sendToDeadLetterQueue } from './queue-actions';
+
+export function workerDepsFromEnv(env: NodeJS.ProcessEnv = process.env): WorkerDeps {
+  const typeName = requireEnv(ENV.jobType, env);
+  const jobType = findJobType(typeName);
+  if (!jobType) throw new Error(`unknown job type ${typeName}`);
+  const queueUrl = requireEnv(ENV.queueUrl, env);
+  const dlqUrl = requireEnv(ENV.deadLetterQueueUrl, env);
+  return {
+    jobType,
+    store: new JobStore(dynamoClient(), requireEnv(ENV.tableName, env)),
+    queue: {
+      sendToDeadLetterQueue: (letters) => sendToDeadLetterQueue(dlqUrl, jobType.queue.fifo, letters),
+      delayRetries: (delays) => delayRetries(queueUrl, delays),
+    },
+    maxReceiveCount: intEnv(ENV.maxReceiveCount, jobType.queue.maxReceiveCount, env),
+    concurrency: intEnv(ENV.workerConcurrency, 10, env),
+    log: createLogger({ component: 'worker', type: typeName }),
+  };
+}
+
+export function createWorkerHandler(deps: WorkerDeps = workerDepsFromEnv()) {
+  return (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => processBatch(event.Records, context, deps);
+}

@@ -1,0 +1,32 @@
+/** Calls the API function's code as API Gateway would, against the emulators. */
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { apiDepsFromEnv } from '../../shared/api/handler';
+import { route, ROUTES } from '../../shared/api/router';
+import type { SubmitDeps } from '../../shared/api/submit';
+import { ENV, queueUrlVariable } from '../../shared/config';
+import { toApiGatewayEvent } from '../../local/lambda/http-event';
+import type { JobQueues } from './resources';
+
+export function apiDeps(tableName: string, queues: Record<string, JobQueues>): SubmitDeps {
+  const env: NodeJS.ProcessEnv = { [ENV.tableName]: tableName };
+  for (const [type, q] of Object.entries(queues)) env[queueUrlVariable(type)] = q.queue.url;
+  return apiDepsFromEnv(env);
+}
+
+export function submitEvent(type: string, body: unknown, headers: Record<string, string> = {}): APIGatewayProxyEventV2 {
+  const raw = typeof body === 'string' ? body : JSON.stringify(body);
+  return toApiGatewayEvent(
+    { method: 'POST', url: `/jobs/${type}`, headers: { 'content-type': 'application/json', host: 'api.test', ...headers }, body: Buffer.from(raw) },
+    ROUTES.submit,
+    { type },
+  );
+}
+
+export function statusEvent(id: string): APIGatewayProxyEventV2 {
+  return toApiGatewayEvent({ method: 'GET', url: `/jobs/${id}`, headers: { host: 'api.test' }, body: Buffer.alloc(0) }, ROUTES.status, { id });
+}
+
+export async function call(event: APIGatewayProxyEventV2, deps: SubmitDeps): Promise<{ status: number; body: any; headers: Record<string, string> }> {
+  const response = await route(event, deps);
+  return { status: response.statusCode, body: response.body ? JSON.parse(response.body) : undefined, headers: response.headers };
+}
