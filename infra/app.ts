@@ -28,6 +28,8 @@ export function contextOptions(app: App): AppOptions {
 
 export function buildApp(options: AppOptions = {}): { app: App; stack: JoblineStack } {
   const app = new App({
+    // The local runtime finds each function's bundled code through this metadata (the CLI sets it too).
+    context: { 'aws:cdk:enable-asset-metadata': true },
     ...(options.outdir ? { outdir: options.outdir } : {}),
     ...(options.validateTemplates === false ? { builtinCloudFormationValidation: false } : {}),
   });

@@ -30,3 +30,9 @@ export function intEnv(name: string, fallback: number, env: NodeJS.ProcessEnv = 
   const value = Number(env[name]);
   return Number.isInteger(value) && value > 0 ? value : fallback;
 }
+
+export function numberEnv(name: string, fallback: number, env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env[name];
+  const value = raw === undefined || raw === '' ? NaN : Number(raw);
+  return Number.isFinite(value) && value >= 0 ? value : fallback;
+}

@@ -4,7 +4,7 @@
  */
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { dynamoClient } from '../aws/clients';
-import { ENV, intEnv, requireEnv } from '../config';
+import { ENV, intEnv, numberEnv, requireEnv } from '../config';
 import { findJobType } from '../jobs';
 import { createLogger } from '../log';
 import { JobStore } from '../store/job-store';
@@ -25,6 +25,10 @@ export function workerDepsFromEnv(env: NodeJS.ProcessEnv = process.env): WorkerD
       delayRetries: (delays) => delayRetries(queueUrl, delays),
     },
     maxReceiveCount: intEnv(ENV.maxReceiveCount, jobType.queue.maxReceiveCount, env),
+    backoff: {
+      baseSeconds: numberEnv(ENV.backoffBaseSeconds, jobType.queue.backoff.baseSeconds, env),
+      maxSeconds: numberEnv(ENV.backoffMaxSeconds, jobType.queue.backoff.maxSeconds, env),
+    },
     concurrency: intEnv(ENV.workerConcurrency, 10, env),
     log: createLogger({ component: 'worker', type: typeName }),
   };

@@ -21,7 +21,7 @@ import { decodeMessage, jobIdOf, type JobMessage } from '../jobs/message';
 import type { Logger } from '../log';
 import type { JobStore } from '../store/job-store';
 import type { JobRecord } from '../store/job-record';
-import { retryDelaySeconds } from './backoff';
+import { retryDelaySeconds, type BackoffOptions } from './backoff';
 import { DeadlineExceededError, withDeadline } from './deadline';
 import { mapLimit } from './map-limit';
 import type { DeadLetter } from './queue-actions';
@@ -40,6 +40,8 @@ export interface WorkerDeps {
   log: Logger;
   /** Records processed at once within a batch. */
   concurrency: number;
+  /** Backoff between retries; the job type's declared backoff unless the deployment sets another. */
+  backoff?: BackoffOptions;
   now?: () => number;
 }
 
@@ -310,7 +312,7 @@ async function settle(entries: readonly (readonly [SQSRecord, Outcome])[], deps:
     } catch (error) {
       log.warn('could not record the failed attempt', { jobId, reason: reasonOf(error) });
     }
-    const seconds = outcome.delaySeconds ?? retryDelaySeconds(attempt, deps.jobType.queue.backoff, outcome.retryAfterSeconds);
+    const seconds = outcome.delaySeconds ?? retryDelaySeconds(attempt, deps.backoff ?? deps.jobType.queue.backoff, outcome.retryAfterSeconds);
     if (outcome.mayFail) log.warn('job attempt failed; retrying with backoff', { jobId, reason: outcome.reason, retryInSeconds: seconds });
     delays.push({ record, seconds });
   });

@@ -1,0 +1,223 @@
+/**
+ * jobline's Docker-free local runtime: runs the synthesized stack on one machine. It reads cdk.out,
+ * starts the embedded emulators (or uses an AWS-compatible endpoint such as LocalStack), creates every
+ * table and queue as the template declares it, runs each function from its bundled asset in Lambda-like
+ * execution environments, serves the HTTP API's routes and polls each SQS event source with Lambda's
+ * semantics. Dev and test only: never deployed.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { startDynamoDbLocal, type RunningEmulator } from './emulators/dynamodb-local';
+import { startSqsEmulator } from './emulators/sqs';
+import { startGateway, type Gateway } from './gateway';
+import { FunctionPool } from './lambda/function-pool';
+import { ensureQueue, ensureTable, type CreatedQueue } from './provision';
+import { SqsPoller } from './sqs-poller';
+import { ensureAssembly } from './synth';
+import { functionCode, readStack } from './template/cloud-assembly';
+import { resolveValue, type PhysicalResource, type ResolveScope } from './template/intrinsics';
+import { stackModel, type FunctionModel, type QueueModel, type StackModel } from './template/stack-model';
+import type { AppOptions } from '../infra/app';
+
+export interface LocalRuntimeOptions {
+  /** The cloud assembly to run (default: cdk.out, synthesized first when stale). */
+  assemblyDir?: string;
+  /** Synthesize with these settings first (as `cdk synth -c ...` would), e.g. queueOverrides. */
+  appOptions?: AppOptions;
+  stackName?: string;
+  /** Port of the HTTP API (0: any free port). */
+  port?: number;
+  host?: string;
+  /** One AWS-compatible endpoint for SQS and DynamoDB (e.g. LocalStack's http://localhost:4566). */
+  endpoint?: string;
+  /** Or one per service; anything not given is embedded. */
+  endpoints?: { dynamodb?: string; sqs?: string };
+  /** Prefix of every queue and table name, so runs that share an endpoint do not collide. */
+  namePrefix?: string;
+  region?: string;
+  /** Extra environment for every function (e.g. JOBLINE_FAULTS for the chaos suite). */
+  functionEnvironment?: Record<string, string>;
+  /** Execution environments per API function (Lambda would scale out; locally it is bounded). */
+  apiConcurrency?: number;
+  onFunctionLog?: (functionName: string, line: string) => void;
+  onEvent?: (message: string) => void;
+}
+
+export interface LocalRuntime {
+  apiUrl: string;
+  region: string;
+  endpoints: { dynamodb: string; sqs: string };
+  embedded: { dynamodb: boolean; sqs: boolean };
+  model: StackModel;
+  assemblyDir: string;
+  synthesized: boolean;
+  tables: Map<string, string>;
+  queues: Map<string, CreatedQueue>;
+  functions: Map<string, FunctionPool>;
+  pollers: Map<string, SqsPoller>;
+  /** Each function's environment, resolved (what the function sees). */
+  environments: Map<string, Record<string, string>>;
+  dynamodb: DynamoDBClient;
+  sqs: SQSClient;
+  stop(): Promise<void>;
+}
+
+const ACCOUNT_ID = '000000000000';
+
+export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Promise<LocalRuntime> {
+  const say = options.onEvent ?? (() => {});
+  const region = options.region ?? process.env.AWS_REGION ?? 'us-east-1';
+  const { assemblyDir, synthesized } = await ensureAssembly({ assemblyDir: options.assemblyDir, appOptions: options.appOptions });
+  say(synthesized ? `synthesized the app into ${assemblyDir}` : `reusing ${assemblyDir} (newer than the sources)`);
+  const stack = readStack(assemblyDir, options.stackName);
+  const model = stackModel(stack);
+
+  const stoppers: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const stop of stoppers.splice(0).reverse()) await stop().catch(() => {});
+  };
+  try {
+    const external = { dynamodb: options.endpoints?.dynamodb ?? options.endpoint, sqs: options.endpoints?.sqs ?? options.endpoint };
+    const [dynamoEmulator, sqsEmulator] = await Promise.all([
+      external.dynamodb ? undefined : startDynamoDbLocal(),
+      external.sqs ? undefined : startSqsEmulator({ region, accountId: ACCOUNT_ID }),
+    ]);
+    for (const emulator of [dynamoEmulator, sqsEmulator] as (RunningEmulator | undefined)[]) if (emulator) stoppers.push(() => emulator.stop());
+    const endpoints = { dynamodb: external.dynamodb ?? dynamoEmulator!.endpoint, sqs: external.sqs ?? sqsEmulator!.endpoint };
+    say(`DynamoDB: ${endpoints.dynamodb}${dynamoEmulator ? ' (DynamoDB Local, embedded)' : ''}; SQS: ${endpoints.sqs}${sqsEmulator ? ' (local-aws-sqs, embedded)' : ''}`);
+
+    // The emulators take any credentials; an external endpoint gets the caller's (LocalStack: test/test).
+    const credentials = {
+      accessKeyId: dynamoEmulator && sqsEmulator ? 'local' : (process.env.AWS_ACCESS_KEY_ID ?? 'test'),
+      secretAccessKey: dynamoEmulator && sqsEmulator ? 'local' : (process.env.AWS_SECRET_ACCESS_KEY ?? 'test'),
+    };
+    const dynamodb = new DynamoDBClient({ region, endpoint: endpoints.dynamodb, credentials });
+    const sqs = new SQSClient({ region, endpoint: endpoints.sqs, credentials });
+    stoppers.push(async () => {
+      dynamodb.destroy();
+      sqs.destroy();
+    });
+
+    const prefix = options.namePrefix ?? '';
+    const resources = new Map<string, PhysicalResource>();
+    const tables = new Map<string, string>();
+    for (const table of model.tables) {
+      const name = `${prefix}${table.name}`;
+      await ensureTable(dynamodb, { TableName: name, KeySchema: table.keySchema, AttributeDefinitions: table.attributeDefinitions, TimeToLiveAttribute: table.ttlAttribute });
+      tables.set(table.logicalId, name);
+      resources.set(table.logicalId, { ref: name, attributes: { Arn: `arn:aws:dynamodb:${region}:${ACCOUNT_ID}:table/${name}` } });
+    }
+    const queues = await createQueues(sqs, model.queues, prefix);
+    for (const [logicalId, q] of queues) resources.set(logicalId, { ref: q.url, attributes: { Arn: q.arn, QueueName: q.name, QueueUrl: q.url } });
+    for (const fn of model.functions) {
+      const name = `${prefix}${fn.name}`;
+      resources.set(fn.logicalId, { ref: name, attributes: { Arn: `arn:aws:lambda:${region}:${ACCOUNT_ID}:function:${name}` } });
+    }
+    const scope: ResolveScope = { resources, region, accountId: ACCOUNT_ID };
+
+    const functions = new Map<string, FunctionPool>();
+    const environments = new Map<string, Record<string, string>>();
+    for (const fn of model.functions) {
+      const environment = functionEnvironment(fn, scope, { region, endpoints, credentials, prefix, extra: options.functionEnvironment });
+      environments.set(fn.logicalId, environment);
+      const sources = model.eventSources.filter((s) => s.functionLogicalId === fn.logicalId);
+      const maxEnvironments = sources.length > 0 ? sources.reduce((sum, s) => sum + s.maxConcurrency, 0) : (options.apiConcurrency ?? 8);
+      const code = functionCode(stack, fn.logicalId);
+      const pool = new FunctionPool(
+        { name: `${prefix}${fn.name}`, ...code, timeoutSeconds: fn.timeoutSeconds, memoryMb: fn.memoryMb, environment },
+        { maxEnvironments, onLog: options.onFunctionLog },
+      );
+      functions.set(fn.logicalId, pool);
+      stoppers.push(() => pool.stop());
+    }
+
+    const routes = model.routes.map((r) => ({ routeKey: r.routeKey, invoke: (event: unknown) => functions.get(r.functionLogicalId)!.invoke(event) }));
+    const gateway: Gateway = await startGateway(routes, { port: options.port ?? 3000, host: options.host });
+    stoppers.push(() => gateway.close());
+    const iamRoutes = model.routes.filter((r) => r.authorizationType === 'AWS_IAM').length;
+    if (iamRoutes > 0) say(`note: ${iamRoutes} routes require IAM (SigV4) authorization in AWS; the local runtime does not check signatures`);
+
+    const pollers = new Map<string, SqsPoller>();
+    for (const source of model.eventSources.filter((s) => s.enabled)) {
+      const queue = queues.get(source.queueLogicalId)!;
+      const pool = functions.get(source.functionLogicalId)!;
+      const poller = new SqsPoller(
+        sqs,
+        { queueUrl: queue.url, queueArn: queue.arn, region, batchSize: source.batchSize, batchingWindowSeconds: source.batchingWindowSeconds, maxConcurrency: source.maxConcurrency, reportBatchItemFailures: source.reportBatchItemFailures },
+        (event) => pool.invoke(event),
+        (message) => say(`${queue.name}: ${message}`),
+      );
+      pollers.set(source.logicalId, poller);
+      // Pollers stop first, before the functions and emulators they use.
+      stoppers.push(() => poller.stop());
+      poller.start();
+    }
+
+    let stopping: Promise<void> | undefined;
+    return {
+      apiUrl: gateway.url,
+      region,
+      endpoints,
+      embedded: { dynamodb: !!dynamoEmulator, sqs: !!sqsEmulator },
+      model,
+      assemblyDir,
+      synthesized,
+      tables,
+      queues,
+      functions,
+      pollers,
+      environments,
+      dynamodb,
+      sqs,
+      stop: () => (stopping ??= stopAll()),
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
+
+/** Dead-letter queues first, so that every RedrivePolicy can name its target's ARN. */
+async function createQueues(sqs: SQSClient, models: readonly QueueModel[], prefix: string): Promise<Map<string, CreatedQueue>> {
+  const created = new Map<string, CreatedQueue>();
+  const pending = [...models];
+  while (pending.length > 0) {
+    const ready = pending.filter((q) => !q.redrive || created.has(q.redrive.deadLetterQueue));
+    if (ready.length === 0) throw new Error(`queues with unresolvable dead-letter targets: ${pending.map((q) => q.logicalId).join(', ')}`);
+    for (const q of ready) {
+      const attributes = { ...q.attributes };
+      if (q.redrive) attributes.RedrivePolicy = JSON.stringify({ deadLetterTargetArn: created.get(q.redrive.deadLetterQueue)!.arn, maxReceiveCount: q.redrive.maxReceiveCount });
+      created.set(q.logicalId, await ensureQueue(sqs, { QueueName: `${prefix}${q.name}`, Attributes: attributes }));
+      pending.splice(pending.indexOf(q), 1);
+    }
+  }
+  return created;
+}
+
+/** What Lambda gives a function: its template environment (resolved) plus Lambda's own variables. */
+function functionEnvironment(
+  fn: FunctionModel,
+  scope: ResolveScope,
+  context: { region: string; endpoints: { dynamodb: string; sqs: string }; credentials: { accessKeyId: string; secretAccessKey: string }; prefix: string; extra?: Record<string, string> },
+): Record<string, string> {
+  const environment: Record<string, string> = {};
+  for (const [name, value] of Object.entries(fn.environment)) environment[name] = resolveValue(value, scope, `${fn.logicalId} environment ${name}`);
+  return {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    ...environment,
+    AWS_REGION: context.region,
+    AWS_DEFAULT_REGION: context.region,
+    AWS_LAMBDA_FUNCTION_NAME: `${context.prefix}${fn.name}`,
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.memoryMb),
+    AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+    AWS_EXECUTION_ENV: `AWS_Lambda_${fn.runtime}`,
+    AWS_ACCESS_KEY_ID: context.credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: context.credentials.secretAccessKey,
+    AWS_ENDPOINT_URL_DYNAMODB: context.endpoints.dynamodb,
+    AWS_ENDPOINT_URL_SQS: context.endpoints.sqs,
+    JOBLINE_LOCAL_RUNTIME: '1',
+    // This machine's Node 20 is older than what SDK releases after January 2027 need; the lock file pins ours.
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    ...context.extra,
+  };
+}
