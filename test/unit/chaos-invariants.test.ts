@@ -1,0 +1,52 @@
+// The chaos suite's invariants must be able to fail: each broken world below is caught.
+import { describe, expect, it } from 'vitest';
+import { checkInvariants, type Observation } from '../chaos/invariants';
+
+function world(overrides: Partial<Observation> = {}): Observation {
+  return {
+    jobs: [
+      { jobId: 't1', type: 'transfer', status: 'SUCCEEDED', transfer: { from: 'a', to: 'b', amount: 5 } },
+      { jobId: 't2', type: 'transfer', status: 'SUCCEEDED', transfer: { from: 'b', to: 'c', amount: 2 } },
+      { jobId: 'w1', type: 'webhook', status: 'SUCCEEDED' },
+      { jobId: 'w2', type: 'webhook', status: 'FAILED' },
+    ],
+    unsubmitted: 0,
+    balances: new Map([['a', -5], ['b', 3], ['c', 2]]),
+    deadLettered: new Set(['w2']),
+    webhookCalls: new Map([['w1', 2], ['w2', 1]]),
+    ...overrides,
+  };
+}
+
+describe('chaos invariants', () => {
+  it('hold in a consistent world', () => {
+    const verdict = checkInvariants(world());
+    expect(verdict).toMatchObject({ lost: 0, doubleApplied: 0, failed: 1, failedInDlq: 1, ledgerSum: 0, webhookKeysMissing: 0, webhookCallsPerKey: 2, problems: [] });
+  });
+
+  it('catch a transfer applied twice', () => {
+    const verdict = checkInvariants(world({ balances: new Map([['a', -10], ['b', 8], ['c', 2]]) }));
+    expect(verdict.doubleApplied).toBe(2);
+    expect(verdict.problems).toHaveLength(1);
+  });
+
+  it('catch a transfer applied but never marked SUCCEEDED, and money created from nothing', () => {
+    const jobs = world().jobs.map((j) => (j.jobId === 't2' ? { ...j, status: 'PENDING' } : j));
+    const verdict = checkInvariants(world({ jobs, deadLettered: new Set(['w2', 't2']), balances: new Map([['a', -5], ['b', 3], ['c', 3]]) }));
+    expect(verdict.lost).toBe(1);
+    expect(verdict.doubleApplied).toBe(2);
+    expect(verdict.ledgerSum).toBe(1);
+  });
+
+  it('catch a FAILED job whose message is not in a DLQ, and a job never submitted', () => {
+    const verdict = checkInvariants(world({ deadLettered: new Set(), unsubmitted: 2 }));
+    expect(verdict.lost).toBe(3);
+    expect(verdict.failedInDlq).toBe(0);
+  });
+
+  it('catch a SUCCEEDED webhook the receiver never saw', () => {
+    const verdict = checkInvariants(world({ webhookCalls: new Map([['w2', 1]]) }));
+    expect(verdict.webhookKeysMissing).toBe(1);
+    expect(verdict.problems).toHaveLength(1);
+  });
+});
