@@ -15,9 +15,6 @@ import { jobTypesOf, startLiveView } from './live-view';
 import { startLocalRuntime } from './runtime';
 import { ensureAssembly } from './synth';
 
-// This machine's Node 20 is older than what SDK releases after January 2027 need; the lock file pins ours.
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-
 const { values } = parseArgs({
   options: {
     port: { type: 'string' },
