@@ -1,0 +1,89 @@
+// The job record as a DynamoDB item, and what GET /jobs/{id} shows of it.
+import { describe, expect, it } from 'vitest';
+import { fromItem, jobKey, toItem, toJobView, type JobRecord } from '../../shared/store/job-record';
+
+const minimal: JobRecord = {
+  jobId: '0b6f3a9e-1c2d-4e5f-8a7b-9c0d1e2f3a4b',
+  type: 'transfer',
+  status: 'PENDING',
+  attempts: 0,
+  payloadHash: 'hash',
+  payloadBytes: 123,
+  enqueued: false,
+  createdAt: '2026-01-01T00:00:00.000Z',
+  updatedAt: '2026-01-01T00:00:00.000Z',
+  expiresAt: 1_790_000_000,
+};
+
+const full: JobRecord = {
+  ...minimal,
+  status: 'RUNNING',
+  attempts: 2,
+  idempotencyKey: 'order-42',
+  enqueued: true,
+  result: { status: 200, nested: [1, { a: null }] },
+  error: 'TransientError: webhook target answered 503',
+  startedAt: '2026-01-01T00:00:01.000Z',
+  finishedAt: '2026-01-01T00:00:02.000Z',
+  leaseOwner: 'req-1/msg-1',
+  leaseUntil: 1_790_000_000_123,
+};
+
+describe('toItem / fromItem', () => {
+  it('round-trips a record with every optional field', () => {
+    expect(fromItem(toItem(full))).toEqual(full);
+  });
+
+  it('round-trips a minimal record without inventing optional fields', () => {
+    const back = fromItem(toItem(minimal));
+    expect(back).toEqual(minimal);
+    expect(Object.keys(back).sort()).toEqual(Object.keys(minimal).sort());
+  });
+
+  it('round-trips results that are falsy but present', () => {
+    for (const result of [0, false, '', null]) expect(fromItem(toItem({ ...minimal, result })).result).toEqual(result);
+  });
+
+  it('keys the item by JOB#<id> and stores numbers as N, the result as JSON text', () => {
+    const item = toItem(full);
+    expect(item).toMatchObject(jobKey(full.jobId));
+    expect(item.pk).toEqual({ S: `JOB#${full.jobId}` });
+    expect(item.attempts).toEqual({ N: '2' });
+    expect(item.expiresAt).toEqual({ N: '1790000000' }); // epoch seconds: what DynamoDB TTL reads
+    expect(item.leaseUntil).toEqual({ N: '1790000000123' });
+    expect(item.enqueued).toEqual({ BOOL: true });
+    expect(JSON.parse(item.result!.S!)).toEqual(full.result);
+  });
+
+  it('never stores the payload itself', () => {
+    expect(Object.keys(toItem(full))).not.toContain('payload');
+  });
+});
+
+describe('toJobView', () => {
+  it('shows status, attempts, result, error and timestamps, and nothing internal', () => {
+    expect(toJobView(full)).toEqual({
+      jobId: full.jobId,
+      type: 'transfer',
+      status: 'RUNNING',
+      attempts: 2,
+      result: full.result,
+      error: full.error,
+      createdAt: full.createdAt,
+      updatedAt: full.updatedAt,
+      startedAt: full.startedAt,
+      finishedAt: full.finishedAt,
+    });
+  });
+
+  it('leaks no lease, hash, size, key, enqueue or TTL fields', () => {
+    const view = toJobView(full) as Record<string, unknown>;
+    for (const internal of ['leaseOwner', 'leaseUntil', 'payloadHash', 'payloadBytes', 'idempotencyKey', 'enqueued', 'expiresAt', 'pk']) {
+      expect(view).not.toHaveProperty(internal);
+    }
+  });
+
+  it('leaves out optional fields the job does not have yet', () => {
+    expect(Object.keys(toJobView(minimal)).sort()).toEqual(['attempts', 'createdAt', 'jobId', 'status', 'type', 'updatedAt']);
+  });
+});

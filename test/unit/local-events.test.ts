@@ -1,0 +1,114 @@
+// The local runtime builds the events Lambda gets from API Gateway (HTTP API, payload 2.0) and from SQS.
+// The functions cannot tell them from the real ones, so they must have the same shape.
+import { describe, expect, it } from 'vitest';
+import { toApiGatewayEvent, type HttpRequestInfo } from '../../local/lambda/http-event';
+import { toSqsRecord } from '../../local/lambda/sqs-event';
+
+const request = (overrides: Partial<HttpRequestInfo> = {}): HttpRequestInfo => ({
+  method: 'post',
+  url: '/jobs/transfer',
+  headers: { 'Content-Type': 'application/json', Host: 'api.test' },
+  body: Buffer.from('{"a":1}'),
+  ...overrides,
+});
+
+describe('toApiGatewayEvent', () => {
+  it('lower-cases header names', () => {
+    const event = toApiGatewayEvent(request({ headers: { 'Idempotency-Key': 'k', 'X-Custom-Header': 'v', Host: 'api.test' } }), 'POST /jobs/{type}', { type: 'transfer' });
+    expect(event.headers).toMatchObject({ 'idempotency-key': 'k', 'x-custom-header': 'v', host: 'api.test' });
+    expect(Object.keys(event.headers).every((name) => name === name.toLowerCase())).toBe(true);
+  });
+
+  it('joins a repeated header with commas, as API Gateway does', () => {
+    const event = toApiGatewayEvent(request({ headers: { Accept: ['application/json', 'text/plain'] } }), '$default', undefined);
+    expect(event.headers.accept).toBe('application/json,text/plain');
+  });
+
+  it('passes cookies apart from the headers', () => {
+    const event = toApiGatewayEvent(request({ headers: { Cookie: 'a=1; b=2' } }), '$default', undefined);
+    expect(event.cookies).toEqual(['a=1', 'b=2']);
+    expect(event.headers.cookie).toBeUndefined();
+  });
+
+  it('passes a JSON body as text', () => {
+    const event = toApiGatewayEvent(request(), 'POST /jobs/{type}', { type: 'transfer' });
+    expect(event.body).toBe('{"a":1}');
+    expect(event.isBase64Encoded).toBe(false);
+  });
+
+  it('base64-encodes a binary body', () => {
+    const bytes = Buffer.from([0xff, 0x00, 0xfe, 0x10]);
+    const event = toApiGatewayEvent(request({ headers: { 'content-type': 'application/octet-stream' }, body: bytes }), '$default', undefined);
+    expect(event.isBase64Encoded).toBe(true);
+    expect(Buffer.from(event.body!, 'base64')).toEqual(bytes);
+  });
+
+  it('has no body for an empty request', () => {
+    const event = toApiGatewayEvent(request({ method: 'GET', url: '/jobs/1', body: Buffer.alloc(0) }), 'GET /jobs/{id}', { id: '1' });
+    expect(event.body).toBeUndefined();
+    expect(event.isBase64Encoded).toBe(false);
+  });
+
+  it('splits the query string, joining repeated parameters with commas', () => {
+    const event = toApiGatewayEvent(request({ url: '/jobs/1?a=1&b=two%20words&a=3' }), 'GET /jobs/{id}', { id: '1' });
+    expect(event.rawPath).toBe('/jobs/1');
+    expect(event.rawQueryString).toBe('a=1&b=two%20words&a=3');
+    expect(event.queryStringParameters).toEqual({ a: '1,3', b: 'two words' });
+  });
+
+  it('has no queryStringParameters without a query string', () => {
+    expect(toApiGatewayEvent(request(), '$default', undefined).queryStringParameters).toBeUndefined();
+  });
+
+  it('sets x-forwarded-proto from the protocol, unless the request carries one', () => {
+    expect(toApiGatewayEvent(request({ protocol: 'https' }), '$default', undefined).headers['x-forwarded-proto']).toBe('https');
+    expect(toApiGatewayEvent(request(), '$default', undefined).headers['x-forwarded-proto']).toBe('http');
+    expect(toApiGatewayEvent(request({ headers: { 'X-Forwarded-Proto': 'https' }, protocol: 'http' }), '$default', undefined).headers['x-forwarded-proto']).toBe('https');
+  });
+
+  it('fills the request context: route, method, domain and the $default stage', () => {
+    const event = toApiGatewayEvent(request(), 'POST /jobs/{type}', { type: 'transfer' });
+    expect(event.version).toBe('2.0');
+    expect(event.routeKey).toBe('POST /jobs/{type}');
+    expect(event.pathParameters).toEqual({ type: 'transfer' });
+    expect(event.requestContext).toMatchObject({ routeKey: 'POST /jobs/{type}', stage: '$default', domainName: 'api.test', http: { method: 'POST', path: '/jobs/transfer' } });
+    expect(event.requestContext.requestId).toMatch(/^[0-9a-f-]{36}$/);
+  });
+});
+
+describe('toSqsRecord', () => {
+  it('maps a received FIFO message to the record Lambda hands the worker', () => {
+    const record = toSqsRecord(
+      {
+        MessageId: 'm-1',
+        ReceiptHandle: 'rh-1',
+        Body: '{"v":1}',
+        MD5OfBody: 'md5',
+        Attributes: { ApproximateReceiveCount: '3', SentTimestamp: '100', SenderId: 'AID', ApproximateFirstReceiveTimestamp: '200', MessageGroupId: 'alice', MessageDeduplicationId: 'd-1', SequenceNumber: '42' },
+        MessageAttributes: { reason: { DataType: 'String', StringValue: 'why' }, blob: { DataType: 'Binary', BinaryValue: new Uint8Array([1, 2, 3]) } },
+      },
+      'arn:aws:sqs:eu-west-1:123456789012:transfer.fifo',
+      'eu-west-1',
+    );
+    expect(record).toEqual({
+      messageId: 'm-1',
+      receiptHandle: 'rh-1',
+      body: '{"v":1}',
+      attributes: { ApproximateReceiveCount: '3', SentTimestamp: '100', SenderId: 'AID', ApproximateFirstReceiveTimestamp: '200', MessageGroupId: 'alice', MessageDeduplicationId: 'd-1', SequenceNumber: '42' },
+      messageAttributes: { reason: { dataType: 'String', stringValue: 'why' }, blob: { dataType: 'Binary', binaryValue: 'AQID' } },
+      md5OfBody: 'md5',
+      eventSource: 'aws:sqs',
+      eventSourceARN: 'arn:aws:sqs:eu-west-1:123456789012:transfer.fifo',
+      awsRegion: 'eu-west-1',
+    });
+  });
+
+  it('fills defaults for a bare message and adds no FIFO attributes to it', () => {
+    const record = toSqsRecord({ MessageId: 'm-2', ReceiptHandle: 'rh-2', Body: 'x' }, 'arn:q', 'us-east-1');
+    expect(record.attributes.ApproximateReceiveCount).toBe('1');
+    expect(record.attributes.SentTimestamp).toMatch(/^\d+$/);
+    expect('MessageGroupId' in record.attributes).toBe(false);
+    expect('MessageDeduplicationId' in record.attributes).toBe(false);
+    expect(record.messageAttributes).toEqual({});
+  });
+});
