@@ -3,15 +3,19 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENV } from '../../shared/config';
 import { transfer } from '../../shared/jobs/transfer';
-import { acknowledgements, buildTestApp, resource, resourcesOfType, synthesize, workerOf, type Synthesized } from '../support/cdk-synth';
+import { acknowledgements, buildTestApp, resource, resourcesOfType, synthesize, workerOf, type BuiltApp, type Synthesized } from '../support/cdk-synth';
 
 let s: Synthesized;
 
+let built: BuiltApp;
+
 beforeAll(() => {
-  s = synthesize(buildTestApp({ authorization: 'none', queueOverrides: { webhook: { batchSize: 3, maxReceiveCount: 2 } } }));
+  built = buildTestApp({ authorization: 'none', queueOverrides: { webhook: { batchSize: 3, maxReceiveCount: 2 } } });
+  s = synthesize(built);
 });
 
-afterAll(() => s?.cleanup());
+// Also when synth threw (a cdk-nag failure): the temporary cloud assembly goes.
+afterAll(() => built?.cleanup());
 
 const props = (logicalId: string) => resource(s.json, logicalId).Properties ?? {};
 

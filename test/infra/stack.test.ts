@@ -20,16 +20,21 @@ import {
   targetOf,
   workerOf,
   type PolicyStatement,
+  type BuiltApp,
   type Synthesized,
 } from '../support/cdk-synth';
 
 let s: Synthesized;
 
+let built: BuiltApp;
+
 beforeAll(() => {
-  s = synthesize(buildTestApp());
+  built = buildTestApp();
+  s = synthesize(built);
 });
 
-afterAll(() => s?.cleanup());
+// Also when synth threw (a cdk-nag failure): the temporary cloud assembly goes.
+afterAll(() => built?.cleanup());
 
 const typeNames = jobTypes.map((t) => t.name);
 const typeNamed = (name: string) => jobTypes.find((t) => t.name === name)!;
