@@ -83,9 +83,10 @@ export class JobWorker extends Construct {
     });
     const fn = this.worker.function;
 
-    // Least privilege: its own queue (consume + backoff), its DLQ (park poison messages), the table.
+    // Least privilege: its own queue (what the event source needs, which it grants itself, plus visibility
+    // changes for backoff), SendMessage to its DLQ to park poison messages, and the table.
     this.queue.grantConsumeMessages(fn);
-    this.deadLetterQueue.grantSendMessages(fn);
+    this.worker.role.addToPrincipalPolicy(new PolicyStatement({ actions: ['sqs:SendMessage'], resources: [this.deadLetterQueue.queueArn] }));
     this.worker.role.addToPrincipalPolicy(new PolicyStatement({ actions: TABLE_ACTIONS[props.kind], resources: [props.table.tableArn] }));
 
     fn.addEventSource(

@@ -51,7 +51,7 @@ export class JobsApi extends Construct {
     this.handler.role.addToPrincipalPolicy(
       new PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], resources: [props.table.tableArn] }),
     );
-    for (const queue of props.queues.values()) queue.grantSendMessages(this.handler.function);
+    this.handler.role.addToPrincipalPolicy(new PolicyStatement({ actions: ['sqs:SendMessage'], resources: [...props.queues.values()].map((q) => q.queueArn) }));
 
     const authorizer: IHttpRouteAuthorizer | undefined = props.authorization === 'iam' ? new HttpIamAuthorizer() : undefined;
     this.api = new HttpApi(this, 'HttpApi', { description: 'jobline job API', createDefaultStage: false });

@@ -16,7 +16,9 @@ export interface HttpRequestInfo {
 const TEXT_TYPES = /^(text\/|application\/([\w.+-]+\+)?(json|xml|x-www-form-urlencoded|javascript))/i;
 
 export function toApiGatewayEvent(request: HttpRequestInfo, routeKey: string, pathParameters: Record<string, string> | undefined): APIGatewayProxyEventV2 {
-  const [rawPath = '/', rawQueryString = ''] = request.url.split('?', 2);
+  const queryAt = request.url.indexOf('?');
+  const rawPath = queryAt < 0 ? request.url : request.url.slice(0, queryAt) || '/';
+  const rawQueryString = queryAt < 0 ? '' : request.url.slice(queryAt + 1);
   // API Gateway lower-cases header names and joins repeated headers with commas; cookies travel apart.
   const headers: Record<string, string> = {};
   let cookies: string[] | undefined;
@@ -39,7 +41,7 @@ export function toApiGatewayEvent(request: HttpRequestInfo, routeKey: string, pa
   return {
     version: '2.0',
     routeKey,
-    rawPath: decodeURI(rawPath),
+    rawPath: safeDecodeUri(rawPath),
     rawQueryString,
     ...(cookies ? { cookies } : {}),
     headers,
@@ -60,4 +62,13 @@ export function toApiGatewayEvent(request: HttpRequestInfo, routeKey: string, pa
     ...(request.body.length > 0 ? { body: isText ? request.body.toString('utf8') : request.body.toString('base64') } : {}),
     isBase64Encoded: !isText,
   };
+}
+
+/** API Gateway passes a path it cannot decode as it came. */
+function safeDecodeUri(path: string): string {
+  try {
+    return decodeURI(path);
+  } catch {
+    return path;
+  }
 }

@@ -9,6 +9,7 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { reasonOf } from '../errors';
 import type { JobType } from '../jobs/define';
+import { safeParse } from 'zod/mini';
 import { jobIdForKey, newJobId } from '../jobs/job-id';
 import { encodeMessage, MAX_SUBMIT_MESSAGE_BYTES } from '../jobs/message';
 import { payloadHash } from '../jobs/payload-hash';
@@ -63,7 +64,7 @@ export async function submitJob(event: APIGatewayProxyEventV2, typeName: string 
   } catch (error) {
     return problem(400, 'invalid_json', `the body is not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
   }
-  const parsed = type.schema.safeParse(body);
+  const parsed = safeParse(type.schema, body);
   if (!parsed.success) {
     const issues = parsed.error.issues.slice(0, 20).map((i) => ({ path: i.path.map(String).join('.'), message: i.message }));
     return problem(400, 'invalid_payload', `the payload does not match the ${type.name} schema`, { issues });

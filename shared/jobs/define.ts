@@ -4,8 +4,9 @@
  * one DLQ and one worker function per job type from the options.
  */
 import type { TransactWriteItem } from '@aws-sdk/client-dynamodb';
-import type { z } from 'zod';
 import type { Logger } from '../log';
+import './zod';
+import type { Infer, Schema } from './zod';
 
 /**
  * - transactional: the job's only effects are DynamoDB writes. The handler returns them and the worker
@@ -65,35 +66,35 @@ export interface TransactionalOutcome<R> {
   writes: TransactWriteItem[];
 }
 
-interface JobCommon<S extends z.ZodType> {
+interface JobCommon<S extends Schema> {
   /** Lower-case letters, digits and dashes: it names the route, the queue and the worker. */
   name: string;
   schema: S;
   /** FIFO only: the message group of a payload. Jobs of one group run one at a time, in order. */
-  groupKey?: (payload: z.output<S>) => string;
+  groupKey?: (payload: Infer<S>) => string;
 }
 
-export interface TransactionalJobSpec<S extends z.ZodType, R> extends JobCommon<S> {
+export interface TransactionalJobSpec<S extends Schema, R> extends JobCommon<S> {
   kind: 'transactional';
-  handler: (payload: z.output<S>, ctx: JobContext) => Promise<TransactionalOutcome<R>>;
+  handler: (payload: Infer<S>, ctx: JobContext) => Promise<TransactionalOutcome<R>>;
   queue?: Partial<QueueOptions>;
 }
 
-export interface LeasedJobSpec<S extends z.ZodType, R> extends JobCommon<S> {
+export interface LeasedJobSpec<S extends Schema, R> extends JobCommon<S> {
   kind: 'leased';
-  handler: (payload: z.output<S>, ctx: JobContext) => Promise<R>;
+  handler: (payload: Infer<S>, ctx: JobContext) => Promise<R>;
   queue?: Partial<QueueOptions>;
 }
 
-export type JobSpec<S extends z.ZodType, R> = TransactionalJobSpec<S, R> | LeasedJobSpec<S, R>;
+export type JobSpec<S extends Schema, R> = TransactionalJobSpec<S, R> | LeasedJobSpec<S, R>;
 
 /** A declared job type with its queue options resolved. */
-export type JobType<S extends z.ZodType = z.ZodType, R = unknown> = JobSpec<S, R> & { queue: QueueOptions };
+export type JobType<S extends Schema = Schema, R = unknown> = JobSpec<S, R> & { queue: QueueOptions };
 
 /** Declares a job type: resolves its queue options and rejects settings that AWS would refuse. */
-export function defineJob<S extends z.ZodType, R>(spec: TransactionalJobSpec<S, R>): JobType<S, R>;
-export function defineJob<S extends z.ZodType, R>(spec: LeasedJobSpec<S, R>): JobType<S, R>;
-export function defineJob<S extends z.ZodType, R>(spec: JobSpec<S, R>): JobType<S, R> {
+export function defineJob<S extends Schema, R>(spec: TransactionalJobSpec<S, R>): JobType<S, R>;
+export function defineJob<S extends Schema, R>(spec: LeasedJobSpec<S, R>): JobType<S, R>;
+export function defineJob<S extends Schema, R>(spec: JobSpec<S, R>): JobType<S, R> {
   const queue = resolveQueueOptions(spec.queue);
   const problems = validateJobType(spec.name, queue, spec.groupKey !== undefined);
   if (problems.length > 0) throw new Error(`job type "${spec.name}": ${problems.join('; ')}`);

@@ -7,22 +7,23 @@
  * every balance is the signed sum of the SUCCEEDED transfers that touched it, and all balances sum to 0.
  */
 import type { TransactWriteItem } from '@aws-sdk/client-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import type { Infer } from './zod';
 import { defineJob } from './define';
 
-const accountId = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'account ids are 1-64 letters, digits, dots, dashes or underscores');
+const accountId = z.string().check(z.regex(/^[A-Za-z0-9_.-]{1,64}$/, 'account ids are 1-64 letters, digits, dots, dashes or underscores'));
 
 export const transferPayload = z
   .strictObject({
     from: accountId,
     to: accountId,
     /** Minor units (cents): integers only, so sums are exact. */
-    amount: z.number().int().positive().max(1_000_000_000_000),
-    memo: z.string().max(200).optional(),
+    amount: z.number().check(z.int(), z.positive(), z.maximum(1_000_000_000_000)),
+    memo: z.optional(z.string().check(z.maxLength(200))),
   })
-  .refine((p) => p.from !== p.to, { message: 'from and to must be different accounts', path: ['to'] });
+  .check(z.refine((p) => p.from !== p.to, { message: 'from and to must be different accounts', path: ['to'] }));
 
-export type TransferPayload = z.output<typeof transferPayload>;
+export type TransferPayload = Infer<typeof transferPayload>;
 
 export function accountKey(accountId: string): string {
   return `ACCOUNT#${accountId}`;

@@ -7,25 +7,25 @@
  * 2xx succeeds. 408, 425, 429, 5xx, network errors and timeouts are retried with backoff. Any other 4xx
  * (and a redirect) fails the job at once: sending the same request again cannot help.
  */
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import type { Infer } from './zod';
 import { PermanentError, TransientError } from '../errors';
 import { defineJob } from './define';
 
 const RESERVED_HEADERS = new Set(['content-type', 'content-length', 'host', 'idempotency-key', 'connection', 'transfer-encoding']);
 
 export const webhookPayload = z.strictObject({
-  url: z
-    .url({ protocol: /^https?$/, error: 'url must be an absolute http(s) URL' })
-    .max(2048),
+  url: z.url({ protocol: /^https?$/, error: 'url must be an absolute http(s) URL' }).check(z.maxLength(2048, 'url must be at most 2048 characters')),
   body: z.json(),
-  headers: z
-    .record(z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'header names are letters, digits and dashes'), z.string().max(1024))
-    .refine((h) => Object.keys(h).every((name) => !RESERVED_HEADERS.has(name.toLowerCase())), 'headers may not set content-type, host or idempotency-key')
-    .optional(),
-  timeoutSeconds: z.number().int().min(1).max(60).default(10),
+  headers: z.optional(
+    z
+      .record(z.string().check(z.regex(/^[A-Za-z0-9-]{1,64}$/, 'header names are letters, digits and dashes')), z.string().check(z.maxLength(1024)))
+      .check(z.refine((h) => Object.keys(h).every((name) => !RESERVED_HEADERS.has(name.toLowerCase())), 'headers may not set content-type, host or idempotency-key')),
+  ),
+  timeoutSeconds: z._default(z.number().check(z.int(), z.minimum(1), z.maximum(60)), 10),
 });
 
-export type WebhookPayload = z.output<typeof webhookPayload>;
+export type WebhookPayload = Infer<typeof webhookPayload>;
 export interface WebhookResult {
   status: number;
 }

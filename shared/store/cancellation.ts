@@ -4,6 +4,8 @@
  *
  * - the job item's condition failed: another delivery completed the job first. A duplicate: acknowledge.
  *   (Without a returned item the record does not exist: the job is unknown.)
+ * - the job item conflicted with another transaction (perhaps another delivery of the same job): transient,
+ *   even if a handler write's condition failed too, since that may be the other delivery's doing.
  * - a handler write's condition failed: the job's own rule refused it (e.g. a balance check). Permanent.
  * - a ValidationError: the transaction is malformed and will never pass. Permanent.
  * - anything else (TransactionConflict, ThrottlingError, ProvisionedThroughputExceeded...) is transient
@@ -23,6 +25,8 @@ export function classifyCancellation(reasons: readonly CancellationReason[] | un
   const codes = list.map((r) => r?.Code ?? 'None');
   const summary = `transaction cancelled [${codes.join(', ')}]`;
   const jobReason = list[0];
+  // Another delivery of this very job may be committing: whatever the handler's writes say, try again.
+  if (jobReason?.Code === 'TransactionConflict') return { kind: 'transient', reason: summary };
   if (jobReason?.Code === 'ConditionalCheckFailed') {
     return jobReason.Item === undefined ? { kind: 'unknown-job' } : { kind: 'duplicate' };
   }

@@ -15,6 +15,7 @@ export function retryDelaySeconds(attempt: number, options: BackoffOptions, retr
   const exponent = Math.max(0, Math.min(30, attempt - 1));
   const capped = Math.min(options.maxSeconds, options.baseSeconds * 2 ** exponent);
   const jittered = capped / 2 + random() * (capped / 2);
-  const wanted = Math.max(jittered, retryAfterSeconds ?? 0);
-  return Math.min(MAX_VISIBILITY_SECONDS, Math.max(0, Math.round(wanted)));
+  // Never earlier than a retry-after hint asks, so that one rounds up.
+  const wanted = Math.max(Math.round(jittered), Math.ceil(retryAfterSeconds ?? 0));
+  return Math.min(MAX_VISIBILITY_SECONDS, Math.max(0, wanted));
 }

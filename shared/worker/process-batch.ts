@@ -17,6 +17,7 @@ import type { Context, SQSBatchResponse, SQSRecord } from 'aws-lambda';
 import { PermanentError, TransientError, isPermanent, reasonOf } from '../errors';
 import { faultConfig, reportFault } from '../aws/fault-injection';
 import type { JobContext, JobType } from '../jobs/define';
+import { safeParse } from 'zod/mini';
 import { decodeMessage, jobIdOf, type JobMessage } from '../jobs/message';
 import type { Logger } from '../log';
 import type { JobStore } from '../store/job-store';
@@ -89,16 +90,16 @@ export async function processBatch(records: readonly SQSRecord[], invocation: In
   const items = decodeAll(records, type.name);
   const primaries = items.filter((i) => i.message && !i.duplicateOf);
 
-  // Transactional jobs: one read for the whole batch, so duplicates of finished jobs cost no write.
+  // Transactional jobs: one read for the whole batch, so duplicates of finished jobs cost no write. If the
+  // read fails, the batch's jobs are retried; its malformed records still go to the DLQ.
   let known: Map<string, JobRecord> | undefined;
+  let unreadable: string | undefined;
   if (type.kind === 'transactional' && primaries.length > 0) {
     try {
       known = await deps.store.getMany(primaries.map((i) => i.message!.jobId));
     } catch (error) {
-      deps.log.warn('could not read the batch\'s job records; the batch will be retried', { reason: reasonOf(error) });
-      const failed = items.filter((i) => i.message).map((i) => i.record);
-      await settle(failed.map((record) => [record, { kind: 'retry', reason: reasonOf(error), mayFail: false }] as const), deps);
-      return { batchItemFailures: failed.map((r) => ({ itemIdentifier: r.messageId })) };
+      unreadable = `could not read the batch's job records: ${reasonOf(error)}`;
+      deps.log.warn(unreadable);
     }
   }
 
@@ -108,10 +109,11 @@ export async function processBatch(records: readonly SQSRecord[], invocation: In
     const message = item.message!;
     const attempt = Number(item.record.attributes.ApproximateReceiveCount) || 1;
     const log = deps.log.child({ jobId: message.jobId, type: type.name, attempt, messageId: item.record.messageId });
-    const parsed = type.schema.safeParse(message.payload);
+    const parsed = safeParse(type.schema, message.payload);
     if (!parsed.success) {
       return { kind: 'dead-letter', reason: `payload does not match the ${type.name} schema: ${summarizeIssues(parsed.error)}`, jobId: message.jobId };
     }
+    if (unreadable !== undefined) return { kind: 'retry', reason: unreadable, mayFail: true };
     const ctxBase = { jobId: message.jobId, type: type.name, attempt, deadline: handlerDeadline, tableName: deps.store.tableName, log };
     return type.kind === 'transactional'
       ? runTransactional(type, parsed.data, ctxBase, known!.get(message.jobId), deps)

@@ -48,6 +48,10 @@ describe('retryDelaySeconds', () => {
     expect(retryDelaySeconds(1, options, 120, highest)).toBe(120);
   });
 
+  it('rounds a fractional retry-after hint up, never retrying earlier than asked', () => {
+    expect(retryDelaySeconds(1, { baseSeconds: 1, maxSeconds: 1 }, 2.4, lowest)).toBe(3);
+  });
+
   it('ignores a retry-after hint that asks for less than the backoff', () => {
     expect(retryDelaySeconds(6, options, 3, lowest)).toBe(32);
   });

@@ -64,6 +64,10 @@ describe('classifyCancellation', () => {
       expect(verdict.kind === 'transient' && verdict.reason.includes('TransactionConflict')).toBe(true);
     });
 
+    it('a conflict on the job item stays transient even when a handler write was refused too (that may be the other delivery)', () => {
+      expect(classifyCancellation([conflict, conditionFailed()])).toEqual({ kind: 'transient', reason: 'transaction cancelled [TransactionConflict, ConditionalCheckFailed]' });
+    });
+
     it('reads a reason without a Code as None', () => {
       expect(classifyCancellation([{}, { Message: 'x' }])).toEqual({ kind: 'transient', reason: 'transaction cancelled [None, None]' });
     });

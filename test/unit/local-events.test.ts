@@ -56,6 +56,16 @@ describe('toApiGatewayEvent', () => {
     expect(event.queryStringParameters).toEqual({ a: '1,3', b: 'two words' });
   });
 
+  it('keeps everything after the first ? as the query string', () => {
+    const event = toApiGatewayEvent(request({ url: '/x?a=1?b=2&c=3' }), '$default', undefined);
+    expect(event.rawPath).toBe('/x');
+    expect(event.rawQueryString).toBe('a=1?b=2&c=3');
+  });
+
+  it('passes a path it cannot percent-decode as it came, instead of failing', () => {
+    expect(toApiGatewayEvent(request({ url: '/jobs/%E0%A4%A' }), '$default', undefined).rawPath).toBe('/jobs/%E0%A4%A');
+  });
+
   it('has no queryStringParameters without a query string', () => {
     expect(toApiGatewayEvent(request(), '$default', undefined).queryStringParameters).toBeUndefined();
   });

@@ -311,6 +311,22 @@ describe('processBatch: the partial batch response', () => {
     // Not the job's fault: nothing is marked FAILED for it.
     expect(t.store.fail).not.toHaveBeenCalled();
   });
+
+  it('still parks the malformed records of a batch whose read failed, and acknowledges none unparked', async () => {
+    const t = setup(transactionalType('ledger', false, []));
+    t.store.getMany.mockRejectedValue(new Error('throttled'));
+    const response = await t.run([jobRecord('m1', 'ledger', { n: 1 }), record('garbage', 'not json')]);
+    expect(t.failedIds(response)).toEqual(['m1']);
+    expect(t.letters().map((l) => [l.record.messageId, l.reason])).toEqual([['garbage', 'malformed message: body is not JSON']]);
+  });
+
+  it('on the last allowed receive after a failed read, marks the job FAILED so it is not left PENDING behind a DLQ copy', async () => {
+    const t = setup(transactionalType('ledger', false, []), { maxReceiveCount: 2 });
+    t.store.getMany.mockRejectedValue(new Error('throttled'));
+    const response = await t.run([jobRecord('m1', 'ledger', { n: 1 }, { receiveCount: 2 })]);
+    expect(t.failedIds(response)).toEqual(['m1']);
+    expect(t.store.fail).toHaveBeenCalledWith(jobIdOfN(1), expect.stringContaining("could not read the batch's job records"), expect.anything());
+  });
 });
 
 describe('processBatch: leased jobs held by another worker', () => {
