@@ -26,7 +26,11 @@ export function isPermanent(error: unknown): error is PermanentError {
 
 /** A short, single-line reason for logs, job records and DLQ attributes (never payload contents). */
 export function reasonOf(error: unknown): string {
-  const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  return shortReason(error instanceof Error ? `${error.name}: ${error.message}` : String(error));
+}
+
+/** Any reason text made single-line and at most 500 characters, so it fits an item and an attribute. */
+export function shortReason(text: string): string {
   const oneLine = text.replace(/\s+/g, ' ').trim();
   return oneLine.length > 500 ? `${oneLine.slice(0, 497)}...` : oneLine;
 }

@@ -26,8 +26,20 @@ export async function route(event: APIGatewayProxyEventV2, deps: SubmitDeps): Pr
       }
     }
   } catch (error) {
-    // DynamoDB or SQS unavailable, throttled: nothing was promised to the client, who may retry.
+    if (isServiceFailure(error)) {
+      // DynamoDB or SQS unavailable or throttled: nothing was promised to the client, who may retry.
+      deps.log.error('request failed: the job store or queue is unavailable', { routeKey: event.routeKey, reason: reasonOf(error) });
+      return problem(503, 'unavailable', 'the job store or queue is unavailable; retry shortly', undefined, { 'retry-after': '1' });
+    }
     deps.log.error('request failed', { routeKey: event.routeKey, reason: reasonOf(error) });
-    return problem(503, 'unavailable', 'the job store or queue is unavailable; retry shortly', undefined, { 'retry-after': '1' });
+    return problem(500, 'internal_error', 'the request failed unexpectedly');
   }
+}
+
+/** An AWS service's answer (it carries $metadata) or a network failure reaching it. */
+function isServiceFailure(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  if ('$metadata' in error) return true;
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' && /^(ECONN|ETIMEDOUT|EPIPE|ENOTFOUND|EAI_AGAIN|ENETUNREACH)/.test(code);
 }

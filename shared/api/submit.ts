@@ -11,7 +11,8 @@ import { reasonOf } from '../errors';
 import type { JobType } from '../jobs/define';
 import { safeParse } from 'zod/mini';
 import { jobIdForKey, newJobId } from '../jobs/job-id';
-import { encodeMessage, MAX_SUBMIT_MESSAGE_BYTES } from '../jobs/message';
+import { jsonShapeProblem } from '../jobs/json-shape';
+import { encodeMessage, MAX_MESSAGE_BYTES, MAX_SUBMIT_MESSAGE_BYTES } from '../jobs/message';
 import { payloadHash } from '../jobs/payload-hash';
 import type { Logger } from '../log';
 import type { JobStore } from '../store/job-store';
@@ -34,6 +35,8 @@ export interface SubmitDeps {
 }
 
 const IDEMPOTENCY_KEY = /^[\x20-\x2b\x2d-\x7e]{1,255}$/;
+// Fatal on bytes that are not UTF-8; a byte order mark is kept, so JSON.parse refuses it as on the text path.
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 export async function submitJob(event: APIGatewayProxyEventV2, typeName: string | undefined, deps: SubmitDeps): Promise<ApiResponse> {
   const type = deps.jobTypes.find((t) => t.name === typeName);
@@ -52,9 +55,15 @@ export async function submitJob(event: APIGatewayProxyEventV2, typeName: string 
     return problem(400, 'invalid_idempotency_key', 'Idempotency-Key must be 1-255 printable ASCII characters without commas (send the header once)');
   }
 
-  const raw = event.body === undefined ? '' : event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
-  if (Buffer.byteLength(raw) > 2 * MAX_SUBMIT_MESSAGE_BYTES) {
-    return problem(413, 'payload_too_large', `the job's message would exceed SQS's ${MAX_SUBMIT_MESSAGE_BYTES} bytes`);
+  let raw: string;
+  try {
+    raw = event.body === undefined ? '' : event.isBase64Encoded ? STRICT_UTF8.decode(Buffer.from(event.body, 'base64')) : event.body;
+  } catch {
+    return problem(400, 'invalid_body', 'the body is not valid UTF-8');
+  }
+  // Anything larger cannot become an SQS message, whatever it parses to.
+  if (Buffer.byteLength(raw) > MAX_MESSAGE_BYTES) {
+    return problem(413, 'payload_too_large', `the body is larger than SQS's ${MAX_MESSAGE_BYTES} bytes`);
   }
   if (raw.trim() === '') return problem(400, 'invalid_body', 'the body is empty: send the job\'s payload as JSON');
 
@@ -64,6 +73,8 @@ export async function submitJob(event: APIGatewayProxyEventV2, typeName: string 
   } catch (error) {
     return problem(400, 'invalid_json', `the body is not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
   }
+  const shape = jsonShapeProblem(body);
+  if (shape) return problem(400, 'invalid_payload', shape);
   const parsed = safeParse(type.schema, body);
   if (!parsed.success) {
     const issues = parsed.error.issues.slice(0, 20).map((i) => ({ path: i.path.map(String).join('.'), message: i.message }));

@@ -2,8 +2,9 @@
  * The SQS message of a job: its id, its type and its payload. The payload travels in the message (up to
  * SQS's 1 MiB), not in the job record, so records stay far below DynamoDB's 400 KB item limit.
  */
-import { PermanentError } from '../errors';
+import { PermanentError, shortReason } from '../errors';
 import { isJobId } from './job-id';
+import { jsonShapeProblem } from './json-shape';
 
 export const MESSAGE_VERSION = 1;
 /** SQS's maximum message size since 2025; the queues are created with it explicitly. */
@@ -36,8 +37,10 @@ export function decodeMessage(body: string): JobMessage {
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw new PermanentError('malformed message: body is not a JSON object');
   }
+  const shape = jsonShapeProblem(parsed);
+  if (shape) throw new PermanentError(`malformed message: ${shape}`);
   const m = parsed as Partial<JobMessage>;
-  if (m.v !== MESSAGE_VERSION) throw new PermanentError(`malformed message: unsupported version ${JSON.stringify(m.v)}`);
+  if (m.v !== MESSAGE_VERSION) throw new PermanentError(shortReason(`malformed message: unsupported version ${JSON.stringify(m.v)}`));
   if (!isJobId(m.jobId)) throw new PermanentError('malformed message: jobId is missing or not a job id');
   if (typeof m.type !== 'string') throw new PermanentError('malformed message: type is missing');
   if (!('payload' in m)) throw new PermanentError('malformed message: payload is missing');

@@ -19,7 +19,11 @@ export const webhookPayload = z.strictObject({
   body: z.json(),
   headers: z.optional(
     z
-      .record(z.string().check(z.regex(/^[A-Za-z0-9-]{1,64}$/, 'header names are letters, digits and dashes')), z.string().check(z.maxLength(1024)))
+      .record(
+        z.string().check(z.regex(/^[A-Za-z0-9-]{1,64}$/, 'header names are letters, digits and dashes')),
+        // What an HTTP header value may hold (no CR, LF or NUL; Latin-1 only): fetch refuses anything else.
+        z.string().check(z.maxLength(1024), z.regex(/^[\t\x20-\x7e\x80-\xff]*$/, 'header values are printable Latin-1 text without line breaks')),
+      )
       .check(z.refine((h) => Object.keys(h).every((name) => !RESERVED_HEADERS.has(name.toLowerCase())), 'headers may not set content-type, host or idempotency-key')),
   ),
   timeoutSeconds: z._default(z.number().check(z.int(), z.minimum(1), z.maximum(60)), 10),

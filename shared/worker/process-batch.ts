@@ -14,7 +14,7 @@
  * order, and the first one that must be retried makes the rest of its group retry too.
  */
 import type { Context, SQSBatchResponse, SQSRecord } from 'aws-lambda';
-import { PermanentError, TransientError, isPermanent, reasonOf } from '../errors';
+import { PermanentError, TransientError, isPermanent, reasonOf, shortReason } from '../errors';
 import { faultConfig, reportFault } from '../aws/fault-injection';
 import type { JobContext, JobType } from '../jobs/define';
 import { safeParse } from 'zod/mini';
@@ -109,9 +109,14 @@ export async function processBatch(records: readonly SQSRecord[], invocation: In
     const message = item.message!;
     const attempt = Number(item.record.attributes.ApproximateReceiveCount) || 1;
     const log = deps.log.child({ jobId: message.jobId, type: type.name, attempt, messageId: item.record.messageId });
-    const parsed = safeParse(type.schema, message.payload);
+    let parsed: ReturnType<typeof safeParse>;
+    try {
+      parsed = safeParse(type.schema, message.payload);
+    } catch (error) {
+      return { kind: 'dead-letter', reason: `the payload could not be validated: ${reasonOf(error)}`, jobId: message.jobId };
+    }
     if (!parsed.success) {
-      return { kind: 'dead-letter', reason: `payload does not match the ${type.name} schema: ${summarizeIssues(parsed.error)}`, jobId: message.jobId };
+      return { kind: 'dead-letter', reason: shortReason(`payload does not match the ${type.name} schema: ${summarizeIssues(parsed.error)}`), jobId: message.jobId };
     }
     if (unreadable !== undefined) return { kind: 'retry', reason: unreadable, mayFail: true };
     const ctxBase = { jobId: message.jobId, type: type.name, attempt, deadline: handlerDeadline, tableName: deps.store.tableName, log };
@@ -152,6 +157,11 @@ export async function processBatch(records: readonly SQSRecord[], invocation: In
   return { batchItemFailures: settled.map((r) => ({ itemIdentifier: r.messageId })) };
 }
 
+/**
+ * Decodes a batch. A record whose body is identical to an earlier record's is a duplicate delivery of the
+ * same message and rides on it; records that only share a job id are each validated and run on their own
+ * (the job record's conditions decide between them).
+ */
 function decodeAll(records: readonly SQSRecord[], typeName: string): Item[] {
   const firstOf = new Map<string, SQSRecord>();
   return records.map((record) => {
@@ -159,12 +169,12 @@ function decodeAll(records: readonly SQSRecord[], typeName: string): Item[] {
     try {
       message = decodeMessage(record.body);
     } catch (error) {
-      return { record, malformed: error instanceof PermanentError ? error.message : reasonOf(error) };
+      return { record, malformed: error instanceof PermanentError ? shortReason(error.message) : reasonOf(error) };
     }
-    if (message.type !== typeName) return { record, malformed: `malformed message: a ${message.type} job on the ${typeName} queue` };
-    const first = firstOf.get(message.jobId);
+    if (message.type !== typeName) return { record, malformed: shortReason(`malformed message: a ${message.type} job on the ${typeName} queue`) };
+    const first = firstOf.get(record.body);
     if (first) return { record, message, duplicateOf: first };
-    firstOf.set(message.jobId, record);
+    firstOf.set(record.body, record);
     return { record, message };
   });
 }
@@ -321,7 +331,9 @@ async function settle(entries: readonly (readonly [SQSRecord, Outcome])[], deps:
 
   try {
     const parked = await deps.queue.sendToDeadLetterQueue(letters);
-    for (const letter of letters) if (!parked.has(letter.record.messageId)) failures.push(letter.record);
+    const refused = letters.filter((letter) => !parked.has(letter.record.messageId));
+    if (refused.length > 0) deps.log.warn('the DLQ did not take some messages; they will be retried', { messageIds: refused.map((l) => l.record.messageId) });
+    failures.push(...refused.map((l) => l.record));
   } catch (error) {
     deps.log.warn('could not park messages in the DLQ; they will be retried', { reason: reasonOf(error) });
     failures.push(...letters.map((l) => l.record));

@@ -32,35 +32,70 @@ function chunks<T>(items: readonly T[], size: (item: T) => number): T[][] {
   return out;
 }
 
+type Attributes = Record<string, { DataType: string; StringValue: string }>;
+
+/** How SQS counts a message attribute towards the message size: name, data type and value. */
+const attributeBytes = (attributes: Attributes) =>
+  Object.entries(attributes).reduce((sum, [name, a]) => sum + Buffer.byteLength(name) + Buffer.byteLength(a.DataType) + Buffer.byteLength(a.StringValue), 0);
+
+/**
+ * The attributes a DLQ copy carries: why it is there and where it came from. A body so close to SQS's
+ * limit that they would not fit keeps what fits, the reason first (shortened if need be): the message
+ * itself matters most, and the full reason is also in the job record and the log.
+ */
+export function deadLetterAttributes(letter: DeadLetter): Attributes {
+  const all: Attributes = {
+    'jobline-reason': { DataType: 'String', StringValue: letter.reason },
+    'jobline-source-message-id': { DataType: 'String', StringValue: letter.record.messageId },
+    ...(letter.jobId ? { 'jobline-job-id': { DataType: 'String', StringValue: letter.jobId } } : {}),
+    'jobline-receive-count': { DataType: 'Number', StringValue: letter.record.attributes.ApproximateReceiveCount || '1' },
+  };
+  let room = MAX_MESSAGE_BYTES - Buffer.byteLength(letter.record.body);
+  const kept: Attributes = {};
+  for (const [name, attribute] of Object.entries(all)) {
+    const size = attributeBytes({ [name]: attribute });
+    if (size <= room) {
+      kept[name] = attribute;
+      room -= size;
+    } else if (name === 'jobline-reason') {
+      const valueRoom = room - Buffer.byteLength(name) - Buffer.byteLength(attribute.DataType);
+      if (valueRoom < 8) return kept;
+      kept[name] = { ...attribute, StringValue: Buffer.from(attribute.StringValue).subarray(0, valueRoom).toString('utf8').replace(/\uFFFD$/, '') };
+      return kept;
+    }
+  }
+  return kept;
+}
+
 /**
  * Copies poison messages to the DLQ with their reason as message attributes. Returns the message ids that
- * are safely there: only those may be acknowledged. FIFO DLQs keep the message's group, and deduplicate
- * on the source message id, so a retried copy is not parked twice.
+ * are safely there: only those may be acknowledged; a batch the DLQ refused is simply not in the set (its
+ * records are retried). FIFO DLQs keep the message's group, and deduplicate on the source message id, so
+ * a retried copy is not parked twice.
  */
 export async function sendToDeadLetterQueue(dlqUrl: string, fifo: boolean, letters: readonly DeadLetter[]): Promise<Set<string>> {
   const parked = new Set<string>();
   if (letters.length === 0) return parked;
   const [{ SendMessageBatchCommand }, sqs] = await Promise.all([import('@aws-sdk/client-sqs'), sqsClient()]);
   for (const batch of chunks(letters, (l) => Buffer.byteLength(l.record.body) + DEAD_LETTER_HEADROOM_BYTES)) {
-    const response = await sqs.send(
-      new SendMessageBatchCommand({
-        QueueUrl: dlqUrl,
-        Entries: batch.map((letter, index) => ({
-          Id: String(index),
-          MessageBody: letter.record.body.length > 0 ? letter.record.body : '(empty body)',
-          MessageAttributes: {
-            'jobline-reason': { DataType: 'String', StringValue: letter.reason },
-            'jobline-source-message-id': { DataType: 'String', StringValue: letter.record.messageId },
-            'jobline-receive-count': { DataType: 'Number', StringValue: letter.record.attributes.ApproximateReceiveCount || '1' },
-            ...(letter.jobId ? { 'jobline-job-id': { DataType: 'String', StringValue: letter.jobId } } : {}),
-          },
-          ...(fifo
-            ? { MessageGroupId: letter.record.attributes.MessageGroupId ?? 'dead-letters', MessageDeduplicationId: letter.record.messageId }
-            : {}),
-        })),
-      }),
-    );
-    for (const ok of response.Successful ?? []) parked.add(batch[Number(ok.Id)]!.record.messageId);
+    try {
+      const response = await sqs.send(
+        new SendMessageBatchCommand({
+          QueueUrl: dlqUrl,
+          Entries: batch.map((letter, index) => ({
+            Id: String(index),
+            MessageBody: letter.record.body.length > 0 ? letter.record.body : '(empty body)',
+            MessageAttributes: deadLetterAttributes(letter),
+            ...(fifo
+              ? { MessageGroupId: letter.record.attributes.MessageGroupId ?? 'dead-letters', MessageDeduplicationId: letter.record.messageId }
+              : {}),
+          })),
+        }),
+      );
+      for (const ok of response.Successful ?? []) parked.add(batch[Number(ok.Id)]!.record.messageId);
+    } catch {
+      // This batch is not parked: its records are reported failed and retried; the others stand.
+    }
   }
   return parked;
 }

@@ -297,14 +297,18 @@ interface Parked {
   jobId?: string;
 }
 
-async function drainDeadLetters(queue: CreatedQueue): Promise<Map<string, Parked[]>> {
+/**
+ * The DLQ's messages by source message id. A copy whose body left no room for that attribute (a body at
+ * SQS's size limit keeps only a shortened reason) is attributed by its body, when `sourceByBody` knows it.
+ */
+async function drainDeadLetters(queue: CreatedQueue, sourceByBody: ReadonlyMap<string, string> = new Map()): Promise<Map<string, Parked[]>> {
   const sqs = await sqsClient();
   const parked = new Map<string, Parked[]>();
   for (;;) {
     const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queue.url, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, VisibilityTimeout: 300, MessageAttributeNames: ['All'], AttributeNames: ['All'] }));
     if (Messages.length === 0) return parked;
     for (const m of Messages) {
-      const source = m.MessageAttributes?.['jobline-source-message-id']?.StringValue ?? `(no source id: ${m.MessageId})`;
+      const source = m.MessageAttributes?.['jobline-source-message-id']?.StringValue ?? sourceByBody.get(m.Body ?? '') ?? `(no source id: ${m.MessageId})`;
       const entry = { body: m.Body ?? '', reason: m.MessageAttributes?.['jobline-reason']?.StringValue, jobId: m.MessageAttributes?.['jobline-job-id']?.StringValue };
       parked.set(source, [...(parked.get(source) ?? []), entry]);
     }
@@ -359,7 +363,7 @@ async function expectInvariants(type: TypeName, outcome: Outcome, table: string,
   expect(await queueDepth(queues.queue), `${label}: the queue after the run`).toEqual({ visible: '0', inFlight: '0', received: 0 });
 
   // Every bad message is in the DLQ once, as it was sent, with a reason; nothing else is.
-  const parked = await drainDeadLetters(queues.dlq);
+  const parked = await drainDeadLetters(queues.dlq, new Map(bad.map((s) => [(s.item as BadMessage).body, s.messageId!])));
   const missing: string[] = [];
   const wrong: string[] = [];
   const reasons = new Map<string, string | undefined>();
@@ -469,11 +473,9 @@ for (const type of ['transfer', 'webhook'] as const) {
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// Known bugs, found by this fuzz (issue 4). Each test runs a small plan that breaks the invariants today, so
-// it is marked `.fails`: once the bug is fixed vitest reports it as failing; then drop `.fails` and move the
-// input into the generators above.
+// Bugs this fuzz found (issue 4), each kept as a regression test on the input that triggered it.
 
-describe('message fuzz: known bugs (each test reproduces one; drop .fails once it is fixed)', () => {
+describe('message fuzz: regressions', () => {
   async function expectHandled(type: TypeName, bad: Omit<BadMessage, 'kind'>[]): Promise<void> {
     receiver.calls.clear();
     const table = await createJobsTable();
@@ -484,18 +486,18 @@ describe('message fuzz: known bugs (each test reproduces one; drop .fails once i
     await expectInvariants(type, outcome, table, queues, []);
   }
 
-  it.fails('parks a poison message too big for its DLQ copy without taking the other poison messages of its batch down with it (today: all of them are reported as failures)', async () => {
+  it('parks a poison message too big for a DLQ copy with attributes without taking the other poison messages of its batch down with it', async () => {
     await expectHandled('webhook', [
       { category: 'huge', note: 'garbage of MAX_MESSAGE_BYTES - 50', body: 'x'.repeat(MAX_MESSAGE_BYTES - 50), group: 'g' },
       { category: 'random-text', note: 'small garbage', body: 'not json', group: 'g' },
     ]);
   });
 
-  it.fails('parks a message whose reason would be huge (an unsupported version of 600 KB) (today: the DLQ copy is refused and the message is reported as a failure)', async () => {
+  it('parks a message whose reason would be huge (an unsupported version of 600 KB)', async () => {
     await expectHandled('transfer', [{ category: 'wrong-version', note: 'v is a 600 KB string', body: JSON.stringify({ v: 'x'.repeat(600_000), jobId: '00000000-0000-4000-8000-000000000000' }), group: 'g' }]);
   });
 
-  it.fails('parks a schema-failing message that carries the job id of a good message in the same batch (today: acknowledged as a "duplicate", never in the DLQ)', async () => {
+  it('parks a schema-failing message that carries the job id of a good message in the same batch (it was once taken for a duplicate)', async () => {
     for (const type of ['transfer', 'webhook'] as const) {
       const table = await createJobsTable();
       const queues = await createJobQueues(JOB_TYPES[type]);
@@ -517,7 +519,7 @@ describe('message fuzz: known bugs (each test reproduces one; drop .fails once i
     }
   });
 
-  it.fails('parks a webhook message whose payload body is nested 10,000 levels deep (today: processBatch throws, the whole batch fails)', async () => {
+  it('parks a webhook message whose payload body is nested 10,000 levels deep (processBatch once threw)', async () => {
     await expectHandled('webhook', [
       { category: 'payload-fails-schema', note: 'body nested 10,000 levels', body: `{"v":1,"jobId":"00000000-0000-4000-8000-000000000001","type":"webhook","payload":{"url":"http://127.0.0.1:9/h","body":${'['.repeat(DEPTH)}${']'.repeat(DEPTH)}}}`, group: 'g' },
     ]);
