@@ -126,7 +126,9 @@ async function submitAll(runtime: LocalRuntime, jobs: readonly ChaosJob[]) {
           if (response?.status === 202) {
             const jobId = ((await response.json()) as { jobId: string }).jobId;
             ids.set(job.key, jobId);
-            duplicates += await deliverAgain(runtime, queues.get(job.kind)!, job, jobId);
+            // Not `duplicates += await ...`: that reads the total before the await and loses other lanes' adds.
+            const copies = await deliverAgain(runtime, queues.get(job.kind)!, job, jobId);
+            duplicates += copies;
             break;
           }
           await response?.arrayBuffer();
