@@ -42,6 +42,8 @@ async function bundle(entry: string, outfile: string): Promise<number> {
     mainFields: ['module', 'main'],
     external: [],
     banner: { js: "import { createRequire as __jobline_createRequire } from 'node:module'; const require = __jobline_createRequire(import.meta.url);" },
+    // As infra/ builds deployed functions: the chaos suite's fault injection is compiled out (no-op for Powertools).
+    define: { 'process.env.JOBLINE_BUILD_FAULT_INJECTION': '"false"' },
     logLevel: 'error',
   });
   return (await stat(outfile)).size;

@@ -14,6 +14,7 @@ import { webhook } from '../shared/jobs/webhook';
 import { payloadHash } from '../shared/jobs/payload-hash';
 import { createLogger } from '../shared/log';
 import { JobStore } from '../shared/store/job-store';
+import { SubmissionStore } from '../shared/store/submission-store';
 import { mapLimit } from '../shared/worker/map-limit';
 import { processBatch, type QueueActions } from '../shared/worker/process-batch';
 import { benchDynamoClient } from './clients';
@@ -74,7 +75,7 @@ export function joblineDesign(shared: Shared, variant?: { name: string; store: (
       const type = jobTypeOf(workload.kind);
       const table = await createTable(shared.admin, 'jobs', 'pk', 'expiresAt');
       // The job records as POST /jobs/{type} leaves them: PENDING, message on the queue.
-      const setup = new JobStore(shared.admin, table);
+      const setup = new SubmissionStore(shared.admin, table);
       const now = Date.now();
       const at = new Date(now).toISOString();
       await mapLimit(workload.jobs, 16, (job) =>

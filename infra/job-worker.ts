@@ -24,6 +24,7 @@ export interface JobWorkerProps {
   /** Alarm when the oldest message has waited this long. */
   maxMessageAge: Duration;
   alarmAction?: IAlarmAction;
+  faultInjection?: boolean;
 }
 
 /** What each kind of job does to the table, and nothing more. */
@@ -69,6 +70,7 @@ export class JobWorker extends Construct {
       timeout: Duration.seconds(q.timeoutSeconds),
       memorySize: q.memoryMb,
       logRetention: props.logRetention,
+      faultInjection: props.faultInjection,
       environment: {
         [ENV.jobType]: props.name,
         [ENV.tableName]: props.table.tableName,

@@ -21,6 +21,8 @@ export interface JoblineFunctionProps {
   timeout: Duration;
   memorySize: number;
   logRetention: RetentionDays;
+  /** Compile in the chaos suite's fault injection (test stacks only; never for a deployment). */
+  faultInjection?: boolean;
 }
 
 export class JoblineFunction extends Construct {
@@ -65,6 +67,8 @@ export class JoblineFunction extends Construct {
         mainFields: ['module', 'main'],
         // Some bundled CommonJS dependencies call require(); give the ES module bundle one.
         banner: "import { createRequire as __jobline_createRequire } from 'node:module'; const require = __jobline_createRequire(import.meta.url);",
+        // Folds the fault-injection checks to constants, so deployed bundles leave that code out entirely.
+        define: { 'process.env.JOBLINE_BUILD_FAULT_INJECTION': JSON.stringify(props.faultInjection ? 'true' : 'false') },
         forceDockerBundling: false,
       },
     });

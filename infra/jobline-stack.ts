@@ -28,6 +28,8 @@ export interface JoblineStackProps extends StackProps {
   maxMessageAge?: Duration;
   logLevel?: 'debug' | 'info' | 'warn' | 'error';
   tableRemovalPolicy?: RemovalPolicy;
+  /** Compile the chaos suite's fault injection into the functions. For test stacks only (test/chaos). */
+  faultInjection?: boolean;
 }
 
 export class JoblineStack extends Stack {
@@ -56,6 +58,7 @@ export class JoblineStack extends Stack {
         logLevel,
         maxMessageAge: props.maxMessageAge ?? Duration.minutes(15),
         alarmAction,
+        faultInjection: props.faultInjection,
       });
       this.workers.set(type.name, worker);
       queues.set(type.name, worker.queue);
@@ -70,6 +73,7 @@ export class JoblineStack extends Stack {
       retentionDays: props.retentionDays ?? 30,
       logRetention,
       logLevel,
+      faultInjection: props.faultInjection,
     });
     new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'jobline API base URL' });
     new CfnOutput(this, 'TableName', { value: this.table.table.tableName, description: 'jobs table' });

@@ -23,6 +23,7 @@ export interface JobsApiProps {
   retentionDays: number;
   logRetention: RetentionDays;
   logLevel: string;
+  faultInjection?: boolean;
 }
 
 export class JobsApi extends Construct {
@@ -45,6 +46,7 @@ export class JobsApi extends Construct {
       timeout: Duration.seconds(10),
       memorySize: 512,
       logRetention: props.logRetention,
+      faultInjection: props.faultInjection,
       environment,
     });
     // Least privilege: create and read job records, send to the job queues.

@@ -4,7 +4,7 @@ import { dynamoClient, sqsClient } from '../aws/clients';
 import { ENV, intEnv, queueUrlVariable, requireEnv } from '../config';
 import { jobTypes } from '../jobs';
 import { createLogger } from '../log';
-import { JobStore } from '../store/job-store';
+import { SubmissionStore } from '../store/submission-store';
 import { route } from './router';
 import type { QueueTarget, SubmitDeps } from './submit';
 
@@ -17,9 +17,9 @@ export function apiDepsFromEnv(env: NodeJS.ProcessEnv = process.env): SubmitDeps
   return {
     jobTypes,
     queues,
-    store: new JobStore(dynamoClient(), requireEnv(ENV.tableName, env)),
+    store: new SubmissionStore(dynamoClient(), requireEnv(ENV.tableName, env)),
     send: async (queue, body, fifo) => {
-      const [{ SendMessageCommand }, sqs] = await Promise.all([import('@aws-sdk/client-sqs'), sqsClient()]);
+      const [{ SendMessageCommand }, sqs] = await Promise.all([import('../aws/sqs'), sqsClient()]);
       await sqs.send(
         new SendMessageCommand({
           QueueUrl: queue.url,

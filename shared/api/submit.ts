@@ -15,7 +15,7 @@ import { jsonShapeProblem } from '../jobs/json-shape';
 import { encodeMessage, MAX_MESSAGE_BYTES, MAX_SUBMIT_MESSAGE_BYTES } from '../jobs/message';
 import { payloadHash } from '../jobs/payload-hash';
 import type { Logger } from '../log';
-import type { JobStore } from '../store/job-store';
+import type { SubmissionStore } from '../store/submission-store';
 import type { JobRecord } from '../store/job-record';
 import { apiUrl, header, json, problem, type ApiResponse } from './http';
 
@@ -27,7 +27,7 @@ export interface QueueTarget {
 export interface SubmitDeps {
   jobTypes: readonly JobType[];
   queues: ReadonlyMap<string, QueueTarget>;
-  store: JobStore;
+  store: SubmissionStore;
   send(queue: QueueTarget, body: string, fifo?: { groupId: string; deduplicationId: string }): Promise<void>;
   log: Logger;
   retentionDays: number;

@@ -18,12 +18,13 @@ const requestHandler = { httpAgent: { keepAlive: true, maxSockets: 64 }, httpsAg
 export function dynamoClient(): DynamoDBClient {
   if (!dynamo) {
     dynamo = new DynamoDBClient({ requestHandler });
-    addFaultInjection(dynamo);
+    // Deployed bundles define this as "false": the line folds away, and the fault injection code with it.
+    if (process.env.JOBLINE_BUILD_FAULT_INJECTION !== 'false') addFaultInjection(dynamo);
   }
   return dynamo;
 }
 
 export function sqsClient(): Promise<SQSClient> {
-  sqs ??= import('@aws-sdk/client-sqs').then(({ SQSClient }) => new SQSClient({ requestHandler }));
+  sqs ??= import('./sqs').then(({ SQSClient }) => new SQSClient({ requestHandler }));
   return sqs;
 }

@@ -1,6 +1,7 @@
 /**
- * Fault injection for the chaos suite (test/chaos). Inert unless the process runs under jobline's local
- * runtime (JOBLINE_LOCAL_RUNTIME=1) with JOBLINE_FAULTS set, so no deployed stack can switch it on.
+ * Fault injection for the chaos suite (test/chaos). Deployed bundles do not contain it (see
+ * infra/jobline-function.ts); where it is compiled in, it is inert unless the process runs under jobline's
+ * local runtime (JOBLINE_LOCAL_RUNTIME=1) with JOBLINE_FAULTS set.
  *
  * DynamoDB faults sit in the SDK's middleware stack, below its retry and deserializer middleware: the
  * SDK sees a real throttling or 5xx answer, retries it as it would in AWS, and surfaces it when its
@@ -9,6 +10,7 @@
 import { writeSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { TransientError } from '../errors';
 
 export interface FaultConfig {
   /** Share of DynamoDB requests answered with ThrottlingException before reaching DynamoDB. */
@@ -99,4 +101,18 @@ export function addFaultInjection(client: DynamoDBClient, config: FaultConfig | 
     },
     { step: 'deserialize', priority: 'low', name: 'joblineFaultInjection' },
   );
+}
+
+/** Handler faults, before the handler runs: a slow start, a transient error, or a hang past the deadline. */
+export async function injectHandlerFaults(config: FaultConfig, jobId: string, signal: AbortSignal): Promise<void> {
+  if (config.handlerDelayMs) await new Promise((resolve) => setTimeout(resolve, config.handlerDelayMs));
+  if (chance(config.handlerErrorRate)) {
+    reportFault('handler-error', { jobId });
+    throw new TransientError('injected transient handler error');
+  }
+  if (chance(config.handlerHangRate)) {
+    reportFault('handler-timeout', { jobId });
+    await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }

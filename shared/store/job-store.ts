@@ -1,13 +1,12 @@
 /**
- * Reads and writes job records. Every state change is one conditional write, so concurrent workers and
- * duplicate deliveries can race freely: the condition decides who wins, and the loser learns the current
- * state from the returned item (ReturnValuesOnConditionCheckFailure ALL_OLD) without another read.
+ * What workers do to job records: read a batch of them, claim, complete, record a retry, fail. Every state
+ * change is one conditional write, so concurrent workers and duplicate deliveries can race freely: the
+ * condition decides who wins, and the loser learns the current state from the returned item
+ * (ReturnValuesOnConditionCheckFailure ALL_OLD) without another read. The API's side is SubmissionStore.
  */
 import {
   BatchGetItemCommand,
   ConditionalCheckFailedException,
-  GetItemCommand,
-  PutItemCommand,
   TransactionCanceledException,
   TransactWriteItemsCommand,
   UpdateItemCommand,
@@ -17,7 +16,8 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { PermanentError, TransientError } from '../errors';
 import { classifyCancellation } from './cancellation';
-import { fromItem, jobKey, toItem, type Item, type JobRecord } from './job-record';
+import { conditionalUpdate, JOB_NAMES as NAMES } from './conditional-update';
+import { fromItem, jobKey, type Item, type JobRecord } from './job-record';
 
 /** Results are kept in the record; bigger ones belong in the job's own storage. */
 export const MAX_RESULT_BYTES = 64 * 1024;
@@ -30,8 +30,6 @@ export type ClaimResult =
   | { outcome: 'missing' };
 
 export type CompleteResult = 'completed' | 'duplicate' | 'lost-lease' | 'missing';
-
-const NAMES = { '#status': 'status' };
 
 function serializeResult(result: unknown): AttributeValue {
   const json = JSON.stringify(result ?? null);
@@ -48,29 +46,6 @@ export class JobStore {
 
   private iso(): string {
     return new Date(this.now()).toISOString();
-  }
-
-  /** Records a new job; when its id exists already, returns the existing record instead. */
-  async create(job: JobRecord): Promise<{ created: true } | { created: false; existing: JobRecord }> {
-    try {
-      await this.client.send(
-        new PutItemCommand({
-          TableName: this.tableName,
-          Item: toItem(job),
-          ConditionExpression: 'attribute_not_exists(pk)',
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        }),
-      );
-      return { created: true };
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException && error.Item) return { created: false, existing: fromItem(error.Item) };
-      throw error;
-    }
-  }
-
-  async get(jobId: string): Promise<JobRecord | undefined> {
-    const { Item } = await this.client.send(new GetItemCommand({ TableName: this.tableName, Key: jobKey(jobId), ConsistentRead: true }));
-    return Item ? fromItem(Item) : undefined;
   }
 
   /** Reads many records with BatchGetItem (100 keys a call), retrying UnprocessedKeys with backoff. */
@@ -97,42 +72,6 @@ export class JobStore {
     return found;
   }
 
-  async markEnqueued(jobId: string): Promise<void> {
-    await this.client.send(
-      new UpdateItemCommand({
-        TableName: this.tableName,
-        Key: jobKey(jobId),
-        UpdateExpression: 'SET enqueued = :true',
-        ConditionExpression: 'attribute_exists(pk)',
-        ExpressionAttributeValues: { ':true': { BOOL: true } },
-      }),
-    );
-  }
-
-  /** A submit whose message could not be sent: FAILED with the reason, unless a retry enqueues it. */
-  async markEnqueueFailed(jobId: string, reason: string): Promise<void> {
-    await this.conditionalUpdate({
-      TableName: this.tableName,
-      Key: jobKey(jobId),
-      UpdateExpression: 'SET #status = :failed, #error = :reason, updatedAt = :now, finishedAt = :now',
-      ConditionExpression: '#status = :pending AND enqueued = :false',
-      ExpressionAttributeNames: { ...NAMES, '#error': 'error' },
-      ExpressionAttributeValues: { ':failed': { S: 'FAILED' }, ':pending': { S: 'PENDING' }, ':false': { BOOL: false }, ':reason': { S: reason }, ':now': { S: this.iso() } },
-    });
-  }
-
-  /** Brings back a job whose message was never sent, so that a same-key retry enqueues it. */
-  async reopenForEnqueue(jobId: string): Promise<boolean> {
-    return this.conditionalUpdate({
-      TableName: this.tableName,
-      Key: jobKey(jobId),
-      UpdateExpression: 'SET #status = :pending, updatedAt = :now REMOVE #error, finishedAt',
-      ConditionExpression: 'enqueued = :false AND #status IN (:pending, :failed)',
-      ExpressionAttributeNames: { ...NAMES, '#error': 'error' },
-      ExpressionAttributeValues: { ':pending': { S: 'PENDING' }, ':failed': { S: 'FAILED' }, ':false': { BOOL: false }, ':now': { S: this.iso() } },
-    });
-  }
-
   /**
    * Leased path, step 1: PENDING or FAILED (a redrive), or RUNNING with an expired lease (a crashed or
    * timed-out worker), or RUNNING under this same owner (our own write whose answer was lost) becomes
@@ -146,7 +85,7 @@ export class JobStore {
           TableName: this.tableName,
           Key: jobKey(jobId),
           UpdateExpression:
-            'SET #status = :running, leaseOwner = :owner, leaseUntil = :until, attempts = if_not_exists(attempts, :zero) + :one, startedAt = if_not_exists(startedAt, :at), updatedAt = :at',
+            'SET #status = :running, leaseOwner = :owner, leaseUntil = :until, startedAt = if_not_exists(startedAt, :at), updatedAt = :at ADD attempts :one',
           ConditionExpression:
             'attribute_exists(pk) AND (#status IN (:pending, :failed) OR (#status = :running AND (leaseUntil < :nowMs OR leaseOwner = :owner)))',
           ExpressionAttributeNames: NAMES,
@@ -157,7 +96,6 @@ export class JobStore {
             ':owner': { S: owner },
             ':until': { N: String(leaseUntil) },
             ':nowMs': { N: String(now) },
-            ':zero': { N: '0' },
             ':one': { N: '1' },
             ':at': { S: new Date(now).toISOString() },
           },
@@ -241,7 +179,7 @@ export class JobStore {
   async recordRetry(jobId: string, reason: string, owner?: string): Promise<boolean> {
     const values: Item = { ':pending': { S: 'PENDING' }, ':reason': { S: reason }, ':at': { S: this.iso() } };
     if (owner !== undefined) {
-      return this.conditionalUpdate({
+      return conditionalUpdate(this.client, {
         TableName: this.tableName,
         Key: jobKey(jobId),
         UpdateExpression: 'SET #status = :pending, #error = :reason, updatedAt = :at REMOVE leaseOwner, leaseUntil',
@@ -250,7 +188,7 @@ export class JobStore {
         ExpressionAttributeValues: { ...values, ':running': { S: 'RUNNING' }, ':owner': { S: owner } },
       });
     }
-    return this.conditionalUpdate({
+    return conditionalUpdate(this.client, {
       TableName: this.tableName,
       Key: jobKey(jobId),
       UpdateExpression: 'SET #status = :pending, #error = :reason, updatedAt = :at, attempts = if_not_exists(attempts, :zero) + :one',
@@ -268,7 +206,7 @@ export class JobStore {
   async fail(jobId: string, reason: string, options: { owner?: string; countAttempt?: boolean } = {}): Promise<boolean> {
     const now = this.now();
     const at = new Date(now).toISOString();
-    return this.conditionalUpdate({
+    return conditionalUpdate(this.client, {
       TableName: this.tableName,
       Key: jobKey(jobId),
       UpdateExpression: `SET #status = :failed, #error = :reason, finishedAt = :at, updatedAt = :at${options.countAttempt ? ', attempts = if_not_exists(attempts, :zero) + :one' : ''} REMOVE leaseOwner, leaseUntil`,
@@ -286,16 +224,6 @@ export class JobStore {
     });
   }
 
-  /** An update whose failed condition is an answer (false), not an error. */
-  private async conditionalUpdate(input: ConstructorParameters<typeof UpdateItemCommand>[0]): Promise<boolean> {
-    try {
-      await this.client.send(new UpdateItemCommand(input));
-      return true;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
-    }
-  }
 }
 
 function sleep(ms: number): Promise<void> {

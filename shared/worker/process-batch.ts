@@ -15,7 +15,7 @@
  */
 import type { Context, SQSBatchResponse, SQSRecord } from 'aws-lambda';
 import { PermanentError, TransientError, isPermanent, reasonOf, shortReason } from '../errors';
-import { faultConfig, reportFault } from '../aws/fault-injection';
+import { faultConfig, injectHandlerFaults } from '../aws/fault-injection';
 import type { JobContext, JobType } from '../jobs/define';
 import { safeParse } from 'zod/mini';
 import { decodeMessage, jobIdOf, type JobMessage } from '../jobs/message';
@@ -188,25 +188,17 @@ function summarizeIssues(error: { issues: readonly { path: readonly PropertyKey[
 
 type ContextBase = Omit<JobContext, 'signal'>;
 
+// Deployed bundles are built with JOBLINE_BUILD_FAULT_INJECTION defined as "false" (infra/jobline-function.ts):
+// the checks below then fold to false and the chaos suite's fault injection is left out of them.
+
 async function runHandler<R>(ctx: ContextBase, run: (ctx: JobContext) => Promise<R>): Promise<R> {
-  const faults = faultConfig();
   return withDeadline(ctx.deadline, async (signal) => {
-    if (faults) await injectHandlerFaults(faults, ctx, signal);
+    if (process.env.JOBLINE_BUILD_FAULT_INJECTION !== 'false') {
+      const injected = faultConfig();
+      if (injected) await injectHandlerFaults(injected, ctx.jobId, signal);
+    }
     return run({ ...ctx, signal });
   });
-}
-
-async function injectHandlerFaults(faults: NonNullable<ReturnType<typeof faultConfig>>, ctx: ContextBase, signal: AbortSignal) {
-  if (faults.handlerDelayMs) await sleep(faults.handlerDelayMs);
-  if (faults.handlerErrorRate && Math.random() < faults.handlerErrorRate) {
-    reportFault('handler-error', { jobId: ctx.jobId });
-    throw new TransientError('injected transient handler error');
-  }
-  if (faults.handlerHangRate && Math.random() < faults.handlerHangRate) {
-    reportFault('handler-timeout', { jobId: ctx.jobId });
-    await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
-    await sleep(50);
-  }
 }
 
 function failureOutcome(error: unknown, extra: { owner?: string; jobId: string; countAttempt: boolean }): Outcome {
@@ -250,7 +242,7 @@ async function runTransactional(type: JobType, payload: unknown, ctx: ContextBas
 
 async function runLeased(type: JobType, payload: unknown, ctx: ContextBase, owner: string, invocationEnd: number, deps: WorkerDeps, now: () => number): Promise<Outcome> {
   if (type.kind !== 'leased') throw new Error('not a leased job type');
-  const leaseMs = faultConfig()?.leaseMs;
+  const leaseMs = process.env.JOBLINE_BUILD_FAULT_INJECTION !== 'false' ? faultConfig()?.leaseMs : undefined;
   // The lease lasts as long as this invocation can: once Lambda has stopped it, another worker may take over.
   const leaseUntil = leaseMs ? Math.min(invocationEnd, now() + leaseMs) : invocationEnd;
   let claim;

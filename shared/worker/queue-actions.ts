@@ -76,7 +76,7 @@ export function deadLetterAttributes(letter: DeadLetter): Attributes {
 export async function sendToDeadLetterQueue(dlqUrl: string, fifo: boolean, letters: readonly DeadLetter[]): Promise<Set<string>> {
   const parked = new Set<string>();
   if (letters.length === 0) return parked;
-  const [{ SendMessageBatchCommand }, sqs] = await Promise.all([import('@aws-sdk/client-sqs'), sqsClient()]);
+  const [{ SendMessageBatchCommand }, sqs] = await Promise.all([import('../aws/sqs'), sqsClient()]);
   for (const batch of chunks(letters, (l) => Buffer.byteLength(l.record.body) + DEAD_LETTER_HEADROOM_BYTES)) {
     try {
       const response = await sqs.send(
@@ -103,7 +103,7 @@ export async function sendToDeadLetterQueue(dlqUrl: string, fifo: boolean, lette
 /** Sets each failed message's visibility to its backoff delay, so SQS redelivers it then. Best effort. */
 export async function delayRetries(queueUrl: string, delays: readonly { record: SQSRecord; seconds: number }[]): Promise<void> {
   if (delays.length === 0) return;
-  const [{ ChangeMessageVisibilityBatchCommand }, sqs] = await Promise.all([import('@aws-sdk/client-sqs'), sqsClient()]);
+  const [{ ChangeMessageVisibilityBatchCommand }, sqs] = await Promise.all([import('../aws/sqs'), sqsClient()]);
   for (let start = 0; start < delays.length; start += BATCH_ENTRIES) {
     const batch = delays.slice(start, start + BATCH_ENTRIES);
     await sqs.send(

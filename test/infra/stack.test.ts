@@ -1,6 +1,8 @@
 // The default stack (buildApp() with no options), synthesized once: per job type a queue, its DLQ, a worker
 // and alarms; the jobs table; the HTTP API; the outputs; cdk-nag; and the security properties the stack
 // promises (least-privilege roles, encryption, TLS-only queues, authorization on every route).
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENV, queueUrlVariable } from '../../shared/config';
 import { jobTypes } from '../../shared/jobs';
@@ -407,3 +409,18 @@ function functionRoles(): [string, string][] {
   expect(found).toHaveLength(jobTypes.length + 1);
   return found;
 }
+
+describe('deployed bundles', () => {
+  it('leave the chaos suite\'s fault injection out of every function', () => {
+    const assets = resourcesOfType(s.json, 'AWS::Lambda::Function').map(([logicalId]) => {
+      const assetPath = (s.json.Resources[logicalId] as { Metadata?: Record<string, string> }).Metadata?.['aws:asset:path'];
+      return readFileSync(path.join(s.outdir, assetPath!, 'index.mjs'), 'utf8');
+    });
+    expect(assets.length).toBe(jobTypes.length + 1);
+    for (const code of assets) {
+      expect(code).toContain('JOBLINE_TABLE_NAME');
+      expect(code).not.toContain('fault injected');
+      expect(code).not.toContain('JOBLINE_FAULTS');
+    }
+  });
+});
