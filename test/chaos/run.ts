@@ -59,7 +59,8 @@ async function main(): Promise<number> {
   const assemblyDir = mkdtempSync(path.join(tmpdir(), 'jobline-chaos-'));
   const runtime = await startLocalRuntime({
     assemblyDir,
-    appOptions: { queueOverrides: { transfer: QUEUE, webhook: QUEUE }, logLevel: 'warn' },
+    // A test build: the same source, with the fault injection compiled in (deployed bundles leave it out).
+    appOptions: { queueOverrides: { transfer: QUEUE, webhook: QUEUE }, logLevel: 'warn', faultInjection: true },
     port: 0,
     functionEnvironment: { JOBLINE_FAULTS: JSON.stringify(FAULTS) },
     onFunctionLog: (_fn, line) => {
