@@ -86,7 +86,7 @@ export function fromItem(item: Item): JobRecord {
   return job;
 }
 
-/** What GET /jobs/{id} shows: no lease internals, no payload hash. */
+/** What GET /jobs/{id} shows: no lease internals, no payload hash, no stale error. */
 export function toJobView(job: JobRecord) {
   return {
     jobId: job.jobId,
@@ -94,7 +94,9 @@ export function toJobView(job: JobRecord) {
     status: job.status,
     attempts: job.attempts,
     ...(job.result !== undefined ? { result: job.result } : {}),
-    ...(job.error !== undefined ? { error: job.error } : {}),
+    // The reason of the failure, or of the last failed attempt while the job is retried; a job that
+    // SUCCEEDED in the end has no error to report.
+    ...(job.error !== undefined && job.status !== 'SUCCEEDED' ? { error: job.error } : {}),
     createdAt: job.createdAt,
     updatedAt: job.updatedAt,
     ...(job.startedAt !== undefined ? { startedAt: job.startedAt } : {}),

@@ -121,9 +121,11 @@ export class JobStore {
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: jobKey(jobId),
-          UpdateExpression: 'SET #status = :succeeded, #result = :result, finishedAt = :at, updatedAt = :at REMOVE leaseOwner, leaseUntil, #error',
+          // The lease fields stay, as a record of who completed the job; an earlier attempt's error is not
+          // shown once the job SUCCEEDED (toJobView), so it is left rather than removed: a smaller write.
+          UpdateExpression: 'SET #status = :succeeded, #result = :result, finishedAt = :at, updatedAt = :at',
           ConditionExpression: '#status = :running AND leaseOwner = :owner',
-          ExpressionAttributeNames: { ...NAMES, '#result': 'result', '#error': 'error' },
+          ExpressionAttributeNames: { ...NAMES, '#result': 'result' },
           ExpressionAttributeValues: { ':succeeded': { S: 'SUCCEEDED' }, ':running': { S: 'RUNNING' }, ':owner': { S: owner }, ':result': serializeResult(result), ':at': { S: at } },
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
@@ -148,11 +150,12 @@ export class JobStore {
       Update: {
         TableName: this.tableName,
         Key: jobKey(jobId),
-        UpdateExpression:
-          'SET #status = :succeeded, #result = :result, attempts = if_not_exists(attempts, :zero) + :one, startedAt = if_not_exists(startedAt, :at), finishedAt = :at, updatedAt = :at REMOVE #error, leaseOwner, leaseUntil',
+        // As small as the update can be: transactional jobs hold no lease, and an earlier attempt's error is
+        // not shown once the job SUCCEEDED (toJobView). The job's start is its completion: one write.
+        UpdateExpression: 'SET #status = :succeeded, #result = :result, finishedAt = :at, updatedAt = :at ADD attempts :one',
         ConditionExpression: 'attribute_exists(pk) AND #status <> :succeeded',
-        ExpressionAttributeNames: { ...NAMES, '#result': 'result', '#error': 'error' },
-        ExpressionAttributeValues: { ':succeeded': { S: 'SUCCEEDED' }, ':result': serializeResult(result), ':zero': { N: '0' }, ':one': { N: '1' }, ':at': { S: at } },
+        ExpressionAttributeNames: { ...NAMES, '#result': 'result' },
+        ExpressionAttributeValues: { ':succeeded': { S: 'SUCCEEDED' }, ':result': serializeResult(result), ':one': { N: '1' }, ':at': { S: at } },
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       },
     };
@@ -191,10 +194,10 @@ export class JobStore {
     return conditionalUpdate(this.client, {
       TableName: this.tableName,
       Key: jobKey(jobId),
-      UpdateExpression: 'SET #status = :pending, #error = :reason, updatedAt = :at, attempts = if_not_exists(attempts, :zero) + :one',
+      UpdateExpression: 'SET #status = :pending, #error = :reason, updatedAt = :at ADD attempts :one',
       ConditionExpression: '#status IN (:pending, :failed)',
       ExpressionAttributeNames: { ...NAMES, '#error': 'error' },
-      ExpressionAttributeValues: { ...values, ':failed': { S: 'FAILED' }, ':zero': { N: '0' }, ':one': { N: '1' } },
+      ExpressionAttributeValues: { ...values, ':failed': { S: 'FAILED' }, ':one': { N: '1' } },
     });
   }
 
@@ -209,7 +212,7 @@ export class JobStore {
     return conditionalUpdate(this.client, {
       TableName: this.tableName,
       Key: jobKey(jobId),
-      UpdateExpression: `SET #status = :failed, #error = :reason, finishedAt = :at, updatedAt = :at${options.countAttempt ? ', attempts = if_not_exists(attempts, :zero) + :one' : ''} REMOVE leaseOwner, leaseUntil`,
+      UpdateExpression: `SET #status = :failed, #error = :reason, finishedAt = :at, updatedAt = :at REMOVE leaseOwner, leaseUntil${options.countAttempt ? ' ADD attempts :one' : ''}`,
       ConditionExpression: 'attribute_exists(pk) AND #status <> :succeeded AND (attribute_not_exists(leaseOwner) OR leaseOwner = :owner OR leaseUntil < :nowMs)',
       ExpressionAttributeNames: { ...NAMES, '#error': 'error' },
       ExpressionAttributeValues: {
@@ -219,7 +222,7 @@ export class JobStore {
         ':at': { S: at },
         ':owner': { S: options.owner ?? '-' },
         ':nowMs': { N: String(now) },
-        ...(options.countAttempt ? { ':zero': { N: '0' }, ':one': { N: '1' } } : {}),
+        ...(options.countAttempt ? { ':one': { N: '1' } } : {}),
       },
     });
   }

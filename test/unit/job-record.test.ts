@@ -83,6 +83,11 @@ describe('toJobView', () => {
     }
   });
 
+  it('does not report the error of an earlier attempt once the job SUCCEEDED', () => {
+    expect(toJobView({ ...full, status: 'SUCCEEDED' })).not.toHaveProperty('error');
+    expect(toJobView({ ...full, status: 'FAILED' })).toHaveProperty('error', full.error);
+  });
+
   it('leaves out optional fields the job does not have yet', () => {
     expect(Object.keys(toJobView(minimal)).sort()).toEqual(['attempts', 'createdAt', 'jobId', 'status', 'type', 'updatedAt']);
   });
