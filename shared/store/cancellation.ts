@@ -35,3 +35,28 @@ export function classifyCancellation(reasons: readonly CancellationReason[] | un
   if (codes.includes('ValidationError')) return { kind: 'permanent', reason: `the job's writes are invalid (${summary})` };
   return { kind: 'transient', reason: summary };
 }
+
+/** What a cancelled group commit decided for one of its jobs; undefined: nothing, commit it on its own. */
+export type GroupVerdict = { kind: 'duplicate' } | { kind: 'unknown-job' } | { kind: 'permanent'; reason: string } | undefined;
+
+/**
+ * A group commit (several jobs' completions and writes in one transaction) was cancelled: read each job's
+ * own items. The jobs' items never overlap, and conditions are checked against the state before the
+ * transaction, so a failed condition belongs to its job alone. Everything else (a conflict, a throttle,
+ * or being cancelled because of another job: reason None) decides nothing: that job is committed alone.
+ * `sizes[j]` is the number of items of job j (its completion first, then its writes).
+ */
+export function classifyGroupCancellation(reasons: readonly CancellationReason[] | undefined, sizes: readonly number[]): GroupVerdict[] {
+  const list = reasons ?? [];
+  let start = 0;
+  return sizes.map((size) => {
+    const own = list.slice(start, start + size);
+    start += size;
+    const completion = own[0];
+    if (completion?.Code === 'ConditionalCheckFailed') return completion.Item === undefined ? { kind: 'unknown-job' } : { kind: 'duplicate' };
+    if (completion?.Code === 'TransactionConflict') return undefined;
+    const refused = own.findIndex((r, i) => i > 0 && r?.Code === 'ConditionalCheckFailed');
+    if (refused > 0) return { kind: 'permanent', reason: `the job's write ${refused} was refused by its condition (transaction cancelled [${own.map((r) => r?.Code ?? 'None').join(', ')}])` };
+    return undefined;
+  });
+}

@@ -15,13 +15,16 @@ import {
   type TransactWriteItem,
 } from '@aws-sdk/client-dynamodb';
 import { PermanentError, TransientError } from '../errors';
-import { classifyCancellation } from './cancellation';
+import { classifyCancellation, classifyGroupCancellation, type GroupVerdict } from './cancellation';
 import { conditionalUpdate, JOB_NAMES as NAMES } from './conditional-update';
 import { fromItem, jobKey, type Item, type JobRecord } from './job-record';
 
 /** Results are kept in the record; bigger ones belong in the job's own storage. */
 export const MAX_RESULT_BYTES = 64 * 1024;
 const BATCH_GET_LIMIT = 100;
+/** DynamoDB takes at most 100 items in a transaction; a job's completion is one of them. */
+export const MAX_TRANSACTION_ITEMS = 100;
+export const MAX_JOB_WRITES = MAX_TRANSACTION_ITEMS - 1;
 
 export type ClaimResult =
   | { outcome: 'claimed'; attempts: number }
@@ -139,14 +142,9 @@ export class JobStore {
     }
   }
 
-  /**
-   * Transactional path: the handler's writes and the SUCCEEDED mark in one TransactWriteItems, conditioned
-   * on the job not being SUCCEEDED yet. One write per job; a duplicate cannot pass it.
-   */
-  async completeTransactional(jobId: string, result: unknown, writes: readonly TransactWriteItem[]): Promise<CompleteResult> {
-    if (writes.length > 99) throw new PermanentError(`a job may commit at most 99 writes with its completion, not ${writes.length}`);
-    const at = this.iso();
-    const completion: TransactWriteItem = {
+  /** The completion of a transactional job: SUCCEEDED with its result, only if it is not SUCCEEDED yet. */
+  private completionItem(jobId: string, result: unknown, at: string): TransactWriteItem {
+    return {
       Update: {
         TableName: this.tableName,
         Key: jobKey(jobId),
@@ -159,8 +157,16 @@ export class JobStore {
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       },
     };
+  }
+
+  /**
+   * Transactional path: the handler's writes and the SUCCEEDED mark in one TransactWriteItems, conditioned
+   * on the job not being SUCCEEDED yet. One write per job; a duplicate cannot pass it.
+   */
+  async completeTransactional(jobId: string, result: unknown, writes: readonly TransactWriteItem[]): Promise<CompleteResult> {
+    if (writes.length > MAX_JOB_WRITES) throw new PermanentError(`a job may commit at most ${MAX_JOB_WRITES} writes with its completion, not ${writes.length}`);
     try {
-      await this.client.send(new TransactWriteItemsCommand({ TransactItems: [completion, ...writes] }));
+      await this.client.send(new TransactWriteItemsCommand({ TransactItems: [this.completionItem(jobId, result, this.iso()), ...writes] }));
       return 'completed';
     } catch (error) {
       if (error instanceof TransactionCanceledException) {
@@ -172,6 +178,24 @@ export class JobStore {
       }
       if (error instanceof Error && error.name === 'ValidationException') throw new PermanentError(`the job's writes are invalid: ${error.message}`);
       throw error;
+    }
+  }
+
+  /**
+   * Group commit: several transactional jobs, each its completion and its writes, in ONE transaction (their
+   * items must not overlap; at most 100 in all). One round trip completes them all. If the transaction is
+   * cancelled, the verdict of each job its own items decide is returned (undefined where they decide
+   * nothing: commit that job alone). Other errors are thrown.
+   */
+  async completeTransactionalGroup(jobs: readonly { jobId: string; result: unknown; writes: readonly TransactWriteItem[] }[]): Promise<GroupVerdict[] | 'committed'> {
+    const at = this.iso();
+    const items = jobs.flatMap((job) => [this.completionItem(job.jobId, job.result, at), ...job.writes]);
+    try {
+      await this.client.send(new TransactWriteItemsCommand({ TransactItems: items }));
+      return 'committed';
+    } catch (error) {
+      if (!(error instanceof TransactionCanceledException)) throw error;
+      return classifyGroupCancellation(error.CancellationReasons, jobs.map((job) => 1 + job.writes.length));
     }
   }
 

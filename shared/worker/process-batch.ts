@@ -1,31 +1,34 @@
 /**
  * One SQS batch through a job type's handler, exactly once per job:
  *
- *  1. decode every record; a record that is not a job message of this type is poison (DLQ at once);
- *  2. records of one job inside the batch run once: the first carries the job, the others are acknowledged;
- *  3. transactional jobs: one BatchGetItem finds the jobs already SUCCEEDED (acknowledged, no write), then
- *     each job's handler runs and its writes commit with the SUCCEEDED mark in one transaction;
- *     leased jobs: claim (one conditional write), run the handler, complete while still holding the lease;
- *  4. outcomes: done (deleted by Lambda), retry (backoff via the message's visibility, reported in
- *     batchItemFailures; on the last allowed receive the job is marked FAILED first), or dead-letter
- *     (job FAILED with the reason, message copied to the DLQ with it, then acknowledged).
+ *  1. decode every record; a record that is not a job message of this type is poison (DLQ at once); a
+ *     record identical to an earlier one of the batch rides on it;
+ *  2. transactional jobs: one BatchGetItem finds the jobs already SUCCEEDED (acknowledged, no write); the
+ *     others run their handlers side by side and commit their writes with their SUCCEEDED marks in as few
+ *     transactions as DynamoDB allows (transactional.ts);
+ *     leased jobs: claim, run, complete while holding the lease (leased.ts);
+ *  3. outcomes are applied by settle(): done (deleted by Lambda), retry (backoff; reported in
+ *     batchItemFailures), or dead-letter (job FAILED with the reason, message copied to the DLQ).
  *
- * Records run in parallel up to `concurrency`. In a FIFO batch the records of one message group run in
- * order, and the first one that must be retried makes the rest of its group retry too.
+ * In a FIFO batch the records of one message group run in order, and the first one that must be retried
+ * makes the rest of its group retry too; groups proceed side by side.
  */
 import type { Context, SQSBatchResponse, SQSRecord } from 'aws-lambda';
-import { PermanentError, TransientError, isPermanent, reasonOf, shortReason } from '../errors';
-import { faultConfig, injectHandlerFaults } from '../aws/fault-injection';
-import type { JobContext, JobType } from '../jobs/define';
 import { safeParse } from 'zod/mini';
+import { PermanentError, reasonOf, shortReason } from '../errors';
+import type { JobType } from '../jobs/define';
 import { decodeMessage, jobIdOf, type JobMessage } from '../jobs/message';
 import type { Logger } from '../log';
 import type { JobStore } from '../store/job-store';
 import type { JobRecord } from '../store/job-record';
-import { retryDelaySeconds, type BackoffOptions } from './backoff';
-import { DeadlineExceededError, withDeadline } from './deadline';
+import type { BackoffOptions } from './backoff';
+import { runLeased } from './leased';
 import { mapLimit } from './map-limit';
+import { unknownJob, type Outcome } from './outcome';
 import type { DeadLetter } from './queue-actions';
+import type { ContextBase } from './run-handler';
+import { settle } from './settle';
+import { runTransactionalRound } from './transactional';
 
 export interface QueueActions {
   sendToDeadLetterQueue(letters: readonly DeadLetter[]): Promise<Set<string>>;
@@ -48,29 +51,18 @@ export interface WorkerDeps {
 
 export type InvocationContext = Pick<Context, 'awsRequestId' | 'getRemainingTimeInMillis'>;
 
-type Outcome =
-  | { kind: 'done'; note: string }
-  | {
-      kind: 'retry';
-      reason: string;
-      /** False when the job did not fail (held by another worker, lease lost): never marked FAILED for it. */
-      mayFail: boolean;
-      retryAfterSeconds?: number;
-      /** A fixed delay instead of the backoff. */
-      delaySeconds?: number;
-      owner?: string;
-      countAttempt?: boolean;
-      /** Write the reason to the job record (and release the lease) so the retry can start at once. */
-      recordRetry?: boolean;
-    }
-  | { kind: 'dead-letter'; reason: string; jobId?: string; owner?: string; countAttempt?: boolean };
-
 interface Item {
   record: SQSRecord;
   message?: JobMessage;
   malformed?: string;
-  /** A later record of a job that an earlier record of this batch carries. */
+  /** A later record of the same message that an earlier record of this batch carries. */
   duplicateOf?: SQSRecord;
+}
+
+/** A record that passed every check and runs: its validated payload and its context. */
+interface Runnable {
+  payload: unknown;
+  ctx: ContextBase;
 }
 
 /** Time kept back from the handler for the completion write and the batch report. */
@@ -78,22 +70,19 @@ function reserveMs(remaining: number): number {
   return Math.min(5000, Math.max(200, Math.floor(remaining * 0.2)));
 }
 
-const TRANSACTION_CONFLICT_TRIES = 3;
-
 export async function processBatch(records: readonly SQSRecord[], invocation: InvocationContext, deps: WorkerDeps): Promise<SQSBatchResponse> {
   const now = deps.now ?? Date.now;
   const remaining = invocation.getRemainingTimeInMillis();
   const invocationEnd = now() + remaining;
   const handlerDeadline = invocationEnd - reserveMs(remaining);
   const type = deps.jobType;
-
   const items = decodeAll(records, type.name);
-  const primaries = items.filter((i) => i.message && !i.duplicateOf);
 
   // Transactional jobs: one read for the whole batch, so duplicates of finished jobs cost no write. If the
   // read fails, the batch's jobs are retried; its malformed records still go to the DLQ.
   let known: Map<string, JobRecord> | undefined;
   let unreadable: string | undefined;
+  const primaries = items.filter((i) => i.message && !i.duplicateOf);
   if (type.kind === 'transactional' && primaries.length > 0) {
     try {
       known = await deps.store.getMany(primaries.map((i) => i.message!.jobId));
@@ -103,12 +92,11 @@ export async function processBatch(records: readonly SQSRecord[], invocation: In
     }
   }
 
-  const runOne = async (item: Item): Promise<Outcome> => {
+  /** What a record needs before any handler runs: its outcome if it is decided already, else what to run. */
+  const check = (item: Item): Outcome | Runnable => {
     if (item.malformed !== undefined) return { kind: 'dead-letter', reason: item.malformed, jobId: jobIdOf(item.record.body) };
     if (item.duplicateOf) return { kind: 'done', note: 'duplicate within the batch' };
     const message = item.message!;
-    const attempt = Number(item.record.attributes.ApproximateReceiveCount) || 1;
-    const log = deps.log.child({ jobId: message.jobId, type: type.name, attempt, messageId: item.record.messageId });
     let parsed: ReturnType<typeof safeParse>;
     try {
       parsed = safeParse(type.schema, message.payload);
@@ -118,43 +106,82 @@ export async function processBatch(records: readonly SQSRecord[], invocation: In
     if (!parsed.success) {
       return { kind: 'dead-letter', reason: shortReason(`payload does not match the ${type.name} schema: ${summarizeIssues(parsed.error)}`), jobId: message.jobId };
     }
-    if (unreadable !== undefined) return { kind: 'retry', reason: unreadable, mayFail: true };
-    const ctxBase = { jobId: message.jobId, type: type.name, attempt, deadline: handlerDeadline, tableName: deps.store.tableName, log };
-    return type.kind === 'transactional'
-      ? runTransactional(type, parsed.data, ctxBase, known!.get(message.jobId), deps)
-      : runLeased(type, parsed.data, ctxBase, `${invocation.awsRequestId}/${item.record.messageId}`, invocationEnd, deps, now);
+    if (type.kind === 'transactional') {
+      if (unreadable !== undefined) return { kind: 'retry', reason: unreadable, mayFail: true };
+      const existing = known!.get(message.jobId);
+      if (!existing) return unknownJob(message.jobId);
+      if (existing.status === 'SUCCEEDED') return { kind: 'done', note: 'already succeeded' };
+    }
+    const attempt = Number(item.record.attributes.ApproximateReceiveCount) || 1;
+    const log = deps.log.child({ jobId: message.jobId, type: type.name, attempt, messageId: item.record.messageId });
+    return { payload: parsed.data, ctx: { jobId: message.jobId, type: type.name, attempt, deadline: handlerDeadline, tableName: deps.store.tableName, log } };
   };
 
-  const outcomes = new Map<SQSRecord, Outcome>();
+  // Lanes: a FIFO message group's records in order; on a standard queue every record is a lane of its own.
+  const lanes: Item[][] = [];
   if (type.queue.fifo) {
-    // One lane per message group: in order within a group, groups side by side.
     const groups = new Map<string, Item[]>();
     for (const item of items) {
       const group = item.record.attributes.MessageGroupId ?? '';
-      groups.set(group, [...(groups.get(group) ?? []), item]);
+      if (!groups.has(group)) lanes.push(groups.set(group, []).get(group)!);
+      groups.get(group)!.push(item);
     }
-    await mapLimit([...groups.values()], deps.concurrency, async (group) => {
-      let blockedBy: string | undefined;
-      for (const item of group) {
-        if (blockedBy !== undefined && item.malformed === undefined) {
-          // Retried like the message it waits for; if its receives run out first it fails as well, since
-          // SQS will park it in the DLQ.
-          outcomes.set(item.record, { kind: 'retry', reason: `waits for message ${blockedBy} of its group`, mayFail: true });
+  } else {
+    for (const item of items) lanes.push([item]);
+  }
+
+  const outcomes = new Map<SQSRecord, Outcome>();
+  // A lane stops at its first retry: its later records (poison aside, which never comes back) are retried
+  // like it, and fail with it if their receives run out first, since SQS will park them in the DLQ.
+  const blockedBy = new Map<Item[], string>();
+  const waits = (lane: Item[]): Outcome => ({ kind: 'retry', reason: `waits for message ${blockedBy.get(lane)} of its group`, mayFail: true });
+  const settleOne = (lane: Item[], item: Item, outcome: Outcome) => {
+    outcomes.set(item.record, outcome);
+    if (outcome.kind === 'retry' && !blockedBy.has(lane)) blockedBy.set(lane, item.record.messageId);
+  };
+
+  if (type.kind === 'leased') {
+    await mapLimit(lanes, deps.concurrency, async (lane) => {
+      for (const item of lane) {
+        if (blockedBy.has(lane) && item.malformed === undefined) {
+          outcomes.set(item.record, waits(lane));
           continue;
         }
-        const outcome = await runOne(item);
-        outcomes.set(item.record, outcome);
-        if (outcome.kind === 'retry') blockedBy = item.record.messageId;
+        const checked = check(item);
+        const owner = `${invocation.awsRequestId}/${item.record.messageId}`;
+        settleOne(lane, item, 'kind' in checked ? checked : await runLeased(type, checked.payload, checked.ctx, owner, invocationEnd, deps, now));
       }
     });
   } else {
-    await mapLimit(items, deps.concurrency, async (item) => {
-      outcomes.set(item.record, await runOne(item));
-    });
+    // Rounds: the next runnable record of every lane, their handlers side by side, one group commit.
+    const cursors = new Map<Item[], number>(lanes.map((lane) => [lane, 0]));
+    for (;;) {
+      const round: { lane: Item[]; item: Item; run: Runnable }[] = [];
+      for (const lane of lanes) {
+        for (let i = cursors.get(lane)!; i < lane.length; i++) {
+          const item = lane[i]!;
+          cursors.set(lane, i + 1);
+          if (blockedBy.has(lane) && item.malformed === undefined) {
+            outcomes.set(item.record, waits(lane));
+            continue;
+          }
+          const checked = check(item);
+          if ('kind' in checked) {
+            settleOne(lane, item, checked);
+            continue;
+          }
+          round.push({ lane, item, run: checked });
+          break;
+        }
+      }
+      if (round.length === 0) break;
+      const results = await runTransactionalRound(round.map((r) => r.run), type, deps);
+      round.forEach((r, i) => settleOne(r.lane, r.item, results[i]!));
+    }
   }
 
-  const settled = await settle(records.map((r) => [r, outcomes.get(r)!] as const), deps);
-  return { batchItemFailures: settled.map((r) => ({ itemIdentifier: r.messageId })) };
+  const failed = await settle(records.map((r) => [r, outcomes.get(r)!] as const), deps);
+  return { batchItemFailures: failed.map((r) => ({ itemIdentifier: r.messageId })) };
 }
 
 /**
@@ -184,160 +211,4 @@ function summarizeIssues(error: { issues: readonly { path: readonly PropertyKey[
     .slice(0, 5)
     .map((issue) => `${issue.path.length > 0 ? issue.path.map(String).join('.') : '(payload)'}: ${issue.message}`)
     .join('; ');
-}
-
-type ContextBase = Omit<JobContext, 'signal'>;
-
-// Deployed bundles are built with JOBLINE_BUILD_FAULT_INJECTION defined as "false" (infra/jobline-function.ts):
-// the checks below then fold to false and the chaos suite's fault injection is left out of them.
-
-async function runHandler<R>(ctx: ContextBase, run: (ctx: JobContext) => Promise<R>): Promise<R> {
-  return withDeadline(ctx.deadline, async (signal) => {
-    if (process.env.JOBLINE_BUILD_FAULT_INJECTION !== 'false') {
-      const injected = faultConfig();
-      if (injected) await injectHandlerFaults(injected, ctx.jobId, signal);
-    }
-    return run({ ...ctx, signal });
-  });
-}
-
-function failureOutcome(error: unknown, extra: { owner?: string; jobId: string; countAttempt: boolean }): Outcome {
-  const reason = reasonOf(error);
-  if (isPermanent(error)) return { kind: 'dead-letter', reason, jobId: extra.jobId, owner: extra.owner, countAttempt: extra.countAttempt };
-  return {
-    kind: 'retry',
-    reason,
-    mayFail: true,
-    retryAfterSeconds: error instanceof TransientError ? error.retryAfterSeconds : undefined,
-    owner: extra.owner,
-    countAttempt: extra.countAttempt,
-    // A handler that timed out may still be running: its lease must run out rather than be released.
-    recordRetry: !(extra.owner !== undefined && error instanceof DeadlineExceededError),
-  };
-}
-
-async function runTransactional(type: JobType, payload: unknown, ctx: ContextBase, existing: JobRecord | undefined, deps: WorkerDeps): Promise<Outcome> {
-  if (type.kind !== 'transactional') throw new Error('not a transactional job type');
-  if (!existing) return { kind: 'dead-letter', reason: `unknown job ${ctx.jobId}: no job record`, jobId: ctx.jobId };
-  if (existing.status === 'SUCCEEDED') return { kind: 'done', note: 'already succeeded' };
-  try {
-    for (let attempt = 1; ; attempt++) {
-      const { result, writes } = await runHandler(ctx, (c) => type.handler(payload, c));
-      try {
-        const completed = await deps.store.completeTransactional(ctx.jobId, result, writes);
-        if (completed === 'missing') return { kind: 'dead-letter', reason: `unknown job ${ctx.jobId}: no job record`, jobId: ctx.jobId };
-        if (completed === 'completed') ctx.log.info('job succeeded');
-        return { kind: 'done', note: completed === 'duplicate' ? 'completed by another delivery' : 'completed' };
-      } catch (error) {
-        // Another transaction touched the same items: compute the writes again and retry at once.
-        const conflict = error instanceof TransientError && error.message.includes('TransactionConflict');
-        if (!conflict || attempt >= TRANSACTION_CONFLICT_TRIES) throw error;
-        await sleep(10 * 2 ** attempt * Math.random());
-      }
-    }
-  } catch (error) {
-    return failureOutcome(error, { jobId: ctx.jobId, countAttempt: true });
-  }
-}
-
-async function runLeased(type: JobType, payload: unknown, ctx: ContextBase, owner: string, invocationEnd: number, deps: WorkerDeps, now: () => number): Promise<Outcome> {
-  if (type.kind !== 'leased') throw new Error('not a leased job type');
-  const leaseMs = process.env.JOBLINE_BUILD_FAULT_INJECTION !== 'false' ? faultConfig()?.leaseMs : undefined;
-  // The lease lasts as long as this invocation can: once Lambda has stopped it, another worker may take over.
-  const leaseUntil = leaseMs ? Math.min(invocationEnd, now() + leaseMs) : invocationEnd;
-  let claim;
-  try {
-    claim = await deps.store.claim(ctx.jobId, owner, leaseUntil);
-  } catch (error) {
-    return { kind: 'retry', reason: reasonOf(error), mayFail: true };
-  }
-  if (claim.outcome === 'succeeded') return { kind: 'done', note: 'already succeeded' };
-  if (claim.outcome === 'missing') return { kind: 'dead-letter', reason: `unknown job ${ctx.jobId}: no job record`, jobId: ctx.jobId };
-  if (claim.outcome === 'leased') {
-    // Another worker runs it now. Come back once its lease has run out, without counting this as a failure.
-    return { kind: 'retry', reason: 'another worker holds the job', delaySeconds: Math.max(1, Math.ceil((claim.leaseUntil - now()) / 1000) + 1), mayFail: false };
-  }
-  const log = ctx.log.child({ attempt: claim.attempts });
-  try {
-    const result = await runHandler({ ...ctx, log }, (c) => type.handler(payload, c));
-    const completed = await deps.store.completeLeased(ctx.jobId, owner, result);
-    if (completed === 'completed') log.info('job succeeded');
-    if (completed === 'lost-lease') {
-      log.warn('lease lost before completion; the job will be checked again');
-      return { kind: 'retry', reason: 'lease lost before completion', mayFail: false };
-    }
-    if (completed === 'missing') return { kind: 'dead-letter', reason: `unknown job ${ctx.jobId}: no job record`, jobId: ctx.jobId };
-    return { kind: 'done', note: completed };
-  } catch (error) {
-    return failureOutcome(error, { jobId: ctx.jobId, owner, countAttempt: false });
-  }
-}
-
-/**
- * Applies the outcomes: FAILED marks, DLQ copies and backoff. Returns the records that must be reported
- * as batch item failures (every retry, and every dead letter that could not be parked).
- */
-async function settle(entries: readonly (readonly [SQSRecord, Outcome])[], deps: WorkerDeps): Promise<SQSRecord[]> {
-  const failures: SQSRecord[] = [];
-  const delays: { record: SQSRecord; seconds: number }[] = [];
-  const letters: DeadLetter[] = [];
-
-  await mapLimit(entries, deps.concurrency, async ([record, outcome]) => {
-    const attempt = Number(record.attributes.ApproximateReceiveCount) || 1;
-    const log = deps.log.child({ messageId: record.messageId, attempt, ...(outcome.kind !== 'done' && 'jobId' in outcome && outcome.jobId ? { jobId: outcome.jobId } : {}) });
-    if (outcome.kind === 'done') return;
-    const jobId = outcome.kind === 'dead-letter' ? outcome.jobId : jobIdOf(record.body);
-
-    if (outcome.kind === 'dead-letter') {
-      log.warn('job failed permanently; parking its message in the DLQ', { jobId, reason: outcome.reason });
-      try {
-        if (jobId) await deps.store.fail(jobId, outcome.reason, { owner: outcome.owner, countAttempt: outcome.countAttempt });
-        letters.push({ record, reason: outcome.reason, jobId });
-      } catch (error) {
-        log.warn('could not mark the job FAILED; the message will be retried', { jobId, reason: reasonOf(error) });
-        failures.push(record);
-      }
-      return;
-    }
-
-    failures.push(record);
-    const lastReceive = attempt >= deps.maxReceiveCount;
-    try {
-      if (lastReceive && outcome.mayFail && jobId) {
-        const reason = `gave up after ${attempt} attempts: ${outcome.reason}`;
-        log.warn('job failed on its last allowed attempt; SQS moves its message to the DLQ', { jobId, reason });
-        await deps.store.fail(jobId, reason, { owner: outcome.owner, countAttempt: outcome.countAttempt });
-        delays.push({ record, seconds: 0 });
-        return;
-      }
-      if (jobId && outcome.recordRetry) {
-        await deps.store.recordRetry(jobId, outcome.reason, outcome.owner);
-      }
-    } catch (error) {
-      log.warn('could not record the failed attempt', { jobId, reason: reasonOf(error) });
-    }
-    const seconds = outcome.delaySeconds ?? retryDelaySeconds(attempt, deps.backoff ?? deps.jobType.queue.backoff, outcome.retryAfterSeconds);
-    if (outcome.mayFail) log.warn('job attempt failed; retrying with backoff', { jobId, reason: outcome.reason, retryInSeconds: seconds });
-    delays.push({ record, seconds });
-  });
-
-  try {
-    const parked = await deps.queue.sendToDeadLetterQueue(letters);
-    const refused = letters.filter((letter) => !parked.has(letter.record.messageId));
-    if (refused.length > 0) deps.log.warn('the DLQ did not take some messages; they will be retried', { messageIds: refused.map((l) => l.record.messageId) });
-    failures.push(...refused.map((l) => l.record));
-  } catch (error) {
-    deps.log.warn('could not park messages in the DLQ; they will be retried', { reason: reasonOf(error) });
-    failures.push(...letters.map((l) => l.record));
-  }
-  try {
-    await deps.queue.delayRetries(delays);
-  } catch (error) {
-    deps.log.warn('could not apply backoff; the queue\'s visibility timeout applies', { reason: reasonOf(error) });
-  }
-  return failures;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -33,7 +33,8 @@ const FAULTS: FaultConfig = {
   dynamoThrottleRate: 0.03,
   dynamoServerErrorRate: 0.01,
   dynamoLostResponseRate: 0.01,
-  killAtCompletionRate: 0.004,
+  // Per completion request; a group commit completes a whole batch, so one kill takes up to ten jobs down.
+  killAtCompletionRate: 0.02,
   handlerErrorRate: 0.03,
   handlerHangRate: 0.003,
   leaseMs: 400,

@@ -2,6 +2,7 @@
 // job's completion, so no delivery pattern can apply it twice.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { dynamoClient } from '../../shared/aws/clients';
 import { addFaultInjection } from '../../shared/aws/fault-injection';
 import type { JobType } from '../../shared/jobs/define';
 import { transfer } from '../../shared/jobs/transfer';
@@ -90,4 +91,34 @@ describe('transfer worker (transactional path)', () => {
     expect(await balanceOf(table, 'frank')).toBe(70);
     expect((await status(jobId)).status).toBe('SUCCEEDED');
   });
+
+  it('commits the transfers of a batch in one transaction: one BatchGetItem and one TransactWriteItems', async () => {
+    const ids = [await submitTransfer('g1', 'h1', 10), await submitTransfer('g2', 'h2', 20), await submitTransfer('g3', 'h3', 30)];
+    const records = await receiveRecords(queues.queue);
+    expect(records).toHaveLength(3);
+    const commands: string[] = [];
+    const counted = new DynamoDBClient({});
+    counted.middlewareStack.add((next, context) => (args) => (commands.push(context.commandName ?? '?'), next(args)), { step: 'initialize', name: 'countCommands' });
+    const response = await processBatch(records, invocation(), workerDeps(type, table, queues, { store: new JobStore(counted, table) }));
+    expect(response.batchItemFailures).toEqual([]);
+    expect(commands).toEqual(['BatchGetItemCommand', 'TransactWriteItemsCommand']);
+    for (const [account, balance] of [['g1', -10], ['h2', 20], ['g3', -30]] as const) expect(await balanceOf(table, account)).toBe(balance);
+    for (const id of ids) expect((await status(id)).status).toBe('SUCCEEDED');
+  });
+
+  it('when another delivery completed one job of a group commit first, applies every transfer once', async () => {
+    const ids = [await submitTransfer('k1', 'l1', 1), await submitTransfer('k2', 'l2', 2), await submitTransfer('k3', 'l3', 3)];
+    const records = await receiveRecords(queues.queue);
+    const deps = workerDeps(type, table, queues);
+    // Job 2 is completed by another delivery after this worker read the batch's records (a stale read).
+    const stale = new JobStore(dynamoClient(), table);
+    const pendingView = await stale.getMany(ids);
+    await processBatch(records.filter((r) => r.body.includes(ids[1]!)), invocation(), deps);
+    const store = Object.assign(new JobStore(dynamoClient(), table), { getMany: async () => pendingView });
+    const response = await processBatch(records, invocation(), { ...deps, store });
+    expect(response.batchItemFailures).toEqual([]);
+    for (const [account, balance] of [['k1', -1], ['l2', 2], ['k3', -3]] as const) expect(await balanceOf(table, account)).toBe(balance);
+    for (const id of ids) expect(await status(id)).toMatchObject({ status: 'SUCCEEDED', attempts: 1 });
+  });
 });
+

@@ -9,6 +9,7 @@ import { PermanentError, TransientError } from '../../shared/errors';
 import { defineJob, type JobType } from '../../shared/jobs/define';
 import { encodeMessage } from '../../shared/jobs/message';
 import { createLogger } from '../../shared/log';
+import type { GroupVerdict } from '../../shared/store/cancellation';
 import type { ClaimResult, CompleteResult, JobStore } from '../../shared/store/job-store';
 import type { JobRecord } from '../../shared/store/job-record';
 import { processBatch, type QueueActions, type WorkerDeps } from '../../shared/worker/process-batch';
@@ -99,6 +100,7 @@ function fakeStore() {
     tableName: 'jobs-table',
     getMany: vi.fn(async (ids: readonly string[]) => new Map(ids.map((id) => [id, pending(id)]))),
     completeTransactional: vi.fn(async (_jobId: string, _result: unknown, _writes: readonly unknown[]): Promise<CompleteResult> => 'completed'),
+    completeTransactionalGroup: vi.fn(async (_jobs: readonly { jobId: string }[]): Promise<GroupVerdict[] | 'committed'> => 'committed'),
     claim: vi.fn(async (): Promise<ClaimResult> => ({ outcome: 'claimed', attempts: 1 })),
     completeLeased: vi.fn(async (): Promise<CompleteResult> => 'completed'),
     fail: vi.fn(async (_jobId: string, _reason: string, _options?: object) => true),
@@ -348,5 +350,63 @@ describe('processBatch: leased jobs held by another worker', () => {
     const response = await t.run([jobRecord('m1', 'notify', { n: 1 })]);
     expect(response.batchItemFailures).toEqual([]);
     expect(ran).toEqual([]);
+  });
+});
+
+describe('processBatch: group commit of transactional jobs', () => {
+  const groupIds = (t: ReturnType<typeof setup>) => t.store.completeTransactionalGroup.mock.calls.map(([jobs]) => jobs.map((j) => j.jobId));
+
+  it('commits the jobs of a batch in one transaction', async () => {
+    const ran: number[] = [];
+    const t = setup(transactionalType('ledger', false, ran));
+    const response = await t.run([jobRecord('m1', 'ledger', { n: 1 }), jobRecord('m2', 'ledger', { n: 2 }), jobRecord('m3', 'ledger', { n: 3 })]);
+    expect(response.batchItemFailures).toEqual([]);
+    expect(groupIds(t)).toEqual([[jobIdOfN(1), jobIdOfN(2), jobIdOfN(3)]]);
+    expect(t.store.completeTransactional).not.toHaveBeenCalled();
+  });
+
+  it('settles each job of a cancelled group by its own verdict, and commits the undecided ones alone', async () => {
+    const t = setup(transactionalType('ledger', false, []));
+    t.store.completeTransactionalGroup.mockResolvedValueOnce([{ kind: 'duplicate' }, undefined, { kind: 'permanent', reason: 'its condition refused it' }, { kind: 'unknown-job' }]);
+    const response = await t.run([1, 2, 3, 4].map((n) => jobRecord(`m${n}`, 'ledger', { n })));
+    expect(response.batchItemFailures).toEqual([]);
+    // Only the undecided job is committed again, alone.
+    expect(t.store.completeTransactional.mock.calls.map(([jobId]) => jobId)).toEqual([jobIdOfN(2)]);
+    expect(t.letters().map((l) => [l.record.messageId, l.reason])).toEqual([
+      ['m3', 'PermanentError: its condition refused it'],
+      ['m4', `unknown job ${jobIdOfN(4)}: no job record`],
+    ]);
+  });
+
+  it('commits every job alone when DynamoDB refuses the group as invalid', async () => {
+    const t = setup(transactionalType('ledger', false, []));
+    t.store.completeTransactionalGroup.mockRejectedValueOnce(Object.assign(new Error('Transaction request cannot include multiple operations on one item'), { name: 'ValidationException' }));
+    const response = await t.run([jobRecord('m1', 'ledger', { n: 1 }), jobRecord('m2', 'ledger', { n: 2 })]);
+    expect(response.batchItemFailures).toEqual([]);
+    expect(t.store.completeTransactional).toHaveBeenCalledTimes(2);
+  });
+
+  it('retries every job of the group when the group commit fails otherwise (e.g. throttled)', async () => {
+    const t = setup(transactionalType('ledger', false, []));
+    t.store.completeTransactionalGroup.mockRejectedValueOnce(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
+    const response = await t.run([jobRecord('m1', 'ledger', { n: 1 }), jobRecord('m2', 'ledger', { n: 2 })]);
+    expect(t.failedIds(response)).toEqual(['m1', 'm2']);
+    expect(t.store.completeTransactional).not.toHaveBeenCalled();
+  });
+
+  it('in a FIFO batch, commits in rounds: the first job of every group together, then the next ones', async () => {
+    const ran: number[] = [];
+    const t = setup(transactionalType('ordered', true, ran));
+    const response = await t.run([
+      jobRecord('a1', 'ordered', { n: 1, group: 'A' }, { group: 'A' }),
+      jobRecord('a2', 'ordered', { n: 2, group: 'A' }, { group: 'A' }),
+      jobRecord('b1', 'ordered', { n: 11, group: 'B' }, { group: 'B' }),
+      jobRecord('a3', 'ordered', { n: 3, group: 'A' }, { group: 'A' }),
+    ]);
+    expect(response.batchItemFailures).toEqual([]);
+    // Round 1: a1 and b1 together; a2 and a3 each after the one before them committed.
+    expect(groupIds(t)).toEqual([[jobIdOfN(1), jobIdOfN(11)]]);
+    expect(t.store.completeTransactional.mock.calls.map(([jobId]) => jobId)).toEqual([jobIdOfN(2), jobIdOfN(3)]);
+    expect(ran.filter((n) => n < 10)).toEqual([1, 2, 3]);
   });
 });
