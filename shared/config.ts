@@ -26,13 +26,9 @@ export function requireEnv(name: string, env: NodeJS.ProcessEnv = process.env): 
   return value;
 }
 
-export function intEnv(name: string, fallback: number, env: NodeJS.ProcessEnv = process.env): number {
-  const value = Number(env[name]);
-  return Number.isInteger(value) && value > 0 ? value : fallback;
-}
-
-export function numberEnv(name: string, fallback: number, env: NodeJS.ProcessEnv = process.env): number {
+/** A number from the environment, or `fallback` when it is unset, not a number, or below `min`. */
+export function numberEnv(name: string, fallback: number, env: NodeJS.ProcessEnv = process.env, min = 0): number {
   const raw = env[name];
   const value = raw === undefined || raw === '' ? NaN : Number(raw);
-  return Number.isFinite(value) && value >= 0 ? value : fallback;
+  return Number.isFinite(value) && value >= min ? value : fallback;
 }

@@ -1,7 +1,8 @@
 /** Builds the API function from its environment once per execution environment. */
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { dynamoClient, sqsClient } from '../aws/clients';
-import { ENV, intEnv, queueUrlVariable, requireEnv } from '../config';
+import { ENV, numberEnv, queueUrlVariable, requireEnv } from '../config';
 import { jobTypes } from '../jobs';
 import { createLogger } from '../log';
 import { SubmissionStore } from '../store/submission-store';
@@ -19,7 +20,7 @@ export function apiDepsFromEnv(env: NodeJS.ProcessEnv = process.env): SubmitDeps
     queues,
     store: new SubmissionStore(dynamoClient(), requireEnv(ENV.tableName, env)),
     send: async (queue, body, fifo) => {
-      const [{ SendMessageCommand }, sqs] = await Promise.all([import('../aws/sqs'), sqsClient()]);
+      const sqs = await sqsClient();
       await sqs.send(
         new SendMessageCommand({
           QueueUrl: queue.url,
@@ -29,7 +30,7 @@ export function apiDepsFromEnv(env: NodeJS.ProcessEnv = process.env): SubmitDeps
       );
     },
     log: createLogger({ component: 'api' }),
-    retentionDays: intEnv(ENV.retentionDays, 30, env),
+    retentionDays: numberEnv(ENV.retentionDays, 30, env, 1),
   };
 }
 

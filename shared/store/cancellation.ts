@@ -1,16 +1,16 @@
 /**
- * What a cancelled completion transaction means. Item 0 of the transaction is always the job record,
- * conditioned on the job not being SUCCEEDED yet; items 1..n are the handler's own writes.
+ * What a cancelled completion transaction means for a job. A job's items in the transaction are its
+ * completion (the job record, conditioned on the job not being SUCCEEDED yet), then the handler's writes.
  *
- * - the job item's condition failed: another delivery completed the job first. A duplicate: acknowledge.
+ * - the completion's condition failed: another delivery completed the job first. A duplicate: acknowledge.
  *   (Without a returned item the record does not exist: the job is unknown.)
- * - the job item conflicted with another transaction (perhaps another delivery of the same job): transient,
- *   even if a handler write's condition failed too, since that may be the other delivery's doing.
+ * - the completion conflicted with another transaction (perhaps another delivery of the same job): try
+ *   again, even if a handler write's condition failed too, since that may be the other delivery's doing.
  * - a handler write's condition failed: the job's own rule refused it (e.g. a balance check). Permanent.
- * - a ValidationError: the transaction is malformed and will never pass. Permanent.
+ * - a ValidationError: the job's writes are malformed and will never pass. Permanent.
  * - anything else (TransactionConflict, ThrottlingError, ProvisionedThroughputExceeded...) is transient
  *   and must be retried, never treated as done. DynamoDB Local never reports TransactionConflict; real
- *   DynamoDB does, which is why this is a pure function with unit tests of its own.
+ *   DynamoDB does, which is why these are pure functions with unit tests of their own.
  */
 import type { CancellationReason } from '@aws-sdk/client-dynamodb';
 
@@ -20,43 +20,36 @@ export type CancellationVerdict =
   | { kind: 'permanent'; reason: string }
   | { kind: 'transient'; reason: string };
 
+/** A job committed alone: `reasons` are its items' (its completion first). */
 export function classifyCancellation(reasons: readonly CancellationReason[] | undefined): CancellationVerdict {
-  const list = reasons ?? [];
-  const codes = list.map((r) => r?.Code ?? 'None');
-  const summary = `transaction cancelled [${codes.join(', ')}]`;
-  const jobReason = list[0];
-  // Another delivery of this very job may be committing: whatever the handler's writes say, try again.
-  if (jobReason?.Code === 'TransactionConflict') return { kind: 'transient', reason: summary };
-  if (jobReason?.Code === 'ConditionalCheckFailed') {
-    return jobReason.Item === undefined ? { kind: 'unknown-job' } : { kind: 'duplicate' };
-  }
-  const failedWrite = codes.findIndex((code, index) => index > 0 && code === 'ConditionalCheckFailed');
-  if (failedWrite > 0) return { kind: 'permanent', reason: `the job's write ${failedWrite} was refused by its condition (${summary})` };
-  if (codes.includes('ValidationError')) return { kind: 'permanent', reason: `the job's writes are invalid (${summary})` };
-  return { kind: 'transient', reason: summary };
+  const own = reasons ?? [];
+  const summary = `transaction cancelled [${own.map((r) => r?.Code ?? 'None').join(', ')}]`;
+  return ownVerdict(own, summary) ?? (own.some((r) => r?.Code === 'ValidationError') ? { kind: 'permanent', reason: `the job's writes are invalid (${summary})` } : { kind: 'transient', reason: summary });
 }
 
 /** What a cancelled group commit decided for one of its jobs; undefined: nothing, commit it on its own. */
-export type GroupVerdict = { kind: 'duplicate' } | { kind: 'unknown-job' } | { kind: 'permanent'; reason: string } | undefined;
+export type GroupVerdict = Exclude<CancellationVerdict, { kind: 'transient' }> | undefined;
 
 /**
- * A group commit (several jobs' completions and writes in one transaction) was cancelled: read each job's
- * own items. The jobs' items never overlap, and conditions are checked against the state before the
- * transaction, so a failed condition belongs to its job alone. Everything else (a conflict, a throttle,
- * or being cancelled because of another job: reason None) decides nothing: that job is committed alone.
- * `sizes[j]` is the number of items of job j (its completion first, then its writes).
+ * A group commit (several jobs' completions and writes in one transaction) was cancelled: each job is read
+ * by its own items. The jobs' items never overlap, and conditions are checked against the state before the
+ * transaction, so a failed condition belongs to its job alone. Anything else (a conflict, a throttle, an
+ * invalid write, or being cancelled along with another job: reason None) decides nothing: that job is
+ * committed alone, where it is classified as above. `sizes[j]` is the number of items of job j.
  */
 export function classifyGroupCancellation(reasons: readonly CancellationReason[] | undefined, sizes: readonly number[]): GroupVerdict[] {
-  const list = reasons ?? [];
   let start = 0;
   return sizes.map((size) => {
-    const own = list.slice(start, start + size);
-    start += size;
-    const completion = own[0];
-    if (completion?.Code === 'ConditionalCheckFailed') return completion.Item === undefined ? { kind: 'unknown-job' } : { kind: 'duplicate' };
-    if (completion?.Code === 'TransactionConflict') return undefined;
-    const refused = own.findIndex((r, i) => i > 0 && r?.Code === 'ConditionalCheckFailed');
-    if (refused > 0) return { kind: 'permanent', reason: `the job's write ${refused} was refused by its condition (transaction cancelled [${own.map((r) => r?.Code ?? 'None').join(', ')}])` };
-    return undefined;
+    const own = (reasons ?? []).slice(start, (start += size));
+    return ownVerdict(own, `transaction cancelled [${own.map((r) => r?.Code ?? 'None').join(', ')}]`);
   });
+}
+
+/** What one job's own items decide, if anything. */
+function ownVerdict(own: readonly CancellationReason[], summary: string): GroupVerdict {
+  const completion = own[0];
+  if (completion?.Code === 'TransactionConflict') return undefined;
+  if (completion?.Code === 'ConditionalCheckFailed') return completion.Item === undefined ? { kind: 'unknown-job' } : { kind: 'duplicate' };
+  const refused = own.findIndex((r, i) => i > 0 && r?.Code === 'ConditionalCheckFailed');
+  return refused > 0 ? { kind: 'permanent', reason: `the job's write ${refused} was refused by its condition (${summary})` } : undefined;
 }

@@ -15,6 +15,7 @@ import {
   type TransactWriteItem,
 } from '@aws-sdk/client-dynamodb';
 import { PermanentError, TransientError } from '../errors';
+import { sleep } from '../sleep';
 import { classifyCancellation, classifyGroupCancellation, type GroupVerdict } from './cancellation';
 import { conditionalUpdate, JOB_NAMES as NAMES } from './conditional-update';
 import { fromItem, jobKey, type Item, type JobRecord } from './job-record';
@@ -27,7 +28,7 @@ export const MAX_TRANSACTION_ITEMS = 100;
 export const MAX_JOB_WRITES = MAX_TRANSACTION_ITEMS - 1;
 
 export type ClaimResult =
-  | { outcome: 'claimed'; attempts: number }
+  | { outcome: 'claimed' }
   | { outcome: 'succeeded' }
   | { outcome: 'leased'; leaseUntil: number }
   | { outcome: 'missing' };
@@ -83,7 +84,7 @@ export class JobStore {
   async claim(jobId: string, owner: string, leaseUntil: number): Promise<ClaimResult> {
     const now = this.now();
     try {
-      const { Attributes } = await this.client.send(
+      await this.client.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: jobKey(jobId),
@@ -102,11 +103,10 @@ export class JobStore {
             ':one': { N: '1' },
             ':at': { S: new Date(now).toISOString() },
           },
-          ReturnValues: 'UPDATED_NEW',
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
-      return { outcome: 'claimed', attempts: Number(Attributes?.attempts?.N ?? 1) };
+      return { outcome: 'claimed' };
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
       if (!error.Item) return { outcome: 'missing' };
@@ -251,8 +251,4 @@ export class JobStore {
     });
   }
 
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

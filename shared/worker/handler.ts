@@ -4,7 +4,7 @@
  */
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { dynamoClient } from '../aws/clients';
-import { ENV, intEnv, numberEnv, requireEnv } from '../config';
+import { ENV, numberEnv, requireEnv } from '../config';
 import { findJobType } from '../jobs';
 import { createLogger } from '../log';
 import { JobStore } from '../store/job-store';
@@ -24,12 +24,12 @@ export function workerDepsFromEnv(env: NodeJS.ProcessEnv = process.env): WorkerD
       sendToDeadLetterQueue: (letters) => sendToDeadLetterQueue(dlqUrl, jobType.queue.fifo, letters),
       delayRetries: (delays) => delayRetries(queueUrl, delays),
     },
-    maxReceiveCount: intEnv(ENV.maxReceiveCount, jobType.queue.maxReceiveCount, env),
+    maxReceiveCount: numberEnv(ENV.maxReceiveCount, jobType.queue.maxReceiveCount, env, 1),
     backoff: {
       baseSeconds: numberEnv(ENV.backoffBaseSeconds, jobType.queue.backoff.baseSeconds, env),
       maxSeconds: numberEnv(ENV.backoffMaxSeconds, jobType.queue.backoff.maxSeconds, env),
     },
-    concurrency: intEnv(ENV.workerConcurrency, 10, env),
+    concurrency: numberEnv(ENV.workerConcurrency, 10, env, 1),
     log: createLogger({ component: 'worker', type: typeName }),
   };
 }

@@ -27,9 +27,9 @@ export async function runLeased(type: JobType, payload: unknown, ctx: ContextBas
     // Another worker runs it now. Come back once its lease has run out, without counting this as a failure.
     return { kind: 'retry', reason: 'another worker holds the job', delaySeconds: Math.max(1, Math.ceil((claim.leaseUntil - now()) / 1000) + 1), mayFail: false };
   }
-  const log = ctx.log.child({ attempt: claim.attempts });
+  const { log } = ctx;
   try {
-    const result = await runHandler({ ...ctx, log }, (c) => type.handler(payload, c));
+    const result = await runHandler(ctx, (c) => type.handler(payload, c));
     const completed = await deps.store.completeLeased(ctx.jobId, owner, result);
     if (completed === 'completed') log.info('job succeeded');
     if (completed === 'lost-lease') {

@@ -11,6 +11,7 @@
  */
 import type { TransactWriteItem } from '@aws-sdk/client-dynamodb';
 import { PermanentError, TransientError, reasonOf } from '../errors';
+import { sleep } from '../sleep';
 import type { JobType } from '../jobs/define';
 import { canonicalJson } from '../jobs/payload-hash';
 import { MAX_JOB_WRITES, MAX_TRANSACTION_ITEMS } from '../store/job-store';
@@ -103,7 +104,7 @@ async function commitAlone(first: Prepared, type: JobType, deps: WorkerDeps): Pr
         // Another transaction touched the same items: compute the writes again and retry at once.
         const conflict = error instanceof TransientError && error.message.includes('TransactionConflict');
         if (!conflict || attempt >= TRANSACTION_CONFLICT_TRIES) throw error;
-        await new Promise((resolve) => setTimeout(resolve, 10 * 2 ** attempt * Math.random()));
+        await sleep(10 * 2 ** attempt * Math.random());
         current = await prepare(first.job, type);
       }
     }

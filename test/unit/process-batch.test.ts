@@ -101,7 +101,7 @@ function fakeStore() {
     getMany: vi.fn(async (ids: readonly string[]) => new Map(ids.map((id) => [id, pending(id)]))),
     completeTransactional: vi.fn(async (_jobId: string, _result: unknown, _writes: readonly unknown[]): Promise<CompleteResult> => 'completed'),
     completeTransactionalGroup: vi.fn(async (_jobs: readonly { jobId: string }[]): Promise<GroupVerdict[] | 'committed'> => 'committed'),
-    claim: vi.fn(async (): Promise<ClaimResult> => ({ outcome: 'claimed', attempts: 1 })),
+    claim: vi.fn(async (): Promise<ClaimResult> => ({ outcome: 'claimed' })),
     completeLeased: vi.fn(async (): Promise<CompleteResult> => 'completed'),
     fail: vi.fn(async (_jobId: string, _reason: string, _options?: object) => true),
     recordRetry: vi.fn(async (_jobId: string, _reason: string, _owner?: string) => true),
