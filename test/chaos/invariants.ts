@@ -19,7 +19,16 @@ export interface Observation {
   deadLettered: Set<string>;
   /** Webhook calls seen by the receiver, per Idempotency-Key (= job id). */
   webhookCalls: Map<string, number>;
+  /** Each webhook call's [start, end] in ms, per key; with `leaseMs`, shows two workers running one job. */
+  webhookIntervals?: Map<string, [number, number][]>;
+  leaseMs?: number;
 }
+
+/**
+ * Slack for the time between a worker's claim and its call reaching the receiver: a call that starts while
+ * another call of its key is running, less than (lease - slack) after it, ran under a live lease.
+ */
+export const LEASE_SLACK_MS = 150;
 
 export interface Verdict {
   lost: number;
@@ -29,7 +38,23 @@ export interface Verdict {
   ledgerSum: number;
   webhookKeysMissing: number;
   webhookCallsPerKey: number;
+  /** Webhook calls that ran while another call of the same job still held a live lease. */
+  concurrentUnderLease: number;
   problems: string[];
+}
+
+/** Pairs of calls of one key that overlapped although the first one's lease had not run out yet. */
+export function callsUnderLiveLease(intervals: ReadonlyMap<string, readonly (readonly [number, number])[]>, leaseMs: number): number {
+  let count = 0;
+  for (const calls of intervals.values()) {
+    const sorted = [...calls].sort((a, b) => a[0] - b[0]);
+    for (let i = 0; i < sorted.length; i++) {
+      for (let j = i + 1; j < sorted.length && sorted[j]![0] < sorted[i]![1]; j++) {
+        if (sorted[j]![0] - sorted[i]![0] < leaseMs - LEASE_SLACK_MS) count++;
+      }
+    }
+  }
+  return count;
 }
 
 export function checkInvariants(o: Observation): Verdict {
@@ -62,6 +87,8 @@ export function checkInvariants(o: Observation): Verdict {
   const webhookKeysMissing = succeededWebhooks.filter((j) => !o.webhookCalls.has(j.jobId)).length;
   if (webhookKeysMissing > 0) problems.push(`${webhookKeysMissing} SUCCEEDED webhooks the receiver never saw`);
   const calls = succeededWebhooks.reduce((sum, j) => sum + (o.webhookCalls.get(j.jobId) ?? 0), 0);
+  const concurrentUnderLease = o.webhookIntervals && o.leaseMs ? callsUnderLiveLease(o.webhookIntervals, o.leaseMs) : 0;
+  if (concurrentUnderLease > 0) problems.push(`${concurrentUnderLease} webhook calls ran while another call of the same job still held its lease`);
 
   return {
     lost,
@@ -71,6 +98,7 @@ export function checkInvariants(o: Observation): Verdict {
     ledgerSum,
     webhookKeysMissing,
     webhookCallsPerKey: succeededWebhooks.length ? calls / succeededWebhooks.length : 0,
+    concurrentUnderLease,
     problems,
   };
 }

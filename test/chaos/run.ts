@@ -86,6 +86,8 @@ async function main(): Promise<number> {
       balances: await balances(runtime),
       deadLettered: await deadLetteredJobIds(runtime),
       webhookCalls: receiver.calls,
+      webhookIntervals: receiver.intervals,
+      leaseMs: FAULTS.leaseMs,
     };
     const verdict = checkInvariants(observation);
     const f = (name: string) => faults.get(name) ?? 0;
@@ -93,6 +95,7 @@ async function main(): Promise<number> {
     console.log(
       `chaos: jobs=${observation.jobs.length + unsubmitted} duplicates=${duplicates} kills=${f('kill')} throttles=${f('throttle')} lost=${verdict.lost} double_applied=${verdict.doubleApplied} failed=${verdict.failed} dlq=${verdict.failedInDlq} webhook_calls_per_key=${verdict.webhookCallsPerKey.toFixed(3)}`,
     );
+    console.log(`chaos: webhook calls under a live lease=${verdict.concurrentUnderLease} ledger_sum=${verdict.ledgerSum} lease_ms=${FAULTS.leaseMs}`);
     for (const problem of verdict.problems) console.log(`  INVARIANT BROKEN: ${problem}`);
     log(`done in ${((Date.now() - started) / 1000).toFixed(0)} s (seed ${SEED})`);
     return verdict.problems.length === 0 && verdict.failed === verdict.failedInDlq ? 0 : 1;
@@ -159,7 +162,9 @@ async function deliverAgain(runtime: LocalRuntime, queueUrl: string, job: ChaosJ
       Entries: Array.from({ length: copies }, (_, c) => ({
         Id: String(c),
         MessageBody: body,
-        ...(job.kind === 'transfer' ? { MessageGroupId: job.payload.from, MessageDeduplicationId: `${jobId}-copy-${c + 1}` } : {}),
+        // A copy travels in a message group of its own: in the original's group, SQS's FIFO lock would hand
+        // it out only after the original, and it would never race the original through the workers.
+        ...(job.kind === 'transfer' ? { MessageGroupId: `${job.payload.from}-copy-${c + 1}`, MessageDeduplicationId: `${jobId}-copy-${c + 1}` } : {}),
       })),
     }),
   );

@@ -1,6 +1,6 @@
 // The chaos suite's invariants must be able to fail: each broken world below is caught.
 import { describe, expect, it } from 'vitest';
-import { checkInvariants, type Observation } from '../chaos/invariants';
+import { callsUnderLiveLease, checkInvariants, type Observation } from '../chaos/invariants';
 
 function world(overrides: Partial<Observation> = {}): Observation {
   return {
@@ -47,6 +47,24 @@ describe('chaos invariants', () => {
   it('catch a SUCCEEDED webhook the receiver never saw', () => {
     const verdict = checkInvariants(world({ webhookCalls: new Map([['w2', 1]]) }));
     expect(verdict.webhookKeysMissing).toBe(1);
+    expect(verdict.problems).toHaveLength(1);
+  });
+});
+
+describe('calls under a live lease', () => {
+  it('are calls of one job that overlap while the first call\'s lease still runs', () => {
+    // Lease 400 ms: a second call 10 ms into the first one ran under a live lease; one 500 ms in did not.
+    expect(callsUnderLiveLease(new Map([['k', [[0, 600], [10, 50]]]]), 400)).toBe(1);
+    expect(callsUnderLiveLease(new Map([['k', [[0, 600], [500, 550]]]]), 400)).toBe(0);
+  });
+
+  it('are not calls that follow each other, however soon', () => {
+    expect(callsUnderLiveLease(new Map([['k', [[0, 5], [6, 10], [11, 20]]]]), 400)).toBe(0);
+  });
+
+  it('break the invariants', () => {
+    const verdict = checkInvariants(world({ webhookIntervals: new Map([['w1', [[0, 600], [20, 40]]]]), leaseMs: 400 }));
+    expect(verdict.concurrentUnderLease).toBe(1);
     expect(verdict.problems).toHaveLength(1);
   });
 });
