@@ -52,8 +52,11 @@ export class JobStore {
     return new Date(this.now()).toISOString();
   }
 
-  /** Reads many records with BatchGetItem (100 keys a call), retrying UnprocessedKeys with backoff. */
-  async getMany(jobIds: readonly string[]): Promise<Map<string, JobRecord>> {
+  /**
+   * Reads many records with BatchGetItem (100 keys a call), retrying UnprocessedKeys with backoff.
+   * `consistent: false` reads at half the cost and may miss the latest write.
+   */
+  async getMany(jobIds: readonly string[], options: { consistent?: boolean } = {}): Promise<Map<string, JobRecord>> {
     const found = new Map<string, JobRecord>();
     const distinct = [...new Set(jobIds)];
     for (let start = 0; start < distinct.length; start += BATCH_GET_LIMIT) {
@@ -64,7 +67,7 @@ export class JobStore {
           await sleep(Math.min(1000, 25 * 2 ** round) * Math.random());
         }
         const response = await this.client.send(
-          new BatchGetItemCommand({ RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } } }),
+          new BatchGetItemCommand({ RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: options.consistent ?? true } } }),
         );
         for (const item of response.Responses?.[this.tableName] ?? []) {
           const job = fromItem(item);

@@ -78,14 +78,20 @@ export async function processBatch(records: readonly SQSRecord[], invocation: In
   const type = deps.jobType;
   const items = decodeAll(records, type.name);
 
-  // Transactional jobs: one read for the whole batch, so duplicates of finished jobs cost no write. If the
-  // read fails, the batch's jobs are retried; its malformed records still go to the DLQ.
+  // Transactional jobs: one read for the whole batch, so duplicates of finished jobs cost no write. The read
+  // is eventually consistent (half the read units): a stale PENDING only means the handler runs and the
+  // completion's condition refuses the duplicate; a stale SUCCEEDED cannot be, since SUCCEEDED is final;
+  // a record not seen yet is read again, consistently. If the read fails, the batch's jobs are retried;
+  // its malformed records still go to the DLQ.
   let known: Map<string, JobRecord> | undefined;
   let unreadable: string | undefined;
   const primaries = items.filter((i) => i.message && !i.duplicateOf);
   if (type.kind === 'transactional' && primaries.length > 0) {
     try {
-      known = await deps.store.getMany(primaries.map((i) => i.message!.jobId));
+      const ids = primaries.map((i) => i.message!.jobId);
+      known = await deps.store.getMany(ids, { consistent: false });
+      const unseen = ids.filter((id) => !known!.has(id));
+      if (unseen.length > 0) for (const [id, job] of await deps.store.getMany(unseen)) known.set(id, job);
     } catch (error) {
       unreadable = `could not read the batch's job records: ${reasonOf(error)}`;
       deps.log.warn(unreadable);

@@ -98,7 +98,7 @@ const pending = (jobId: string): JobRecord => ({
 function fakeStore() {
   return {
     tableName: 'jobs-table',
-    getMany: vi.fn(async (ids: readonly string[]) => new Map(ids.map((id) => [id, pending(id)]))),
+    getMany: vi.fn(async (ids: readonly string[], _options?: { consistent?: boolean }) => new Map(ids.map((id) => [id, pending(id)]))),
     completeTransactional: vi.fn(async (_jobId: string, _result: unknown, _writes: readonly unknown[]): Promise<CompleteResult> => 'completed'),
     completeTransactionalGroup: vi.fn(async (_jobs: readonly { jobId: string }[]): Promise<GroupVerdict[] | 'committed'> => 'committed'),
     claim: vi.fn(async (): Promise<ClaimResult> => ({ outcome: 'claimed' })),
@@ -141,8 +141,8 @@ describe('processBatch: duplicates within one batch', () => {
     expect(response.batchItemFailures).toEqual([]);
     expect(ran).toEqual([1]);
     expect(t.store.completeTransactional).toHaveBeenCalledTimes(1);
-    // One read for the batch, with the job asked for once.
-    expect(t.store.getMany).toHaveBeenCalledWith([jobIdOfN(1)]);
+    // One read for the batch (eventually consistent), with the job asked for once.
+    expect(t.store.getMany.mock.calls).toEqual([[[jobIdOfN(1)], { consistent: false }]]);
     expect(t.letters()).toEqual([]);
   });
 
@@ -350,6 +350,19 @@ describe('processBatch: leased jobs held by another worker', () => {
     const response = await t.run([jobRecord('m1', 'notify', { n: 1 })]);
     expect(response.batchItemFailures).toEqual([]);
     expect(ran).toEqual([]);
+  });
+});
+
+describe('processBatch: the batch read', () => {
+  it('reads again, consistently, only the records an eventually consistent read did not see', async () => {
+    const t = setup(transactionalType('ledger', false, []));
+    t.store.getMany
+      .mockImplementationOnce(async (ids: readonly string[]) => new Map(ids.filter((id) => id !== jobIdOfN(2)).map((id) => [id, pending(id)])))
+      .mockImplementationOnce(async (ids: readonly string[]) => new Map(ids.map((id) => [id, pending(id)])));
+    const response = await t.run([1, 2, 3].map((n) => jobRecord(`m${n}`, 'ledger', { n })));
+    expect(response.batchItemFailures).toEqual([]);
+    expect(t.store.getMany.mock.calls).toEqual([[[jobIdOfN(1), jobIdOfN(2), jobIdOfN(3)], { consistent: false }], [[jobIdOfN(2)]]]);
+    expect(t.letters()).toEqual([]);
   });
 });
 
