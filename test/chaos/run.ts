@@ -37,7 +37,9 @@ const FAULTS: FaultConfig = {
   killAtCompletionRate: 0.02,
   handlerErrorRate: 0.03,
   handlerHangRate: 0.003,
-  leaseMs: 400,
+  // Short enough to run out under slow targets (1.2 s), long enough that a busy machine's stalls (up to
+  // LEASE_SLACK_MS) do not look like two workers holding one lease.
+  leaseMs: 1000,
 };
 // Short timeouts so that batches of killed or timed-out workers come back within seconds (visibility
 // timeout = 6 x 3 s), a short backoff, and room for the retries the faults cause.
@@ -52,8 +54,8 @@ async function main(): Promise<number> {
   const receiver = await startWebhookReceiver();
   receiver.respond = async (request) => {
     if (request.url?.startsWith('/reject')) return 422;
-    // Some targets are slow: longer than the 400 ms lease, so a duplicate delivery can take the job over.
-    if (random.next() < 0.05) await new Promise((resolve) => setTimeout(resolve, 600));
+    // Some targets are slow: longer than the 1 s lease, so a duplicate delivery can take the job over.
+    if (random.next() < 0.05) await new Promise((resolve) => setTimeout(resolve, 1200));
     return random.next() < 0.02 ? 503 : 200;
   };
   const faults = new Map<string, number>();
