@@ -1,5 +1,6 @@
 /**
- * AWS clients, created once per process and reused across invocations (keep-alive connections).
+ * AWS clients, created once per process and reused across invocations. The SDK's Node.js handler keeps
+ * connections alive by default (keepAlive, up to 50 sockets per client), so a warm worker reuses them.
  * Endpoints come from the SDK's standard variables (AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_DYNAMODB,
  * AWS_ENDPOINT_URL_SQS), so the same code talks to AWS, LocalStack or the embedded emulators.
  *
@@ -13,11 +14,9 @@ import { addFaultInjection } from './fault-injection';
 let dynamo: DynamoDBClient | undefined;
 let sqs: Promise<SQSClient> | undefined;
 
-const requestHandler = { httpAgent: { keepAlive: true, maxSockets: 64 }, httpsAgent: { keepAlive: true, maxSockets: 64 } };
-
 export function dynamoClient(): DynamoDBClient {
   if (!dynamo) {
-    dynamo = new DynamoDBClient({ requestHandler });
+    dynamo = new DynamoDBClient({});
     // Deployed bundles define this as "false": the line folds away, and the fault injection code with it.
     if (process.env.JOBLINE_BUILD_FAULT_INJECTION !== 'false') addFaultInjection(dynamo);
   }
@@ -25,6 +24,6 @@ export function dynamoClient(): DynamoDBClient {
 }
 
 export function sqsClient(): Promise<SQSClient> {
-  sqs ??= import('./sqs').then(({ SQSClient }) => new SQSClient({ requestHandler }));
+  sqs ??= import('./sqs').then(({ SQSClient }) => new SQSClient({}));
   return sqs;
 }
