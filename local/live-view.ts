@@ -3,10 +3,10 @@
  * (pending, running, succeeded, failed), and how many messages wait in its DLQ. Read from the jobs
  * table and the DLQs, so it shows what a client and an operator would see.
  */
-import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { ENV } from '../shared/config';
 import type { LocalRuntime } from './runtime';
+import { scanItems } from './scan';
 
 export interface JobTypeCounts {
   type: string;
@@ -29,30 +29,23 @@ export async function countJobs(runtime: LocalRuntime): Promise<JobTypeCounts[]>
   const types = jobTypesOf(runtime);
   const counts = new Map(types.map((t) => [t.type, { type: t.type, submitted: 0, pending: 0, running: 0, succeeded: 0, failed: 0, inDlq: 0 }]));
   for (const tableName of new Set(types.map((t) => t.tableName))) {
-    let startKey: Record<string, never> | undefined;
-    do {
-      const page = await runtime.dynamodb.send(
-        new ScanCommand({
-          TableName: tableName,
-          FilterExpression: 'begins_with(pk, :job)',
-          ProjectionExpression: '#type, #status',
-          ExpressionAttributeNames: { '#type': 'type', '#status': 'status' },
-          ExpressionAttributeValues: { ':job': { S: 'JOB#' } },
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const item of page.Items ?? []) {
-        const c = counts.get(item.type?.S ?? '');
-        if (!c) continue;
-        c.submitted++;
-        const status = item.status?.S;
-        if (status === 'PENDING') c.pending++;
-        else if (status === 'RUNNING') c.running++;
-        else if (status === 'SUCCEEDED') c.succeeded++;
-        else if (status === 'FAILED') c.failed++;
-      }
-      startKey = page.LastEvaluatedKey as typeof startKey;
-    } while (startKey);
+    const scan = {
+      TableName: tableName,
+      FilterExpression: 'begins_with(pk, :job)',
+      ProjectionExpression: '#type, #status',
+      ExpressionAttributeNames: { '#type': 'type', '#status': 'status' },
+      ExpressionAttributeValues: { ':job': { S: 'JOB#' } },
+    };
+    for await (const item of scanItems(runtime.dynamodb, scan)) {
+      const c = counts.get(item.type?.S ?? '');
+      if (!c) continue;
+      c.submitted++;
+      const status = item.status?.S;
+      if (status === 'PENDING') c.pending++;
+      else if (status === 'RUNNING') c.running++;
+      else if (status === 'SUCCEEDED') c.succeeded++;
+      else if (status === 'FAILED') c.failed++;
+    }
   }
   await Promise.all(
     types.map(async (t) => {

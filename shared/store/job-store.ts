@@ -11,12 +11,12 @@ import {
   TransactWriteItemsCommand,
   UpdateItemCommand,
   type AttributeValue,
-  type DynamoDBClient,
   type TransactWriteItem,
 } from '@aws-sdk/client-dynamodb';
 import { PermanentError, TransientError } from '../errors';
 import { sleep } from '../sleep';
 import { classifyCancellation, classifyGroupCancellation, type GroupVerdict } from './cancellation';
+import { JobTable } from './job-table';
 import { conditionalUpdate, JOB_NAMES as NAMES } from './conditional-update';
 import { fromItem, jobKey, type Item, type JobRecord } from './job-record';
 
@@ -41,17 +41,7 @@ function serializeResult(result: unknown): AttributeValue {
   return { S: json };
 }
 
-export class JobStore {
-  constructor(
-    private readonly client: DynamoDBClient,
-    readonly tableName: string,
-    private readonly now: () => number = Date.now,
-  ) {}
-
-  private iso(): string {
-    return new Date(this.now()).toISOString();
-  }
-
+export class JobStore extends JobTable {
   /**
    * Reads many records with BatchGetItem (100 keys a call), retrying UnprocessedKeys with backoff.
    * `consistent: false` reads at half the cost and may miss the latest write.

@@ -3,21 +3,12 @@
  * Idempotency-Key work), note that its message is on the queue (or that it could not be sent), and read a
  * job for GET /jobs/{id}. The workers' side is JobStore.
  */
-import { ConditionalCheckFailedException, GetItemCommand, PutItemCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { JobTable } from './job-table';
 import { conditionalUpdate, JOB_NAMES as NAMES } from './conditional-update';
 import { fromItem, jobKey, toItem, type JobRecord } from './job-record';
 
-export class SubmissionStore {
-  constructor(
-    private readonly client: DynamoDBClient,
-    readonly tableName: string,
-    private readonly now: () => number = Date.now,
-  ) {}
-
-  private iso(): string {
-    return new Date(this.now()).toISOString();
-  }
-
+export class SubmissionStore extends JobTable {
   /** Records a new job; when its id exists already, returns the existing record instead. */
   async create(job: JobRecord): Promise<{ created: true } | { created: false; existing: JobRecord }> {
     try {

@@ -12,12 +12,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import type { FaultConfig } from '../../shared/aws/fault-injection';
 import { encodeMessage, jobIdOf } from '../../shared/jobs/message';
 import { jobTypesOf } from '../../local/live-view';
 import { startLocalRuntime, type LocalRuntime } from '../../local/runtime';
+import { scanItems } from '../../local/scan';
 import { startWebhookReceiver } from '../support/webhook-receiver';
 import { Prng } from '../support/prng';
 import { checkInvariants, type ObservedJob } from './invariants';
@@ -176,14 +176,8 @@ async function deliverAgain(runtime: LocalRuntime, queueUrl: string, job: ChaosJ
 async function jobStatuses(runtime: LocalRuntime): Promise<Map<string, string>> {
   const statuses = new Map<string, string>();
   for (const tableName of runtime.tables.values()) {
-    let startKey: Record<string, never> | undefined;
-    do {
-      const page = await runtime.dynamodb.send(
-        new ScanCommand({ TableName: tableName, FilterExpression: 'begins_with(pk, :job)', ProjectionExpression: 'jobId, #status', ExpressionAttributeNames: { '#status': 'status' }, ExpressionAttributeValues: { ':job': { S: 'JOB#' } }, ExclusiveStartKey: startKey }),
-      );
-      for (const item of page.Items ?? []) statuses.set(item.jobId!.S!, item.status!.S!);
-      startKey = page.LastEvaluatedKey as typeof startKey;
-    } while (startKey);
+    const scan = { TableName: tableName, FilterExpression: 'begins_with(pk, :job)', ProjectionExpression: 'jobId, #status', ExpressionAttributeNames: { '#status': 'status' }, ExpressionAttributeValues: { ':job': { S: 'JOB#' } } };
+    for await (const item of scanItems(runtime.dynamodb, scan)) statuses.set(item.jobId!.S!, item.status!.S!);
   }
   return statuses;
 }
@@ -209,14 +203,8 @@ async function waitForQuiescence(runtime: LocalRuntime, expected: number): Promi
 async function balances(runtime: LocalRuntime): Promise<Map<string, number>> {
   const result = new Map<string, number>();
   for (const tableName of runtime.tables.values()) {
-    let startKey: Record<string, never> | undefined;
-    do {
-      const page = await runtime.dynamodb.send(
-        new ScanCommand({ TableName: tableName, FilterExpression: 'begins_with(pk, :account)', ExpressionAttributeValues: { ':account': { S: 'ACCOUNT#' } }, ExclusiveStartKey: startKey }),
-      );
-      for (const item of page.Items ?? []) result.set(item.pk!.S!.slice('ACCOUNT#'.length), Number(item.balance?.N ?? 0));
-      startKey = page.LastEvaluatedKey as typeof startKey;
-    } while (startKey);
+    const scan = { TableName: tableName, FilterExpression: 'begins_with(pk, :account)', ExpressionAttributeValues: { ':account': { S: 'ACCOUNT#' } } };
+    for await (const item of scanItems(runtime.dynamodb, scan)) result.set(item.pk!.S!.slice('ACCOUNT#'.length), Number(item.balance?.N ?? 0));
   }
   return result;
 }
