@@ -9,7 +9,7 @@ import { transfer } from '../../shared/jobs/transfer';
 import { JobStore } from '../../shared/store/job-store';
 import { processBatch } from '../../shared/worker/process-batch';
 import { apiDeps, call, statusEvent, submitEvent } from '../support/api';
-import { acknowledge, balanceOf, createJobQueues, createJobsTable, expireVisibility, invocation, receiveRecords, sendRaw, workerDeps, type JobQueues } from '../support/resources';
+import { balanceOf, createJobQueues, createJobsTable, deliverThreeTimes, expireVisibility, invocation, receiveRecords, workerDeps, type JobQueues } from '../support/resources';
 
 const type = transfer as unknown as JobType;
 let table: string;
@@ -33,18 +33,8 @@ async function status(jobId: string) {
 describe('transfer worker (transactional path)', () => {
   it('runs a job delivered three times once', async () => {
     const jobId = await submitTransfer('alice', 'bob', 100);
-    const [record] = await receiveRecords(queues.queue);
-    // Two more copies of the same message, as SQS's at-least-once delivery may hand out.
-    await sendRaw(queues.queue, record!.body, { groupId: 'alice', deduplicationId: 'copy-1' });
-    await sendRaw(queues.queue, record!.body, { groupId: 'alice', deduplicationId: 'copy-2' });
-    const deps = workerDeps(type, table, queues);
-
-    const first = await processBatch([record!], invocation(), deps);
-    await acknowledge(queues.queue, [record!], first);
-    const copies = await receiveRecords(queues.queue);
-    expect(copies).toHaveLength(2);
-    const rest = await processBatch(copies, invocation(), deps);
-
+    const { first, rest, copies } = await deliverThreeTimes(type, table, queues, 'alice');
+    expect(copies).toBe(2);
     expect(first.batchItemFailures).toEqual([]);
     expect(rest.batchItemFailures).toEqual([]);
     expect(await balanceOf(table, 'alice')).toBe(-100);

@@ -8,7 +8,7 @@ import { webhook } from '../../shared/jobs/webhook';
 import { JobStore } from '../../shared/store/job-store';
 import { processBatch } from '../../shared/worker/process-batch';
 import { apiDeps, call, statusEvent, submitEvent } from '../support/api';
-import { acknowledge, createJobQueues, createJobsTable, expireVisibility, invocation, receiveRecords, sendRaw, workerDeps, type JobQueues } from '../support/resources';
+import { createJobQueues, createJobsTable, deliverThreeTimes, expireVisibility, invocation, receiveRecords, sendRaw, workerDeps, type JobQueues } from '../support/resources';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver';
 
 const type = webhook as unknown as JobType;
@@ -37,15 +37,8 @@ const status = async (jobId: string) => (await call(statusEvent(jobId), apiDeps(
 describe('webhook worker (leased path)', () => {
   it('runs a job delivered three times once', async () => {
     const jobId = await submitWebhook();
-    const [record] = await receiveRecords(queues.queue);
-    await sendRaw(queues.queue, record!.body);
-    await sendRaw(queues.queue, record!.body);
-    const deps = workerDeps(type, table, queues);
-    const first = await processBatch([record!], invocation(), deps);
-    await acknowledge(queues.queue, [record!], first);
-    const copies = await receiveRecords(queues.queue);
-    expect(copies).toHaveLength(2);
-    const rest = await processBatch(copies, invocation(), deps);
+    const { first, rest, copies } = await deliverThreeTimes(type, table, queues);
+    expect(copies).toBe(2);
     expect(first.batchItemFailures).toEqual([]);
     expect(rest.batchItemFailures).toEqual([]);
     expect(receiver.calls.get(jobId)).toBe(1);

@@ -10,7 +10,7 @@ import { MAX_MESSAGE_BYTES } from '../../shared/jobs/message';
 import { accountKey } from '../../shared/jobs/transfer';
 import { createLogger } from '../../shared/log';
 import { JobStore } from '../../shared/store/job-store';
-import type { InvocationContext, WorkerDeps } from '../../shared/worker/process-batch';
+import { processBatch, type InvocationContext, type WorkerDeps } from '../../shared/worker/process-batch';
 import { delayRetries, sendToDeadLetterQueue } from '../../shared/worker/queue-actions';
 import { ensureQueue, ensureTable, type CreatedQueue } from '../../local/provision';
 import { toSqsRecord } from '../../local/lambda/sqs-event';
@@ -111,4 +111,19 @@ export async function expireVisibility(queue: CreatedQueue, records: readonly SQ
   if (records.length === 0) return;
   const sqs = await sqsClient();
   await sqs.send(new ChangeMessageVisibilityBatchCommand({ QueueUrl: queue.url, Entries: records.map((r, i) => ({ Id: String(i), ReceiptHandle: r.receiptHandle, VisibilityTimeout: 0 })) }));
+}
+
+/**
+ * At-least-once delivery of the job on the queue: its message, then two more copies of it, each handled as
+ * Lambda would (the first is deleted once it succeeded). Returns both batch responses and the copies seen.
+ */
+export async function deliverThreeTimes(type: JobType, tableName: string, queues: JobQueues, fifoGroup?: string) {
+  const [record] = await receiveRecords(queues.queue);
+  for (const n of [1, 2]) await sendRaw(queues.queue, record!.body, fifoGroup ? { groupId: fifoGroup, deduplicationId: `copy-${n}` } : undefined);
+  const deps = workerDeps(type, tableName, queues);
+  const first = await processBatch([record!], invocation(), deps);
+  await acknowledge(queues.queue, [record!], first);
+  const copies = await receiveRecords(queues.queue);
+  const rest = await processBatch(copies, invocation(), deps);
+  return { first, rest, copies: copies.length };
 }
