@@ -23,18 +23,18 @@ export async function settle(entries: readonly (readonly [SQSRecord, Outcome])[]
   const letters: DeadLetter[] = [];
 
   await mapLimit(entries, deps.concurrency, async ([record, outcome]) => {
-    const attempt = Number(record.attributes.ApproximateReceiveCount) || 1;
-    const log = deps.log.child({ messageId: record.messageId, attempt, ...(outcome.kind !== 'done' && 'jobId' in outcome && outcome.jobId ? { jobId: outcome.jobId } : {}) });
     if (outcome.kind === 'done') return;
+    const attempt = Number(record.attributes.ApproximateReceiveCount) || 1;
     const jobId = outcome.kind === 'dead-letter' ? outcome.jobId : jobIdOf(record.body);
+    const log = deps.log.child({ messageId: record.messageId, attempt, ...(jobId ? { jobId } : {}) });
 
     if (outcome.kind === 'dead-letter') {
-      log.warn('job failed permanently; parking its message in the DLQ', { jobId, reason: outcome.reason });
+      log.warn('job failed permanently; parking its message in the DLQ', { reason: outcome.reason });
       try {
         if (jobId) await deps.store.fail(jobId, outcome.reason, { owner: outcome.owner, countAttempt: outcome.countAttempt });
         letters.push({ record, reason: outcome.reason, jobId });
       } catch (error) {
-        log.warn('could not mark the job FAILED; the message will be retried', { jobId, reason: reasonOf(error) });
+        log.warn('could not mark the job FAILED; the message will be retried', { reason: reasonOf(error) });
         failures.push(record);
       }
       return;
@@ -45,7 +45,7 @@ export async function settle(entries: readonly (readonly [SQSRecord, Outcome])[]
     try {
       if (lastReceive && outcome.mayFail && jobId) {
         const reason = `gave up after ${attempt} attempts: ${outcome.reason}`;
-        log.warn('job failed on its last allowed attempt; SQS moves its message to the DLQ', { jobId, reason });
+        log.warn('job failed on its last allowed attempt; SQS moves its message to the DLQ', { reason });
         await deps.store.fail(jobId, reason, { owner: outcome.owner, countAttempt: outcome.countAttempt });
         delays.push({ record, seconds: 0 });
         return;
@@ -54,10 +54,10 @@ export async function settle(entries: readonly (readonly [SQSRecord, Outcome])[]
         await deps.store.recordRetry(jobId, outcome.reason, outcome.owner);
       }
     } catch (error) {
-      log.warn('could not record the failed attempt', { jobId, reason: reasonOf(error) });
+      log.warn('could not record the failed attempt', { reason: reasonOf(error) });
     }
     const seconds = outcome.delaySeconds ?? retryDelaySeconds(attempt, deps.backoff ?? deps.jobType.queue.backoff, outcome.retryAfterSeconds);
-    if (outcome.mayFail) log.warn('job attempt failed; retrying with backoff', { jobId, reason: outcome.reason, retryInSeconds: seconds });
+    if (outcome.mayFail) log.warn('job attempt failed; retrying with backoff', { reason: outcome.reason, retryInSeconds: seconds });
     delays.push({ record, seconds });
   });
 
