@@ -79,7 +79,21 @@ export function joblineDesign(shared: Shared, variant?: { name: string; store: (
       const now = Date.now();
       const at = new Date(now).toISOString();
       await mapLimit(workload.jobs, 16, (job) =>
-        setup.create({ jobId: job.jobId, type: type.name, status: 'PENDING', attempts: 0, payloadHash: payloadHash(job.payload), payloadBytes: Buffer.byteLength(job.body), enqueued: true, createdAt: at, updatedAt: at, expiresAt: Math.floor(now / 1000) + 86_400 }),
+        setup.create({
+          jobId: job.jobId,
+          type: type.name,
+          status: 'PENDING',
+          generation: 1,
+          attempts: 0,
+          payloadHash: payloadHash(job.payload),
+          payloadBytes: Buffer.byteLength(job.body),
+          payload: JSON.stringify(job.payload),
+          owner: 'bench',
+          createdAt: at,
+          updatedAt: at,
+          sweepAt: now + 300_000,
+          expiresAt: Math.floor(now / 1000) + 86_400,
+        }),
       );
       const queue: QueueActions = {
         sendToDeadLetterQueue: async (letters) => {

@@ -13,6 +13,10 @@ import { ENV } from '../shared/config';
 import { visibilityTimeoutSeconds, type JobKind, type QueueOptions } from '../shared/jobs/define';
 import { MAX_MESSAGE_BYTES } from '../shared/jobs/message';
 import { JoblineFunction } from './jobline-function';
+import { jobRecordsOnly } from './table-access';
+
+/** How long SQS keeps a job's message: the longest it allows, which the retry budget must fit in. */
+export const QUEUE_RETENTION = Duration.days(14);
 
 export interface JobWorkerProps {
   name: string;
@@ -28,11 +32,15 @@ export interface JobWorkerProps {
 }
 
 /** What each kind of job does to the table, and nothing more. */
-const TABLE_ACTIONS: Record<JobKind, string[]> = {
-  // Claim, complete, fail: single-item updates.
-  leased: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
-  // One BatchGetItem per batch, then the completion transaction with the handler's own writes.
-  transactional: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem'],
+const TABLE_ACCESS: Record<JobKind, (table: ITable) => PolicyStatement> = {
+  // Claim, complete, release, fail: single-item updates of job records, and nothing else of the table.
+  leased: (table) => jobRecordsOnly(table, ['dynamodb:UpdateItem']),
+  // One BatchGetItem per batch, then the completion transaction with the handler's own writes (any item).
+  transactional: (table) =>
+    new PolicyStatement({
+      actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem'],
+      resources: [table.tableArn],
+    }),
 };
 
 export class JobWorker extends Construct {
@@ -60,7 +68,7 @@ export class JobWorker extends Construct {
       ...common,
       ...fifo,
       visibilityTimeout: Duration.seconds(visibilityTimeoutSeconds(q)),
-      retentionPeriod: Duration.days(4),
+      retentionPeriod: QUEUE_RETENTION,
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: q.maxReceiveCount },
     });
 
@@ -89,7 +97,7 @@ export class JobWorker extends Construct {
     // changes for backoff), SendMessage to its DLQ to park poison messages, and the table.
     this.queue.grantConsumeMessages(fn);
     this.worker.role.addToPrincipalPolicy(new PolicyStatement({ actions: ['sqs:SendMessage'], resources: [this.deadLetterQueue.queueArn] }));
-    this.worker.role.addToPrincipalPolicy(new PolicyStatement({ actions: TABLE_ACTIONS[props.kind], resources: [props.table.tableArn] }));
+    this.worker.role.addToPrincipalPolicy(TABLE_ACCESS[props.kind](props.table));
 
     fn.addEventSource(
       new SqsEventSource(this.queue, {

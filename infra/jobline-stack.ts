@@ -10,7 +10,8 @@ import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { jobTypes as allJobTypes } from '../shared/jobs';
 import { resolveQueueOptions, validateJobType, type JobType, type QueueOptions } from '../shared/jobs/define';
-import { JobWorker } from './job-worker';
+import { JobSweeper } from './job-sweeper';
+import { JobWorker, QUEUE_RETENTION } from './job-worker';
 import { JobsApi, type ApiAuthorization } from './jobs-api';
 import { JobsTable } from './jobs-table';
 
@@ -20,8 +21,19 @@ export interface JoblineStackProps extends StackProps {
   queueOverrides?: Readonly<Record<string, Partial<Omit<QueueOptions, 'fifo'>>>>;
   /** IAM (SigV4) authorization on every route, unless turned off. */
   authorization?: ApiAuthorization;
-  /** Days a job record is kept (DynamoDB TTL); also how long an Idempotency-Key is remembered. */
+  /**
+   * Days a job record is kept (DynamoDB TTL); also how long an Idempotency-Key is remembered. At least the
+   * 14 days a DLQ keeps a message, so a redriven message always finds its job.
+   * @default 30
+   */
   retentionDays?: number;
+  /**
+   * How often the sweeper looks for jobs that made no progress (a lost message, a worker that died on its
+   * last receive), and how long after a submit it first looks at a job.
+   * @default Duration.minutes(1) and Duration.minutes(5)
+   */
+  sweepInterval?: Duration;
+  sweepAfter?: Duration;
   /** An SNS topic every alarm notifies. */
   alarmTopicArn?: string;
   /** Alarm when a queue's oldest job has waited this long. */
@@ -36,6 +48,7 @@ export class JoblineStack extends Stack {
   readonly table: JobsTable;
   readonly api: JobsApi;
   readonly workers = new Map<string, JobWorker>();
+  readonly sweeper: JobSweeper;
 
   constructor(scope: Construct, id: string, props: JoblineStackProps = {}) {
     super(scope, id, { description: 'jobline: asynchronous jobs on API Gateway, SQS, Lambda and DynamoDB', ...props });
@@ -43,8 +56,13 @@ export class JoblineStack extends Stack {
     const logLevel = props.logLevel ?? 'info';
     const alarmAction = props.alarmTopicArn ? new SnsAction(Topic.fromTopicArn(this, 'AlarmTopic', props.alarmTopicArn)) : undefined;
 
+    const retentionDays = props.retentionDays ?? 30;
+    if (!Number.isInteger(retentionDays) || retentionDays < QUEUE_RETENTION.toDays()) {
+      throw new Error(`retentionDays must be a whole number of days, at least ${QUEUE_RETENTION.toDays()} (how long a DLQ keeps a message) (given ${retentionDays})`);
+    }
     this.table = new JobsTable(this, 'Jobs', { removalPolicy: props.tableRemovalPolicy });
     const queues = new Map<string, IQueue>();
+    const swept = new Map<string, { worker: JobWorker; queue: QueueOptions }>();
     for (const type of props.jobTypes ?? allJobTypes) {
       const queue = resolveQueueOptions({ ...type.queue, ...props.queueOverrides?.[type.name], fifo: type.queue.fifo });
       const problems = validateJobType(type.name, queue, type.groupKey !== undefined);
@@ -62,6 +80,7 @@ export class JoblineStack extends Stack {
       });
       this.workers.set(type.name, worker);
       queues.set(type.name, worker.queue);
+      swept.set(type.name, { worker, queue });
       new CfnOutput(this, `QueueUrl-${type.name}`, { value: worker.queue.queueUrl, description: `${type.name} job queue` });
       new CfnOutput(this, `DeadLetterQueueUrl-${type.name}`, { value: worker.deadLetterQueue.queueUrl, description: `${type.name} dead-letter queue` });
     }
@@ -70,7 +89,16 @@ export class JoblineStack extends Stack {
       table: this.table.table,
       queues,
       authorization: props.authorization ?? 'iam',
-      retentionDays: props.retentionDays ?? 30,
+      retentionDays,
+      sweepAfter: props.sweepAfter ?? Duration.minutes(5),
+      logRetention,
+      logLevel,
+      faultInjection: props.faultInjection,
+    });
+    this.sweeper = new JobSweeper(this, 'Sweeper', {
+      table: this.table.table,
+      workers: swept,
+      interval: props.sweepInterval ?? Duration.minutes(1),
       logRetention,
       logLevel,
       faultInjection: props.faultInjection,

@@ -12,7 +12,9 @@ import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ENV, queueUrlVariable } from '../shared/config';
+import { ROUTES } from '../shared/api/routes';
 import { JoblineFunction } from './jobline-function';
+import { jobRecordsOnly } from './table-access';
 
 export type ApiAuthorization = 'iam' | 'none';
 
@@ -21,6 +23,8 @@ export interface JobsApiProps {
   queues: ReadonlyMap<string, IQueue>;
   authorization: ApiAuthorization;
   retentionDays: number;
+  /** When the sweeper first looks at a job that has not finished. */
+  sweepAfter: Duration;
   logRetention: RetentionDays;
   logLevel: string;
   faultInjection?: boolean;
@@ -36,6 +40,7 @@ export class JobsApi extends Construct {
     const environment: Record<string, string> = {
       [ENV.tableName]: props.table.tableName,
       [ENV.retentionDays]: String(props.retentionDays),
+      [ENV.sweepAfterSeconds]: String(props.sweepAfter.toSeconds()),
       [ENV.logLevel]: props.logLevel,
     };
     for (const [name, queue] of props.queues) environment[queueUrlVariable(name)] = queue.queueUrl;
@@ -49,17 +54,18 @@ export class JobsApi extends Construct {
       faultInjection: props.faultInjection,
       environment,
     });
-    // Least privilege: create and read job records, send to the job queues.
-    this.handler.role.addToPrincipalPolicy(
-      new PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], resources: [props.table.tableArn] }),
-    );
+    // Least privilege: create, read and retry job records (and no other item of the table), send to the
+    // job queues.
+    this.handler.role.addToPrincipalPolicy(jobRecordsOnly(props.table, ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']));
     this.handler.role.addToPrincipalPolicy(new PolicyStatement({ actions: ['sqs:SendMessage'], resources: [...props.queues.values()].map((q) => q.queueArn) }));
 
     const authorizer: IHttpRouteAuthorizer | undefined = props.authorization === 'iam' ? new HttpIamAuthorizer() : undefined;
     this.api = new HttpApi(this, 'HttpApi', { description: 'jobline job API', createDefaultStage: false });
     const integration = new HttpLambdaIntegration('Jobs', this.handler.function);
-    this.api.addRoutes({ path: '/jobs/{type}', methods: [HttpMethod.POST], integration, authorizer });
-    this.api.addRoutes({ path: '/jobs/{id}', methods: [HttpMethod.GET], integration, authorizer });
+    for (const routeKey of Object.values(ROUTES)) {
+      const [method, path] = routeKey.split(' ') as [keyof typeof HttpMethod, string];
+      this.api.addRoutes({ path, methods: [HttpMethod[method]], integration, authorizer });
+    }
 
     const accessLogs = new LogGroup(this, 'AccessLogs', { retention: props.logRetention, removalPolicy: RemovalPolicy.DESTROY });
     const stage = new HttpStage(this, 'DefaultStage', {

@@ -1,7 +1,8 @@
 /** The jobs table: job records (which are the idempotency records) and the example jobs' own items. */
 import { RemovalPolicy } from 'aws-cdk-lib';
-import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
+import { SWEEP_INDEX, SWEEP_KEYS } from '../shared/store/job-record';
 
 export const TTL_ATTRIBUTE = 'expiresAt';
 
@@ -17,6 +18,14 @@ export class JobsTable extends Construct {
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       encryption: TableEncryption.AWS_MANAGED,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+    });
+    // Sparse: only jobs that are not terminal carry its keys, so the sweeper finds the ones that made no
+    // progress with a Query per shard, never a Scan. Keys only: the sweeper reads the records it acts on.
+    this.table.addGlobalSecondaryIndex({
+      indexName: SWEEP_INDEX,
+      partitionKey: { name: SWEEP_KEYS.shard, type: AttributeType.STRING },
+      sortKey: { name: SWEEP_KEYS.at, type: AttributeType.NUMBER },
+      projectionType: ProjectionType.KEYS_ONLY,
     });
   }
 }

@@ -12,6 +12,10 @@ export const ENV = {
   backoffMaxSeconds: 'JOBLINE_BACKOFF_MAX_SECONDS',
   workerConcurrency: 'JOBLINE_WORKER_CONCURRENCY',
   retentionDays: 'JOBLINE_RETENTION_DAYS',
+  /** When the sweeper first looks at a job that has not finished (seconds after submit or retry). */
+  sweepAfterSeconds: 'JOBLINE_SWEEP_AFTER_SECONDS',
+  /** The sweeper's view of every job type: JSON, see shared/sweeper/config.ts. */
+  sweepTypes: 'JOBLINE_SWEEP_TYPES',
   logLevel: 'JOBLINE_LOG_LEVEL',
 } as const;
 

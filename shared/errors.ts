@@ -20,6 +20,9 @@ export class TransientError extends Error {
   }
 }
 
+/** Another transaction touched the same items (real DynamoDB reports it; DynamoDB Local never does). */
+export class TransactionConflictError extends TransientError {}
+
 export function isPermanent(error: unknown): error is PermanentError {
   return error instanceof PermanentError;
 }

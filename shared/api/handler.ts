@@ -31,6 +31,7 @@ export function apiDepsFromEnv(env: NodeJS.ProcessEnv = process.env): SubmitDeps
     },
     log: createLogger({ component: 'api' }),
     retentionDays: numberEnv(ENV.retentionDays, 30, env, 1),
+    sweepAfterSeconds: numberEnv(ENV.sweepAfterSeconds, 300, env, 1),
   };
 }
 

@@ -5,24 +5,30 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { reasonOf } from '../errors';
 import { problem, type ApiResponse } from './http';
+import { retryJob } from './retry';
+import { isServiceFailure } from './service-failure';
 import { jobStatus } from './status';
 import { submitJob, type SubmitDeps } from './submit';
 
-export const ROUTES = { submit: 'POST /jobs/{type}', status: 'GET /jobs/{id}' } as const;
+import { ROUTES } from './routes';
+
+export { ROUTES } from './routes';
 
 export async function route(event: APIGatewayProxyEventV2, deps: SubmitDeps): Promise<ApiResponse> {
   try {
     switch (event.routeKey) {
       case ROUTES.submit:
-        return await submitJob(event, event.pathParameters?.type, deps);
+        return await submitJob(event, event.pathParameters?.id, deps);
       case ROUTES.status:
-        return await jobStatus(event.pathParameters?.id, deps.store);
+        return await jobStatus(event, event.pathParameters?.id, deps.store);
+      case ROUTES.retry:
+        return await retryJob(event, event.pathParameters?.id, deps);
       default: {
         const path = event.rawPath ?? '';
         if (/^\/jobs\/[^/]+\/?$/.test(path)) {
           return problem(405, 'method_not_allowed', 'use POST /jobs/{type} to submit and GET /jobs/{id} to read', undefined, { allow: 'GET, POST' });
         }
-        return problem(404, 'not_found', 'no such route: the API has POST /jobs/{type} and GET /jobs/{id}');
+        return problem(404, 'not_found', 'no such route: the API has POST /jobs/{type}, GET /jobs/{id} and POST /jobs/{id}/retry');
       }
     }
   } catch (error) {
@@ -36,10 +42,3 @@ export async function route(event: APIGatewayProxyEventV2, deps: SubmitDeps): Pr
   }
 }
 
-/** An AWS service's answer (it carries $metadata) or a network failure reaching it. */
-function isServiceFailure(error: unknown): boolean {
-  if (typeof error !== 'object' || error === null) return false;
-  if ('$metadata' in error) return true;
-  const code = (error as { code?: unknown }).code;
-  return typeof code === 'string' && /^(ECONN|ETIMEDOUT|EPIPE|ENOTFOUND|EAI_AGAIN|ENETUNREACH)/.test(code);
-}

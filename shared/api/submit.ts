@@ -1,10 +1,18 @@
 /**
- * POST /jobs/{type}: validate, record, enqueue, answer 202.
+ * POST /jobs/{type}: validate, record, enqueue, answer 202. One DynamoDB write and one SendMessage.
  *
- * With an Idempotency-Key the job id is derived from (type, key), so every retry of a submit addresses the
- * same record and the record's conditional put is the deduplication: same key and same payload return
- * the same job and send no second message; same key with another payload is 422. The record notes when
- * its message is on the queue, so a retry after a failed send enqueues it then.
+ * The job record is written first and holds the payload (it is the job's outbox): from then on the job
+ * exists, and its message can always be sent again. So the answer never lies:
+ * - 202 once the record is written and the message is sent;
+ * - 202 with `queued: false` when the send failed or its outcome is unknown: the job is recorded and the
+ *   sweeper sends its message (poll the job; do not submit it again);
+ * - 503 only when the record could not be written, with the job id it would have (with an Idempotency-Key
+ *   a retry is safe; without one, GET that id first: a lost answer may have recorded it).
+ *
+ * With an Idempotency-Key the job id is derived from (caller, type, key), so every retry of a submit
+ * addresses the same record and the record's conditional put is the deduplication: same key and payload
+ * return the job with its real status (a PENDING job's message is sent again, since the first submit may
+ * have stopped before sending it; processing absorbs the duplicate); same key, other payload is 422.
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { reasonOf } from '../errors';
@@ -12,12 +20,14 @@ import type { JobType } from '../jobs/define';
 import { safeParse } from 'zod/mini';
 import { jobIdForKey, newJobId } from '../jobs/job-id';
 import { jsonShapeProblem } from '../jobs/json-shape';
-import { encodeMessage, MAX_MESSAGE_BYTES, MAX_SUBMIT_MESSAGE_BYTES } from '../jobs/message';
+import { encodeMessage, encodeRecordMessage, MAX_MESSAGE_BYTES, MAX_SUBMIT_MESSAGE_BYTES } from '../jobs/message';
 import { payloadHash } from '../jobs/payload-hash';
 import type { Logger } from '../log';
 import type { SubmissionStore } from '../store/submission-store';
 import type { JobRecord } from '../store/job-record';
+import { callerOf } from './caller';
 import { apiUrl, header, json, problem, type ApiResponse } from './http';
+import { isServiceFailure } from './service-failure';
 
 export interface QueueTarget {
   url: string;
@@ -31,6 +41,8 @@ export interface SubmitDeps {
   send(queue: QueueTarget, body: string, fifo?: { groupId: string; deduplicationId: string }): Promise<void>;
   log: Logger;
   retentionDays: number;
+  /** When the sweeper first looks at a new job that is not finished by then (it sends lost messages again). */
+  sweepAfterSeconds: number;
   now?: () => number;
 }
 
@@ -82,7 +94,8 @@ export async function submitJob(event: APIGatewayProxyEventV2, typeName: string 
   }
   const payload = parsed.data;
 
-  const jobId = key !== undefined ? jobIdForKey(type.name, key) : newJobId();
+  const owner = callerOf(event);
+  const jobId = key !== undefined ? jobIdForKey(owner, type.name, key) : newJobId();
   const message = encodeMessage(jobId, type.name, payload);
   const messageBytes = Buffer.byteLength(message);
   if (messageBytes > MAX_SUBMIT_MESSAGE_BYTES) {
@@ -91,53 +104,80 @@ export async function submitJob(event: APIGatewayProxyEventV2, typeName: string 
 
   const now = (deps.now ?? Date.now)();
   const at = new Date(now).toISOString();
+  const groupId = type.queue.fifo ? type.groupKey!(payload) : undefined;
   const job: JobRecord = {
     jobId,
     type: type.name,
     status: 'PENDING',
+    generation: 1,
     attempts: 0,
     payloadHash: payloadHash(payload),
     payloadBytes: messageBytes,
-    enqueued: false,
+    payload: JSON.stringify(payload),
+    owner,
     createdAt: at,
     updatedAt: at,
+    sweepAt: now + deps.sweepAfterSeconds * 1000,
     expiresAt: Math.floor(now / 1000) + deps.retentionDays * 86_400,
+    ...(groupId !== undefined ? { groupId } : {}),
     ...(key !== undefined ? { idempotencyKey: key } : {}),
   };
   const log = deps.log.child({ jobId, type: type.name });
 
-  const created = await deps.store.create(job);
+  let created: Awaited<ReturnType<SubmissionStore['create']>>;
+  try {
+    created = await deps.store.create(job);
+  } catch (error) {
+    if (!isServiceFailure(error)) throw error;
+    log.error('could not record the job', { reason: reasonOf(error) });
+    const advice = key !== undefined
+      ? 'retry with the same Idempotency-Key'
+      : `if the answer was lost it may exist: GET ${apiUrl(event, `/jobs/${jobId}`)} before submitting again (an Idempotency-Key makes retries safe)`;
+    return problem(503, 'unavailable', `the job could not be recorded; ${advice}`, { jobId }, { 'retry-after': '1' });
+  }
   let current = job;
   if (!created.created) {
     const existing = created.existing;
     if (existing.type !== type.name || existing.payloadHash !== job.payloadHash) {
       return problem(422, 'idempotency_key_reused', 'this Idempotency-Key was used for another payload; use a new key for a new job', { jobId: existing.jobId });
     }
-    if (existing.enqueued) {
+    if (existing.status !== 'PENDING') {
       log.info('idempotent resubmit: returning the existing job', { status: existing.status });
-      return accepted(event, existing, true);
+      return accepted(event, existing, { replayed: true, queued: true });
     }
-    // The first submit recorded the job but could not send its message: send it now.
-    await deps.store.reopenForEnqueue(jobId);
-    current = { ...existing, status: 'PENDING' };
+    // Still PENDING: the first submit may have stopped between its write and its send. Sending again is
+    // safe (a message of a job that already ran is acknowledged without running).
+    current = existing;
   }
 
-  const fifo = type.queue.fifo ? { groupId: type.groupKey!(payload), deduplicationId: jobId } : undefined;
-  try {
-    await deps.send(queue, message, fifo);
-  } catch (error) {
-    const reason = `could not enqueue the job: ${reasonOf(error)}`;
-    log.error('enqueue failed', { reason });
-    await deps.store.markEnqueueFailed(jobId, reason).catch((e) => log.error('could not record the enqueue failure', { reason: reasonOf(e) }));
-    const advice = key !== undefined ? 'retry with the same Idempotency-Key' : 'retry';
-    return problem(503, 'enqueue_failed', `the job was recorded but could not be queued; ${advice}`, { jobId }, { 'retry-after': '1' });
-  }
-  await deps.store.markEnqueued(jobId);
-  log.info('job submitted', { payloadBytes: messageBytes, replay: !created.created });
-  return accepted(event, current, !created.created);
+  const queued = await sendJobMessage(deps, queue, current, log);
+  log.info('job submitted', { payloadBytes: messageBytes, replay: !created.created, queued });
+  return accepted(event, current, { replayed: !created.created, queued });
 }
 
-function accepted(event: APIGatewayProxyEventV2, job: JobRecord, replayed: boolean): ApiResponse {
+/**
+ * Sends a job's message, rebuilt from its record. False when the send failed or its outcome is unknown:
+ * the job is recorded, and the sweeper sends it.
+ */
+export async function sendJobMessage(deps: Pick<SubmitDeps, 'send'>, queue: QueueTarget, job: JobRecord, log: Logger): Promise<boolean> {
+  const fifo = queue.fifo ? { groupId: job.groupId ?? job.jobId, deduplicationId: `${job.jobId}.${job.generation}` } : undefined;
+  try {
+    await deps.send(queue, encodeRecordMessage(job), fifo);
+    return true;
+  } catch (error) {
+    log.warn('could not send the job\'s message; the sweeper will send it', { reason: reasonOf(error) });
+    return false;
+  }
+}
+
+export function accepted(event: APIGatewayProxyEventV2, job: JobRecord, how: { replayed: boolean; queued: boolean }): ApiResponse {
   const statusUrl = apiUrl(event, `/jobs/${job.jobId}`);
-  return json(202, { jobId: job.jobId, type: job.type, status: job.status, statusUrl }, { location: statusUrl, ...(replayed ? { 'idempotent-replayed': 'true' } : {}) });
+  const body = {
+    jobId: job.jobId,
+    type: job.type,
+    status: job.status,
+    statusUrl,
+    ...(how.queued ? {} : { queued: false, note: 'the job is recorded and its message will be sent by the sweeper: poll statusUrl, do not submit it again' }),
+  };
+  return json(202, body, { location: statusUrl, ...(how.replayed ? { 'idempotent-replayed': 'true' } : {}) });
 }

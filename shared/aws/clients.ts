@@ -9,7 +9,7 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import { addFaultInjection } from './fault-injection';
+import { addFaultInjection, addSqsFaultInjection } from './fault-injection';
 
 let dynamo: DynamoDBClient | undefined;
 let sqs: Promise<SQSClient> | undefined;
@@ -24,6 +24,10 @@ export function dynamoClient(): DynamoDBClient {
 }
 
 export function sqsClient(): Promise<SQSClient> {
-  sqs ??= import('./sqs').then(({ SQSClient }) => new SQSClient({}));
+  sqs ??= import('./sqs').then(({ SQSClient }) => {
+    const client = new SQSClient({});
+    if (process.env.JOBLINE_BUILD_FAULT_INJECTION !== 'false') addSqsFaultInjection(client as never);
+    return client;
+  });
   return sqs;
 }

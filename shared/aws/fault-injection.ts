@@ -30,6 +30,10 @@ export interface FaultConfig {
   handlerDelayMs?: number;
   /** Lease length override in milliseconds (a lease that expires while its worker still runs). */
   leaseMs?: number;
+  /** Share of submits whose API process is killed after the job record is written, before its message is sent. */
+  killAfterSubmitPutRate?: number;
+  /** Share of SQS SendMessage requests applied by SQS whose answer is replaced by a 500 (a lost answer). */
+  sqsLostResponseRate?: number;
 }
 
 let cached: FaultConfig | null | undefined;
@@ -69,6 +73,28 @@ function completesAJob(input: unknown): boolean {
   return values !== undefined && ':result' in values;
 }
 
+/** A submit's put of a new job record (it carries the payload; no other put does). */
+function createsAJob(input: unknown): boolean {
+  const item = (input as { Item?: Record<string, unknown> }).Item;
+  return item !== undefined && 'payloadHash' in item && 'owner' in item;
+}
+
+/** SQS faults: a SendMessage that reached the queue but whose answer is lost. */
+export function addSqsFaultInjection(client: { middlewareStack: DynamoDBClient['middlewareStack'] }, config: FaultConfig | null = faultConfig()): void {
+  if (!config?.sqsLostResponseRate) return;
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const result = await next(args);
+      if (context.commandName === 'SendMessageCommand' && chance(config.sqsLostResponseRate)) {
+        reportFault('sqs-lost-response', { command: context.commandName });
+        throw Object.assign(new Error('SendMessage answer lost after the message was queued (injected)'), { name: 'InternalError', $metadata: { httpStatusCode: 500 } });
+      }
+      return result;
+    },
+    { step: 'deserialize', priority: 'low', name: 'joblineSqsFaultInjection' },
+  );
+}
+
 export function addFaultInjection(client: DynamoDBClient, config: FaultConfig | null = faultConfig()): void {
   if (!config) return;
   client.middlewareStack.add(
@@ -89,6 +115,10 @@ export function addFaultInjection(client: DynamoDBClient, config: FaultConfig | 
         process.kill(process.pid, 'SIGKILL');
       }
       const result = await next(args);
+      if (command === 'PutItemCommand' && createsAJob(args.input) && chance(config.killAfterSubmitPutRate)) {
+        reportFault('kill', { command, when: 'after the submit wrote the job record, before its message was sent' });
+        process.kill(process.pid, 'SIGKILL');
+      }
       if (kill && command === 'TransactWriteItemsCommand') {
         reportFault('kill', { command, when: 'after the completion committed, before the acknowledgement' });
         process.kill(process.pid, 'SIGKILL');

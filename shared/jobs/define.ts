@@ -35,16 +35,35 @@ export interface QueueOptions {
   memoryMb: number;
 }
 
+/**
+ * With these, a job that keeps failing is retried for about 5-10 minutes (7 backoffs of 5 s doubling to
+ * 300 s, each a random point in its upper half) before it is FAILED: long enough to ride out a downstream
+ * restart or a short outage, short enough that a real failure reaches the DLQ within minutes.
+ */
 export const DEFAULT_QUEUE_OPTIONS: QueueOptions = {
   fifo: false,
   batchSize: 10,
   batchingWindowSeconds: 0,
   timeoutSeconds: 30,
-  maxReceiveCount: 5,
+  maxReceiveCount: 8,
   maxConcurrency: 10,
-  backoff: { baseSeconds: 2, maxSeconds: 300 },
+  backoff: { baseSeconds: 5, maxSeconds: 300 },
   memoryMb: 512,
 };
+
+/** How long SQS keeps a job's message (infra/ creates every queue with it): 14 days, SQS's longest. */
+export const MESSAGE_RETENTION_SECONDS = 14 * 86_400;
+
+/**
+ * The longest a message can live through its retries: every receive can hold it for the visibility
+ * timeout, and every retry waits its full backoff. SQS deletes a message older than its retention without
+ * a trace, so this must stay below it.
+ */
+export function worstCaseRetrySeconds(q: QueueOptions): number {
+  let total = q.maxReceiveCount * visibilityTimeoutSeconds(q);
+  for (let attempt = 1; attempt < q.maxReceiveCount; attempt++) total += Math.min(q.backoff.maxSeconds, q.backoff.baseSeconds * 2 ** Math.min(30, attempt - 1));
+  return total;
+}
 
 export interface JobContext {
   jobId: string;
@@ -125,6 +144,9 @@ export function validateJobType(name: string, q: QueueOptions, hasGroupKey: bool
     problems.push('backoff needs 0 <= baseSeconds <= maxSeconds <= 43200');
   }
   if (visibilityTimeoutSeconds(q) > 43200) problems.push('6 x timeoutSeconds + batchingWindowSeconds must be at most 43200 (the longest visibility timeout)');
+  else if (worstCaseRetrySeconds(q) > MESSAGE_RETENTION_SECONDS) {
+    problems.push(`maxReceiveCount x (visibility timeout + backoff) must fit SQS's 14-day message retention (given ${worstCaseRetrySeconds(q)} s)`);
+  }
   if (q.fifo) {
     if (!between(q.batchSize, 1, 10)) problems.push('a FIFO queue takes batchSize 1-10');
     if (q.batchingWindowSeconds !== 0) problems.push('a FIFO queue takes no batching window');

@@ -45,7 +45,7 @@ export const transfer = defineJob({
   kind: 'transactional',
   schema: transferPayload,
   // Transfers out of one account run in order, one at a time.
-  queue: { fifo: true, batchSize: 10, timeoutSeconds: 30, maxReceiveCount: 5, maxConcurrency: 10 },
+  queue: { fifo: true, batchSize: 10, timeoutSeconds: 30, maxConcurrency: 10 },
   groupKey: (p) => p.from,
   handler: async (p, ctx) => {
     const at = new Date().toISOString();

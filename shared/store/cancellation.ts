@@ -2,8 +2,9 @@
  * What a cancelled completion transaction means for a job. A job's items in the transaction are its
  * completion (the job record, conditioned on the job not being SUCCEEDED yet), then the handler's writes.
  *
- * - the completion's condition failed: another delivery completed the job first. A duplicate: acknowledge.
- *   (Without a returned item the record does not exist: the job is unknown.)
+ * - the completion's condition failed: another delivery completed the job first (a duplicate: acknowledge),
+ *   or the job is FAILED or the message is not its own (not runnable: drop). Without a returned item the
+ *   record does not exist: the job is unknown.
  * - the completion conflicted with another transaction (perhaps another delivery of the same job): try
  *   again, even if a handler write's condition failed too, since that may be the other delivery's doing.
  * - a handler write's condition failed: the job's own rule refused it (e.g. a balance check). Permanent.
@@ -13,22 +14,30 @@
  *   DynamoDB does, which is why these are pure functions with unit tests of their own.
  */
 import type { CancellationReason } from '@aws-sdk/client-dynamodb';
+import { fromItem } from './job-record';
+import { notRunnableReason, type Binding } from './binding';
 
 export type CancellationVerdict =
   | { kind: 'duplicate' }
   | { kind: 'unknown-job' }
+  | { kind: 'not-runnable'; reason: string }
   | { kind: 'permanent'; reason: string }
+  | { kind: 'conflict'; reason: string }
   | { kind: 'transient'; reason: string };
 
 /** A job committed alone: `reasons` are its items' (its completion first). */
-export function classifyCancellation(reasons: readonly CancellationReason[] | undefined): CancellationVerdict {
+export function classifyCancellation(reasons: readonly CancellationReason[] | undefined, binding: Binding): CancellationVerdict {
   const own = reasons ?? [];
   const summary = `transaction cancelled [${own.map((r) => r?.Code ?? 'None').join(', ')}]`;
-  return ownVerdict(own, summary) ?? (own.some((r) => r?.Code === 'ValidationError') ? { kind: 'permanent', reason: `the job's writes are invalid (${summary})` } : { kind: 'transient', reason: summary });
+  const decided = ownVerdict(own, summary, binding);
+  if (decided) return decided;
+  if (own.some((r) => r?.Code === 'TransactionConflict')) return { kind: 'conflict', reason: summary };
+  if (own.some((r) => r?.Code === 'ValidationError')) return { kind: 'permanent', reason: `the job's writes are invalid (${summary})` };
+  return { kind: 'transient', reason: summary };
 }
 
 /** What a cancelled group commit decided for one of its jobs; undefined: nothing, commit it on its own. */
-export type GroupVerdict = Exclude<CancellationVerdict, { kind: 'transient' }> | undefined;
+export type GroupVerdict = Exclude<CancellationVerdict, { kind: 'transient' } | { kind: 'conflict' }> | undefined;
 
 /**
  * A group commit (several jobs' completions and writes in one transaction) was cancelled: each job is read
@@ -37,19 +46,26 @@ export type GroupVerdict = Exclude<CancellationVerdict, { kind: 'transient' }> |
  * invalid write, or being cancelled along with another job: reason None) decides nothing: that job is
  * committed alone, where it is classified as above. `sizes[j]` is the number of items of job j.
  */
-export function classifyGroupCancellation(reasons: readonly CancellationReason[] | undefined, sizes: readonly number[]): GroupVerdict[] {
+export function classifyGroupCancellation(reasons: readonly CancellationReason[] | undefined, jobs: readonly { size: number; binding: Binding }[]): GroupVerdict[] {
   let start = 0;
-  return sizes.map((size) => {
+  return jobs.map(({ size, binding }) => {
     const own = (reasons ?? []).slice(start, (start += size));
-    return ownVerdict(own, `transaction cancelled [${own.map((r) => r?.Code ?? 'None').join(', ')}]`);
+    return ownVerdict(own, `transaction cancelled [${own.map((r) => r?.Code ?? 'None').join(', ')}]`, binding);
   });
 }
 
 /** What one job's own items decide, if anything. */
-function ownVerdict(own: readonly CancellationReason[], summary: string): GroupVerdict {
+function ownVerdict(own: readonly CancellationReason[], summary: string, binding: Binding): GroupVerdict {
   const completion = own[0];
   if (completion?.Code === 'TransactionConflict') return undefined;
-  if (completion?.Code === 'ConditionalCheckFailed') return completion.Item === undefined ? { kind: 'unknown-job' } : { kind: 'duplicate' };
+  if (completion?.Code === 'ConditionalCheckFailed') {
+    if (completion.Item === undefined) return { kind: 'unknown-job' };
+    const current = fromItem(completion.Item);
+    const refused = notRunnableReason(current, binding);
+    if (refused) return { kind: 'not-runnable', reason: refused };
+    // SUCCEEDED: another delivery completed it. (A transactional job is never RUNNING.)
+    return current.status === 'SUCCEEDED' ? { kind: 'duplicate' } : { kind: 'not-runnable', reason: `the job is ${current.status}` };
+  }
   const refused = own.findIndex((r, i) => i > 0 && r?.Code === 'ConditionalCheckFailed');
   return refused > 0 ? { kind: 'permanent', reason: `the job's write ${refused} was refused by its condition (${summary})` } : undefined;
 }

@@ -1,22 +1,32 @@
 /**
- * The job record: one DynamoDB item per job, which is also its idempotency record. It carries the job's
- * status, lease, attempt count, payload hash and result; never the payload itself.
+ * The job record: one DynamoDB item per job, which is also its idempotency record and its outbox. It
+ * carries the job's state (job-states.ts), generation, lease, attempt count, owner, payload hash and result,
+ * and the payload itself: the job's message can always be sent again from its record (a submit whose send
+ * was lost, a sweep, a retry), so a job exists once its record does.
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { createHash } from 'node:crypto';
+import type { JobStatus } from './job-states';
 
-export type JobStatus = 'PENDING' | 'RUNNING' | 'SUCCEEDED' | 'FAILED';
+export type { JobStatus } from './job-states';
 
 export interface JobRecord {
   jobId: string;
   type: string;
   status: JobStatus;
+  /** 1 at submit; each explicit retry of a FAILED job starts the next. Messages carry it. */
+  generation: number;
   /** How many times a worker started the job's handler. */
   attempts: number;
   payloadHash: string;
   payloadBytes: number;
+  /** The payload as JSON text, from which the job's message can be rebuilt. */
+  payload: string;
+  /** FIFO job types: the message group of the job. */
+  groupId?: string;
+  /** Who submitted the job (the caller's identity): only they see it, and their keys are theirs alone. */
+  owner: string;
   idempotencyKey?: string;
-  /** True once the job's message is known to be on its queue. */
-  enqueued: boolean;
   result?: unknown;
   /** The reason of the failure, or of the last failed attempt while the job is retried. */
   error?: string;
@@ -27,14 +37,29 @@ export interface JobRecord {
   leaseOwner?: string;
   /** Epoch milliseconds until which `leaseOwner` holds the job. */
   leaseUntil?: number;
-  /** Epoch seconds: DynamoDB's TTL deletes the record after this. */
+  /** Epoch milliseconds after which the sweeper looks at the job (only while it is not terminal). */
+  sweepAt?: number;
+  /** How many times the sweeper sent the job's message again. */
+  sweeps?: number;
+  /** Epoch seconds: DynamoDB's TTL deletes the record after this (reads treat it as gone from then on). */
   expiresAt: number;
 }
 
 export type Item = Record<string, AttributeValue>;
 
+/** The sparse index of jobs that are not terminal yet, by the time the sweeper should look at them. */
+export const SWEEP_INDEX = 'sweep';
+export const SWEEP_SHARDS = 8;
+/** Attribute names of the index keys. */
+export const SWEEP_KEYS = { shard: 'sweepShard', at: 'sweepAt' } as const;
+
 export function jobKey(jobId: string): Item {
   return { pk: { S: `JOB#${jobId}` } };
+}
+
+/** The index partition of a job: spread over a few shards so no partition takes every job's writes. */
+export function sweepShard(jobId: string): string {
+  return `sweep#${createHash('sha1').update(jobId).digest()[0]! % SWEEP_SHARDS}`;
 }
 
 export function toItem(job: JobRecord): Item {
@@ -43,14 +68,17 @@ export function toItem(job: JobRecord): Item {
     jobId: { S: job.jobId },
     type: { S: job.type },
     status: { S: job.status },
+    generation: { N: String(job.generation) },
     attempts: { N: String(job.attempts) },
     payloadHash: { S: job.payloadHash },
     payloadBytes: { N: String(job.payloadBytes) },
-    enqueued: { BOOL: job.enqueued },
+    payload: { S: job.payload },
+    owner: { S: job.owner },
     createdAt: { S: job.createdAt },
     updatedAt: { S: job.updatedAt },
     expiresAt: { N: String(job.expiresAt) },
   };
+  if (job.groupId !== undefined) item.groupId = { S: job.groupId };
   if (job.idempotencyKey !== undefined) item.idempotencyKey = { S: job.idempotencyKey };
   if (job.result !== undefined) item.result = { S: JSON.stringify(job.result) };
   if (job.error !== undefined) item.error = { S: job.error };
@@ -58,6 +86,11 @@ export function toItem(job: JobRecord): Item {
   if (job.finishedAt !== undefined) item.finishedAt = { S: job.finishedAt };
   if (job.leaseOwner !== undefined) item.leaseOwner = { S: job.leaseOwner };
   if (job.leaseUntil !== undefined) item.leaseUntil = { N: String(job.leaseUntil) };
+  if (job.sweepAt !== undefined) {
+    item[SWEEP_KEYS.at] = { N: String(job.sweepAt) };
+    item[SWEEP_KEYS.shard] = { S: sweepShard(job.jobId) };
+  }
+  if (job.sweeps !== undefined) item.sweeps = { N: String(job.sweeps) };
   return item;
 }
 
@@ -69,29 +102,47 @@ export function fromItem(item: Item): JobRecord {
     jobId: str(item, 'jobId') ?? '',
     type: str(item, 'type') ?? '',
     status: (str(item, 'status') ?? 'PENDING') as JobStatus,
+    generation: num(item, 'generation') ?? 1,
     attempts: num(item, 'attempts') ?? 0,
     payloadHash: str(item, 'payloadHash') ?? '',
     payloadBytes: num(item, 'payloadBytes') ?? 0,
-    enqueued: item.enqueued?.BOOL ?? false,
+    payload: str(item, 'payload') ?? 'null',
+    owner: str(item, 'owner') ?? '',
     createdAt: str(item, 'createdAt') ?? '',
     updatedAt: str(item, 'updatedAt') ?? '',
     expiresAt: num(item, 'expiresAt') ?? 0,
   };
   const result = str(item, 'result');
   if (result !== undefined) job.result = JSON.parse(result);
-  const optional = { idempotencyKey: str(item, 'idempotencyKey'), error: str(item, 'error'), startedAt: str(item, 'startedAt'), finishedAt: str(item, 'finishedAt'), leaseOwner: str(item, 'leaseOwner'), leaseUntil: num(item, 'leaseUntil') };
+  const optional = {
+    groupId: str(item, 'groupId'),
+    idempotencyKey: str(item, 'idempotencyKey'),
+    error: str(item, 'error'),
+    startedAt: str(item, 'startedAt'),
+    finishedAt: str(item, 'finishedAt'),
+    leaseOwner: str(item, 'leaseOwner'),
+    leaseUntil: num(item, 'leaseUntil'),
+    sweepAt: num(item, SWEEP_KEYS.at),
+    sweeps: num(item, 'sweeps'),
+  };
   for (const [name, value] of Object.entries(optional)) {
     if (value !== undefined) (job as unknown as Record<string, unknown>)[name] = value;
   }
   return job;
 }
 
-/** What GET /jobs/{id} shows: no lease internals, no payload hash, no stale error. */
+/** DynamoDB's TTL deletes expired items within days, not at once: until then they must read as gone. */
+export function isExpired(job: Pick<JobRecord, 'expiresAt'>, nowMs: number): boolean {
+  return job.expiresAt > 0 && job.expiresAt * 1000 <= nowMs;
+}
+
+/** What GET /jobs/{id} shows: no lease internals, no payload hash, no owner, no stale error. */
 export function toJobView(job: JobRecord) {
   return {
     jobId: job.jobId,
     type: job.type,
     status: job.status,
+    generation: job.generation,
     attempts: job.attempts,
     ...(job.result !== undefined ? { result: job.result } : {}),
     // The reason of the failure, or of the last failed attempt while the job is retried; a job that

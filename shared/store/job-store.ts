@@ -13,12 +13,15 @@ import {
   type AttributeValue,
   type TransactWriteItem,
 } from '@aws-sdk/client-dynamodb';
-import { PermanentError, TransientError } from '../errors';
+import { PermanentError, TransactionConflictError, TransientError } from '../errors';
 import { sleep } from '../sleep';
 import { classifyCancellation, classifyGroupCancellation, type GroupVerdict } from './cancellation';
 import { JobTable } from './job-table';
 import { conditionalUpdate, JOB_NAMES as NAMES } from './conditional-update';
-import { fromItem, jobKey, type Item, type JobRecord } from './job-record';
+import { notRunnableReason, type Binding } from './binding';
+import { fromItem, jobKey, SWEEP_KEYS, type Item, type JobRecord } from './job-record';
+
+export type { Binding } from './binding';
 
 /** Results are kept in the record; bigger ones belong in the job's own storage. */
 export const MAX_RESULT_BYTES = 64 * 1024;
@@ -31,15 +34,25 @@ export type ClaimResult =
   | { outcome: 'claimed' }
   | { outcome: 'succeeded' }
   | { outcome: 'leased'; leaseUntil: number }
-  | { outcome: 'missing' };
+  | { outcome: 'missing' }
+  /** The job is FAILED (terminal), or the message is not this job's: drop the message. */
+  | { outcome: 'not-runnable'; reason: string };
 
 export type CompleteResult = 'completed' | 'duplicate' | 'lost-lease' | 'missing';
 
-function serializeResult(result: unknown): AttributeValue {
-  const json = JSON.stringify(result ?? null);
-  if (Buffer.byteLength(json) > MAX_RESULT_BYTES) throw new PermanentError(`the job's result is larger than ${MAX_RESULT_BYTES} bytes`);
+/**
+ * The result as stored: a result larger than MAX_RESULT_BYTES is replaced by a note of its size, so that a
+ * job whose effect happened is never failed (and re-run) over the size of what it returned.
+ */
+export function storedResult(result: unknown): AttributeValue {
+  const json = JSON.stringify(result ?? null) ?? 'null';
+  const bytes = Buffer.byteLength(json);
+  if (bytes > MAX_RESULT_BYTES) return { S: JSON.stringify({ resultNotStored: `the result is ${bytes} bytes; records keep at most ${MAX_RESULT_BYTES}` }) };
   return { S: json };
 }
+
+/** The sweep index attributes go when a job is terminal: the index holds only jobs that may need a sweep. */
+const LEAVE_SWEEP_INDEX = `${SWEEP_KEYS.shard}, ${SWEEP_KEYS.at}`;
 
 export class JobStore extends JobTable {
   /**
@@ -70,26 +83,29 @@ export class JobStore extends JobTable {
   }
 
   /**
-   * Leased path, step 1: PENDING or FAILED (a redrive), or RUNNING with an expired lease (a crashed or
-   * timed-out worker), or RUNNING under this same owner (our own write whose answer was lost) becomes
-   * RUNNING under `owner` until `leaseUntil`, attempts + 1. One conditional write.
+   * Transition `claim` (leased path, step 1): a job bound to this message (type, payload hash, generation)
+   * that is PENDING, or RUNNING with an expired lease (a crashed or timed-out worker), or RUNNING under this
+   * same owner (our own write whose answer was lost), becomes RUNNING under `owner` until `leaseUntil`,
+   * attempts + 1. One conditional write; a refusal tells why from the returned item.
    */
-  async claim(jobId: string, owner: string, leaseUntil: number): Promise<ClaimResult> {
+  async claim(binding: Binding, owner: string, leaseUntil: number): Promise<ClaimResult> {
     const now = this.now();
     try {
       await this.client.send(
         new UpdateItemCommand({
           TableName: this.tableName,
-          Key: jobKey(jobId),
+          Key: jobKey(binding.jobId),
           UpdateExpression:
             'SET #status = :running, leaseOwner = :owner, leaseUntil = :until, startedAt = if_not_exists(startedAt, :at), updatedAt = :at ADD attempts :one',
           ConditionExpression:
-            'attribute_exists(pk) AND (#status IN (:pending, :failed) OR (#status = :running AND (leaseUntil < :nowMs OR leaseOwner = :owner)))',
-          ExpressionAttributeNames: NAMES,
+            'attribute_exists(pk) AND #type = :type AND payloadHash = :hash AND generation = :gen AND (#status = :pending OR (#status = :running AND (leaseUntil < :nowMs OR leaseOwner = :owner)))',
+          ExpressionAttributeNames: { ...NAMES, '#type': 'type' },
           ExpressionAttributeValues: {
             ':running': { S: 'RUNNING' },
             ':pending': { S: 'PENDING' },
-            ':failed': { S: 'FAILED' },
+            ':type': { S: binding.type },
+            ':hash': { S: binding.payloadHash },
+            ':gen': { N: String(binding.generation) },
             ':owner': { S: owner },
             ':until': { N: String(leaseUntil) },
             ':nowMs': { N: String(now) },
@@ -104,12 +120,14 @@ export class JobStore extends JobTable {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
       if (!error.Item) return { outcome: 'missing' };
       const current = fromItem(error.Item);
+      const refused = notRunnableReason(current, binding);
+      if (refused) return { outcome: 'not-runnable', reason: refused };
       if (current.status === 'SUCCEEDED') return { outcome: 'succeeded' };
       return { outcome: 'leased', leaseUntil: current.leaseUntil ?? now };
     }
   }
 
-  /** Leased path, step 3: SUCCEEDED with the result, only while `owner` still holds the job. */
+  /** Transition `complete` (leased path, step 3): SUCCEEDED with the result, only while `owner` holds the job. */
   async completeLeased(jobId: string, owner: string, result: unknown): Promise<CompleteResult> {
     const at = this.iso();
     try {
@@ -119,10 +137,10 @@ export class JobStore extends JobTable {
           Key: jobKey(jobId),
           // The lease fields stay, as a record of who completed the job; an earlier attempt's error is not
           // shown once the job SUCCEEDED (toJobView), so it is left rather than removed: a smaller write.
-          UpdateExpression: 'SET #status = :succeeded, #result = :result, finishedAt = :at, updatedAt = :at',
+          UpdateExpression: `SET #status = :succeeded, #result = :result, finishedAt = :at, updatedAt = :at REMOVE ${LEAVE_SWEEP_INDEX}`,
           ConditionExpression: '#status = :running AND leaseOwner = :owner',
           ExpressionAttributeNames: { ...NAMES, '#result': 'result' },
-          ExpressionAttributeValues: { ':succeeded': { S: 'SUCCEEDED' }, ':running': { S: 'RUNNING' }, ':owner': { S: owner }, ':result': serializeResult(result), ':at': { S: at } },
+          ExpressionAttributeValues: { ':succeeded': { S: 'SUCCEEDED' }, ':running': { S: 'RUNNING' }, ':owner': { S: owner }, ':result': storedResult(result), ':at': { S: at } },
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
@@ -135,18 +153,30 @@ export class JobStore extends JobTable {
     }
   }
 
-  /** The completion of a transactional job: SUCCEEDED with its result, only if it is not SUCCEEDED yet. */
-  private completionItem(jobId: string, result: unknown, at: string): TransactWriteItem {
+  /**
+   * Transition `commit`: a transactional job's completion, SUCCEEDED with its result, only while it is
+   * PENDING in the message's generation with the message's type and payload.
+   */
+  private completionItem(binding: Binding, result: AttributeValue, at: string): TransactWriteItem {
     return {
       Update: {
         TableName: this.tableName,
-        Key: jobKey(jobId),
+        Key: jobKey(binding.jobId),
         // As small as the update can be: transactional jobs hold no lease, and an earlier attempt's error is
         // not shown once the job SUCCEEDED (toJobView). The job's start is its completion: one write.
-        UpdateExpression: 'SET #status = :succeeded, #result = :result, finishedAt = :at, updatedAt = :at ADD attempts :one',
-        ConditionExpression: 'attribute_exists(pk) AND #status <> :succeeded',
-        ExpressionAttributeNames: { ...NAMES, '#result': 'result' },
-        ExpressionAttributeValues: { ':succeeded': { S: 'SUCCEEDED' }, ':result': serializeResult(result), ':one': { N: '1' }, ':at': { S: at } },
+        UpdateExpression: `SET #status = :succeeded, #result = :result, finishedAt = :at, updatedAt = :at ADD attempts :one REMOVE ${LEAVE_SWEEP_INDEX}`,
+        ConditionExpression: '#status = :pending AND generation = :gen AND payloadHash = :hash AND #type = :type',
+        ExpressionAttributeNames: { ...NAMES, '#result': 'result', '#type': 'type' },
+        ExpressionAttributeValues: {
+          ':succeeded': { S: 'SUCCEEDED' },
+          ':pending': { S: 'PENDING' },
+          ':gen': { N: String(binding.generation) },
+          ':hash': { S: binding.payloadHash },
+          ':type': { S: binding.type },
+          ':result': result,
+          ':one': { N: '1' },
+          ':at': { S: at },
+        },
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       },
     };
@@ -156,17 +186,19 @@ export class JobStore extends JobTable {
    * Transactional path: the handler's writes and the SUCCEEDED mark in one TransactWriteItems, conditioned
    * on the job not being SUCCEEDED yet. One write per job; a duplicate cannot pass it.
    */
-  async completeTransactional(jobId: string, result: unknown, writes: readonly TransactWriteItem[]): Promise<CompleteResult> {
+  async completeTransactional(binding: Binding, result: AttributeValue, writes: readonly TransactWriteItem[]): Promise<CompleteResult | { notRunnable: string }> {
     if (writes.length > MAX_JOB_WRITES) throw new PermanentError(`a job may commit at most ${MAX_JOB_WRITES} writes with its completion, not ${writes.length}`);
     try {
-      await this.client.send(new TransactWriteItemsCommand({ TransactItems: [this.completionItem(jobId, result, this.iso()), ...writes] }));
+      await this.client.send(new TransactWriteItemsCommand({ TransactItems: [this.completionItem(binding, result, this.iso()), ...writes] }));
       return 'completed';
     } catch (error) {
       if (error instanceof TransactionCanceledException) {
-        const verdict = classifyCancellation(error.CancellationReasons);
+        const verdict = classifyCancellation(error.CancellationReasons, binding);
         if (verdict.kind === 'duplicate') return 'duplicate';
         if (verdict.kind === 'unknown-job') return 'missing';
+        if (verdict.kind === 'not-runnable') return { notRunnable: verdict.reason };
         if (verdict.kind === 'permanent') throw new PermanentError(verdict.reason);
+        if (verdict.kind === 'conflict') throw new TransactionConflictError(verdict.reason, { cause: error });
         throw new TransientError(verdict.reason, { cause: error });
       }
       if (error instanceof Error && error.name === 'ValidationException') throw new PermanentError(`the job's writes are invalid: ${error.message}`);
@@ -180,28 +212,29 @@ export class JobStore extends JobTable {
    * cancelled, the verdict of each job its own items decide is returned (undefined where they decide
    * nothing: commit that job alone). Other errors are thrown.
    */
-  async completeTransactionalGroup(jobs: readonly { jobId: string; result: unknown; writes: readonly TransactWriteItem[] }[]): Promise<GroupVerdict[] | 'committed'> {
+  async completeTransactionalGroup(jobs: readonly { binding: Binding; result: AttributeValue; writes: readonly TransactWriteItem[] }[]): Promise<GroupVerdict[] | 'committed'> {
     const at = this.iso();
-    const items = jobs.flatMap((job) => [this.completionItem(job.jobId, job.result, at), ...job.writes]);
+    const items = jobs.flatMap((job) => [this.completionItem(job.binding, job.result, at), ...job.writes]);
     try {
       await this.client.send(new TransactWriteItemsCommand({ TransactItems: items }));
       return 'committed';
     } catch (error) {
       if (!(error instanceof TransactionCanceledException)) throw error;
-      return classifyGroupCancellation(error.CancellationReasons, jobs.map((job) => 1 + job.writes.length));
+      return classifyGroupCancellation(error.CancellationReasons, jobs.map((job) => ({ size: 1 + job.writes.length, binding: job.binding })));
     }
   }
 
   /**
-   * A failed attempt that will be retried: the record shows the reason. Leased path (`owner` given): the
-   * lease is released so the retry can claim at once. Transactional path: counts the attempt.
+   * Transition `release`: a failed attempt that will be retried; the record shows the reason. Leased path
+   * (`owner` given): the lease is released so the retry can claim at once. Transactional path: counts the
+   * attempt, in the message's generation only.
    */
-  async recordRetry(jobId: string, reason: string, owner?: string): Promise<boolean> {
+  async recordRetry(binding: Binding, reason: string, owner?: string): Promise<boolean> {
     const values: Item = { ':pending': { S: 'PENDING' }, ':reason': { S: reason }, ':at': { S: this.iso() } };
     if (owner !== undefined) {
       return conditionalUpdate(this.client, {
         TableName: this.tableName,
-        Key: jobKey(jobId),
+        Key: jobKey(binding.jobId),
         UpdateExpression: 'SET #status = :pending, #error = :reason, updatedAt = :at REMOVE leaseOwner, leaseUntil',
         ConditionExpression: '#status = :running AND leaseOwner = :owner',
         ExpressionAttributeNames: { ...NAMES, '#error': 'error' },
@@ -210,31 +243,36 @@ export class JobStore extends JobTable {
     }
     return conditionalUpdate(this.client, {
       TableName: this.tableName,
-      Key: jobKey(jobId),
-      UpdateExpression: 'SET #status = :pending, #error = :reason, updatedAt = :at ADD attempts :one',
-      ConditionExpression: '#status IN (:pending, :failed)',
+      Key: jobKey(binding.jobId),
+      UpdateExpression: 'SET #error = :reason, updatedAt = :at ADD attempts :one',
+      ConditionExpression: '#status = :pending AND generation = :gen AND payloadHash = :hash',
       ExpressionAttributeNames: { ...NAMES, '#error': 'error' },
-      ExpressionAttributeValues: { ...values, ':failed': { S: 'FAILED' }, ':one': { N: '1' } },
+      ExpressionAttributeValues: { ...values, ':gen': { N: String(binding.generation) }, ':hash': { S: binding.payloadHash }, ':one': { N: '1' } },
     });
   }
 
   /**
-   * FAILED with the reason. Never overrides SUCCEEDED, and never takes a job from a worker that holds a
-   * live lease on it. `countAttempt` adds the attempt that just failed (the transactional path has no claim
-   * that counted it).
+   * Transition `fail`: FAILED with the reason, in the message's generation and payload only (a forged or
+   * stale message cannot fail a job), never over a terminal state, and never taking a job from a worker
+   * that holds a live lease on it. `countAttempt` adds the attempt that just failed (the transactional path
+   * has no claim that counted it).
    */
-  async fail(jobId: string, reason: string, options: { owner?: string; countAttempt?: boolean } = {}): Promise<boolean> {
+  async fail(binding: Binding, reason: string, options: { owner?: string; countAttempt?: boolean } = {}): Promise<boolean> {
     const now = this.now();
     const at = new Date(now).toISOString();
     return conditionalUpdate(this.client, {
       TableName: this.tableName,
-      Key: jobKey(jobId),
-      UpdateExpression: `SET #status = :failed, #error = :reason, finishedAt = :at, updatedAt = :at REMOVE leaseOwner, leaseUntil${options.countAttempt ? ' ADD attempts :one' : ''}`,
-      ConditionExpression: 'attribute_exists(pk) AND #status <> :succeeded AND (attribute_not_exists(leaseOwner) OR leaseOwner = :owner OR leaseUntil < :nowMs)',
+      Key: jobKey(binding.jobId),
+      UpdateExpression: `SET #status = :failed, #error = :reason, finishedAt = :at, updatedAt = :at REMOVE leaseOwner, leaseUntil, ${LEAVE_SWEEP_INDEX}${options.countAttempt ? ' ADD attempts :one' : ''}`,
+      ConditionExpression:
+        'generation = :gen AND payloadHash = :hash AND #status IN (:pending, :running) AND (attribute_not_exists(leaseOwner) OR leaseOwner = :owner OR leaseUntil < :nowMs)',
       ExpressionAttributeNames: { ...NAMES, '#error': 'error' },
       ExpressionAttributeValues: {
         ':failed': { S: 'FAILED' },
-        ':succeeded': { S: 'SUCCEEDED' },
+        ':pending': { S: 'PENDING' },
+        ':running': { S: 'RUNNING' },
+        ':gen': { N: String(binding.generation) },
+        ':hash': { S: binding.payloadHash },
         ':reason': { S: reason },
         ':at': { S: at },
         ':owner': { S: options.owner ?? '-' },
@@ -243,5 +281,4 @@ export class JobStore extends JobTable {
       },
     });
   }
-
 }

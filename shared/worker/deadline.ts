@@ -3,6 +3,17 @@ import { TransientError } from '../errors';
 /** The handler ran past its deadline. Its lease is left to expire, since the handler may still be running. */
 export class DeadlineExceededError extends TransientError {}
 
+let abandoned = 0;
+
+/**
+ * Handlers that ran past their deadline and have not returned yet. Lambda freezes an environment between
+ * invocations and thaws it for the next one, where such a handler would carry on after its lease has
+ * expired and another worker may run the job: the worker's entry point ends the environment instead.
+ */
+export function abandonedHandlers(): number {
+  return abandoned;
+}
+
 /**
  * Runs `work` with an AbortSignal that fires at `deadline` (epoch ms), and stops waiting for it then.
  * A Lambda invocation that returned is frozen, so a handler that ignores its signal is not awaited past
@@ -18,8 +29,16 @@ export async function withDeadline<T>(deadline: number, work: (signal: AbortSign
       reject(new DeadlineExceededError(`handler timed out after ${budget} ms`));
     }, budget);
   });
+  const running = work(controller.signal);
   try {
-    return await Promise.race([work(controller.signal), timeout]);
+    return await Promise.race([running, timeout]);
+  } catch (error) {
+    if (error instanceof DeadlineExceededError) {
+      abandoned++;
+      const settled = () => void abandoned--;
+      running.then(settled, settled);
+    }
+    throw error;
   } finally {
     clearTimeout(timer);
   }

@@ -4,10 +4,12 @@
  */
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { dynamoClient } from '../aws/clients';
+import { faultConfig } from '../aws/fault-injection';
 import { ENV, numberEnv, requireEnv } from '../config';
 import { findJobType } from '../jobs';
 import { createLogger } from '../log';
 import { JobStore } from '../store/job-store';
+import { abandonedHandlers } from './deadline';
 import { processBatch, type WorkerDeps } from './process-batch';
 import { delayRetries, sendToDeadLetterQueue } from './queue-actions';
 
@@ -31,9 +33,20 @@ export function workerDepsFromEnv(env: NodeJS.ProcessEnv = process.env): WorkerD
     },
     concurrency: numberEnv(ENV.workerConcurrency, 10, env, 1),
     log: createLogger({ component: 'worker', type: typeName }),
+    // The chaos suite's short leases, where its fault injection is compiled in (deployed bundles define
+    // JOBLINE_BUILD_FAULT_INJECTION as "false", so this folds away; see infra/jobline-function.ts).
+    ...(process.env.JOBLINE_BUILD_FAULT_INJECTION !== 'false' && faultConfig()?.leaseMs ? { leaseMs: faultConfig()!.leaseMs } : {}),
   };
 }
 
 export function createWorkerHandler(deps: WorkerDeps = workerDepsFromEnv()) {
-  return (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => processBatch(event.Records, context, deps);
+  return (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+    if (abandonedHandlers() > 0) {
+      // A handler that ran past its deadline in an earlier invocation is still going: ending this
+      // environment is the only way to stop it. This batch comes back after its visibility timeout.
+      deps.log.error('a handler abandoned at its deadline is still running; ending this execution environment', { abandoned: abandonedHandlers() });
+      process.exit(1);
+    }
+    return processBatch(event.Records, context, deps);
+  };
 }

@@ -1,35 +1,44 @@
 /** What happens to one record of a batch, decided by the worker and applied by settle(). */
 import { TransientError, isPermanent, reasonOf } from '../errors';
+import type { Binding } from '../store/binding';
 import { DeadlineExceededError } from './deadline';
 
 export type Outcome =
   | { kind: 'done'; note: string }
+  /** The message is not this job's to run (forged, stale, or its job is FAILED): acknowledged, not run. */
+  | { kind: 'drop'; reason: string }
   | {
       kind: 'retry';
       reason: string;
       /** False when the job did not fail (held by another worker, lease lost): never marked FAILED for it. */
       mayFail: boolean;
+      /** Another worker holds the job (and its own message): on the last receive this one is acknowledged. */
+      heldElsewhere?: boolean;
       retryAfterSeconds?: number;
       /** A fixed delay instead of the backoff. */
       delaySeconds?: number;
+      /** The job this message is bound to: the record writes of settle() need it. */
+      binding?: Binding;
       owner?: string;
       countAttempt?: boolean;
       /** Write the reason to the job record (and release the lease) so the retry can start at once. */
       recordRetry?: boolean;
     }
-  | { kind: 'dead-letter'; reason: string; jobId?: string; owner?: string; countAttempt?: boolean };
+  /** Parked in the DLQ; with a binding the job is FAILED too (a malformed message fails no job). */
+  | { kind: 'dead-letter'; reason: string; jobId?: string; binding?: Binding; owner?: string; countAttempt?: boolean };
 
 export const unknownJob = (jobId: string): Outcome => ({ kind: 'dead-letter', reason: `unknown job ${jobId}: no job record`, jobId });
 
 /** A handler or completion failed: permanent errors park the message, anything else is retried. */
-export function failureOutcome(error: unknown, extra: { owner?: string; jobId: string; countAttempt: boolean }): Outcome {
+export function failureOutcome(error: unknown, extra: { owner?: string; binding: Binding; countAttempt: boolean }): Outcome {
   const reason = reasonOf(error);
-  if (isPermanent(error)) return { kind: 'dead-letter', reason, jobId: extra.jobId, owner: extra.owner, countAttempt: extra.countAttempt };
+  if (isPermanent(error)) return { kind: 'dead-letter', reason, jobId: extra.binding.jobId, binding: extra.binding, owner: extra.owner, countAttempt: extra.countAttempt };
   return {
     kind: 'retry',
     reason,
     mayFail: true,
     retryAfterSeconds: error instanceof TransientError ? error.retryAfterSeconds : undefined,
+    binding: extra.binding,
     owner: extra.owner,
     countAttempt: extra.countAttempt,
     // A handler that timed out may still be running: its lease must run out rather than be released.

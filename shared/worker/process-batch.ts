@@ -3,12 +3,14 @@
  *
  *  1. decode every record; a record that is not a job message of this type is poison (DLQ at once); a
  *     record identical to an earlier one of the batch rides on it;
- *  2. transactional jobs: one BatchGetItem finds the jobs already SUCCEEDED (acknowledged, no write); the
- *     others run their handlers side by side and commit their writes with their SUCCEEDED marks in as few
- *     transactions as DynamoDB allows (transactional.ts);
- *     leased jobs: claim, run, complete while holding the lease (leased.ts);
- *  3. outcomes are applied by settle(): done (deleted by Lambda), retry (backoff; reported in
- *     batchItemFailures), or dead-letter (job FAILED with the reason, message copied to the DLQ).
+ *  2. bind each message to its job (type, payload hash, generation; shared/store/job-states.ts): a message
+ *     that is not its job's, or whose job is FAILED, is dropped without running;
+ *     transactional jobs: one BatchGetItem finds the jobs already SUCCEEDED (acknowledged, no write) and
+ *     the messages not bound to their records; the others run their handlers side by side and commit
+ *     their writes with their SUCCEEDED marks in as few transactions as DynamoDB allows (transactional.ts);
+ *     leased jobs: claim (which checks the binding), run, complete while holding the lease (leased.ts);
+ *  3. outcomes are applied by settle(): done or drop (deleted by Lambda), retry (backoff; reported in
+ *     batchItemFailures), or dead-letter (message copied to the DLQ, job FAILED with the reason).
  *
  * In a FIFO batch the records of one message group run in order, and the first one that must be retried
  * makes the rest of its group retry too; groups proceed side by side.
@@ -19,8 +21,10 @@ import { PermanentError, reasonOf, shortReason } from '../errors';
 import type { JobType } from '../jobs/define';
 import { decodeMessage, jobIdOf, type JobMessage } from '../jobs/message';
 import type { Logger } from '../log';
+import { payloadHash } from '../jobs/payload-hash';
+import { notRunnableReason, type Binding } from '../store/binding';
 import type { JobStore } from '../store/job-store';
-import type { JobRecord } from '../store/job-record';
+import { isExpired, type JobRecord } from '../store/job-record';
 import type { BackoffOptions } from './backoff';
 import { runLeased } from './leased';
 import { mapLimit } from './map-limit';
@@ -46,6 +50,8 @@ export interface WorkerDeps {
   concurrency: number;
   /** Backoff between retries; the job type's declared backoff unless the deployment sets another. */
   backoff?: BackoffOptions;
+  /** Leases shorter than the invocation (the chaos suite's, so that they run out mid-job). */
+  leaseMs?: number;
   now?: () => number;
 }
 
@@ -59,8 +65,9 @@ interface Item {
   duplicateOf?: SQSRecord;
 }
 
-/** A record that passed every check and runs: its validated payload and its context. */
+/** A record that passed every check and runs: its job, its validated payload and its context. */
 interface Runnable {
+  binding: Binding;
   payload: unknown;
   ctx: ContextBase;
 }
@@ -69,6 +76,9 @@ interface Runnable {
 function reserveMs(remaining: number): number {
   return Math.min(5000, Math.max(200, Math.floor(remaining * 0.2)));
 }
+
+/** A handler is not started with less time than this: it could not finish, and would only use up a lease. */
+export const MIN_HANDLER_MS = 250;
 
 export async function processBatch(records: readonly SQSRecord[], invocation: InvocationContext, deps: WorkerDeps): Promise<SQSBatchResponse> {
   const now = deps.now ?? Date.now;
@@ -103,24 +113,30 @@ export async function processBatch(records: readonly SQSRecord[], invocation: In
     if (item.malformed !== undefined) return { kind: 'dead-letter', reason: item.malformed, jobId: jobIdOf(item.record.body) };
     if (item.duplicateOf) return { kind: 'done', note: 'duplicate within the batch' };
     const message = item.message!;
+    const binding: Binding = { jobId: message.jobId, type: message.type, payloadHash: payloadHash(message.payload), generation: message.gen };
+    if (type.kind === 'transactional') {
+      if (unreadable !== undefined) return { kind: 'retry', reason: unreadable, mayFail: true, binding };
+      const existing = known!.get(message.jobId);
+      if (!existing || isExpired(existing, now())) return unknownJob(message.jobId);
+      const refused = notRunnableReason(existing, binding);
+      if (refused) return { kind: 'drop', reason: refused };
+      if (existing.status === 'SUCCEEDED') return { kind: 'done', note: 'already succeeded' };
+    }
+    // Only the job's own payload reaches this point on the transactional path; on the leased path the claim
+    // checks the binding, and a failure here fails the job only if the message is bound to it (fail()).
     let parsed: ReturnType<typeof safeParse>;
     try {
       parsed = safeParse(type.schema, message.payload);
     } catch (error) {
-      return { kind: 'dead-letter', reason: `the payload could not be validated: ${reasonOf(error)}`, jobId: message.jobId };
+      return { kind: 'dead-letter', reason: `the payload could not be validated: ${reasonOf(error)}`, jobId: message.jobId, binding };
     }
     if (!parsed.success) {
-      return { kind: 'dead-letter', reason: shortReason(`payload does not match the ${type.name} schema: ${summarizeIssues(parsed.error)}`), jobId: message.jobId };
+      return { kind: 'dead-letter', reason: shortReason(`payload does not match the ${type.name} schema: ${summarizeIssues(parsed.error)}`), jobId: message.jobId, binding };
     }
-    if (type.kind === 'transactional') {
-      if (unreadable !== undefined) return { kind: 'retry', reason: unreadable, mayFail: true };
-      const existing = known!.get(message.jobId);
-      if (!existing) return unknownJob(message.jobId);
-      if (existing.status === 'SUCCEEDED') return { kind: 'done', note: 'already succeeded' };
-    }
+    if (handlerDeadline - now() < MIN_HANDLER_MS) return { kind: 'retry', reason: 'too little time left in the invocation to start the job', mayFail: false, delaySeconds: 0, binding };
     const attempt = Number(item.record.attributes.ApproximateReceiveCount) || 1;
-    const log = deps.log.child({ jobId: message.jobId, type: type.name, attempt, messageId: item.record.messageId });
-    return { payload: parsed.data, ctx: { jobId: message.jobId, type: type.name, attempt, deadline: handlerDeadline, tableName: deps.store.tableName, log } };
+    const log = deps.log.child({ jobId: message.jobId, type: type.name, attempt, generation: message.gen, messageId: item.record.messageId });
+    return { binding, payload: parsed.data, ctx: { jobId: message.jobId, type: type.name, attempt, deadline: handlerDeadline, tableName: deps.store.tableName, log } };
   };
 
   // Lanes: a FIFO message group's records in order; on a standard queue every record is a lane of its own.
@@ -155,7 +171,7 @@ export async function processBatch(records: readonly SQSRecord[], invocation: In
         }
         const checked = check(item);
         const owner = `${invocation.awsRequestId}/${item.record.messageId}`;
-        settleOne(lane, item, 'kind' in checked ? checked : await runLeased(type, checked.payload, checked.ctx, owner, invocationEnd, deps, now));
+        settleOne(lane, item, 'kind' in checked ? checked : await runLeased(type, checked.binding, checked.payload, checked.ctx, owner, invocationEnd, deps, now));
       }
     });
   } else {

@@ -1,8 +1,11 @@
 /**
  * The second half of a batch: turns each record's outcome into what SQS and the job record must show.
- * Dead letters: the job FAILED with the reason, the message copied to the DLQ (then acknowledged).
- * Retries: backoff through the message's visibility; on the last allowed receive the job is marked FAILED
- * first, so SQS's move to the DLQ leaves no job PENDING behind.
+ * Drops: acknowledged with a log line (the message is not its job's to run). Dead letters: the message
+ * copied to the DLQ with the reason, then (for a message bound to its job) the job FAILED. Retries: backoff
+ * through the message's visibility; on the last allowed receive the job is marked FAILED first, so SQS's
+ * move to the DLQ leaves no job PENDING behind; a message whose job another worker holds is acknowledged
+ * on its last receive instead (that worker's own message carries the job), so it leaves no RUNNING job
+ * behind in the DLQ.
  */
 import type { SQSRecord } from 'aws-lambda';
 import { reasonOf } from '../errors';
@@ -13,14 +16,16 @@ import type { Outcome } from './outcome';
 import type { WorkerDeps } from './process-batch';
 import type { DeadLetter } from './queue-actions';
 
+type DeadLetterOutcome = Extract<Outcome, { kind: 'dead-letter' }>;
+
 /**
- * Applies the outcomes: FAILED marks, DLQ copies and backoff. Returns the records that must be reported
- * as batch item failures (every retry, and every dead letter that could not be parked).
+ * Applies the outcomes: drops, DLQ copies and FAILED marks, and backoff. Returns the records that must be
+ * reported as batch item failures (every retry, and every dead letter that could not be parked or failed).
  */
 export async function settle(entries: readonly (readonly [SQSRecord, Outcome])[], deps: WorkerDeps): Promise<SQSRecord[]> {
   const failures: SQSRecord[] = [];
   const delays: { record: SQSRecord; seconds: number }[] = [];
-  const letters: DeadLetter[] = [];
+  const letters: (DeadLetter & { outcome: DeadLetterOutcome })[] = [];
 
   await mapLimit(entries, deps.concurrency, async ([record, outcome]) => {
     if (outcome.kind === 'done') return;
@@ -28,31 +33,32 @@ export async function settle(entries: readonly (readonly [SQSRecord, Outcome])[]
     const jobId = outcome.kind === 'dead-letter' ? outcome.jobId : jobIdOf(record.body);
     const log = deps.log.child({ messageId: record.messageId, attempt, ...(jobId ? { jobId } : {}) });
 
+    if (outcome.kind === 'drop') {
+      log.warn('message dropped without running', { reason: outcome.reason });
+      return;
+    }
     if (outcome.kind === 'dead-letter') {
       log.warn('job failed permanently; parking its message in the DLQ', { reason: outcome.reason });
-      try {
-        if (jobId) await deps.store.fail(jobId, outcome.reason, { owner: outcome.owner, countAttempt: outcome.countAttempt });
-        letters.push({ record, reason: outcome.reason, jobId });
-      } catch (error) {
-        log.warn('could not mark the job FAILED; the message will be retried', { reason: reasonOf(error) });
-        failures.push(record);
-      }
+      letters.push({ record, reason: outcome.reason, jobId, outcome });
       return;
     }
 
-    failures.push(record);
     const lastReceive = attempt >= deps.maxReceiveCount;
+    if (lastReceive && outcome.heldElsewhere) {
+      log.info('last receive of a job another worker holds: acknowledged; that worker\'s message carries the job', { reason: outcome.reason });
+      return;
+    }
+    failures.push(record);
+    const { binding } = outcome;
     try {
-      if (lastReceive && outcome.mayFail && jobId) {
+      if (lastReceive && outcome.mayFail && binding) {
         const reason = `gave up after ${attempt} attempts: ${outcome.reason}`;
         log.warn('job failed on its last allowed attempt; SQS moves its message to the DLQ', { reason });
-        await deps.store.fail(jobId, reason, { owner: outcome.owner, countAttempt: outcome.countAttempt });
+        await deps.store.fail(binding, reason, { owner: outcome.owner, countAttempt: outcome.countAttempt });
         delays.push({ record, seconds: 0 });
         return;
       }
-      if (jobId && outcome.recordRetry) {
-        await deps.store.recordRetry(jobId, outcome.reason, outcome.owner);
-      }
+      if (binding && outcome.recordRetry) await deps.store.recordRetry(binding, outcome.reason, outcome.owner);
     } catch (error) {
       log.warn('could not record the failed attempt', { reason: reasonOf(error) });
     }
@@ -61,15 +67,29 @@ export async function settle(entries: readonly (readonly [SQSRecord, Outcome])[]
     delays.push({ record, seconds });
   });
 
+  // The DLQ copy first, then the FAILED mark: a job is never FAILED without its message in the DLQ. If the
+  // mark cannot be written, the message is retried (and parked again): FIFO DLQs deduplicate the copy.
+  let parked = new Set<string>();
   try {
-    const parked = await deps.queue.sendToDeadLetterQueue(letters);
-    const refused = letters.filter((letter) => !parked.has(letter.record.messageId));
-    if (refused.length > 0) deps.log.warn('the DLQ did not take some messages; they will be retried', { messageIds: refused.map((l) => l.record.messageId) });
-    failures.push(...refused.map((l) => l.record));
+    parked = await deps.queue.sendToDeadLetterQueue(letters);
   } catch (error) {
     deps.log.warn('could not park messages in the DLQ; they will be retried', { reason: reasonOf(error) });
-    failures.push(...letters.map((l) => l.record));
   }
+  await mapLimit(letters, deps.concurrency, async (letter) => {
+    if (!parked.has(letter.record.messageId)) {
+      deps.log.warn('the DLQ did not take a message; it will be retried', { messageId: letter.record.messageId });
+      failures.push(letter.record);
+      return;
+    }
+    const { binding, owner, countAttempt } = letter.outcome;
+    if (!binding) return;
+    try {
+      await deps.store.fail(binding, letter.reason, { owner, countAttempt });
+    } catch (error) {
+      deps.log.warn('could not mark the job FAILED; its message will be retried', { jobId: binding.jobId, reason: reasonOf(error) });
+      failures.push(letter.record);
+    }
+  });
   try {
     await deps.queue.delayRetries(delays);
   } catch (error) {

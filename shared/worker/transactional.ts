@@ -9,12 +9,13 @@
  * nothing about (it was only cancelled along with another) commits on its own, where a TransactionConflict
  * is retried at once with freshly computed writes, up to three times.
  */
-import type { TransactWriteItem } from '@aws-sdk/client-dynamodb';
-import { PermanentError, TransientError, reasonOf } from '../errors';
+import type { AttributeValue, TransactWriteItem } from '@aws-sdk/client-dynamodb';
+import { PermanentError, TransactionConflictError, TransientError, reasonOf } from '../errors';
 import { sleep } from '../sleep';
 import type { JobType } from '../jobs/define';
 import { canonicalJson } from '../jobs/payload-hash';
-import { MAX_JOB_WRITES, MAX_TRANSACTION_ITEMS } from '../store/job-store';
+import type { Binding } from '../store/binding';
+import { MAX_JOB_WRITES, MAX_TRANSACTION_ITEMS, storedResult } from '../store/job-store';
 import type { GroupVerdict } from '../store/cancellation';
 import { mapLimit } from './map-limit';
 import { failureOutcome, unknownJob, type Outcome } from './outcome';
@@ -22,13 +23,15 @@ import type { WorkerDeps } from './process-batch';
 import { runHandler, type ContextBase } from './run-handler';
 
 export interface TransactionalJob {
+  binding: Binding;
   payload: unknown;
   ctx: ContextBase;
 }
 
 interface Prepared {
   job: TransactionalJob;
-  result: unknown;
+  /** Serialized here, per job: a result too large to keep is replaced by a note, and fails no one. */
+  result: AttributeValue;
   writes: TransactWriteItem[];
 }
 
@@ -43,7 +46,7 @@ export async function runTransactionalRound(jobs: readonly TransactionalJob[], t
     try {
       prepared.push({ index, prepared: await prepare(job, type) });
     } catch (error) {
-      outcomes[index] = failureOutcome(error, { jobId: job.ctx.jobId, countAttempt: true });
+      outcomes[index] = failureOutcome(error, { binding: job.binding, countAttempt: true });
     }
   });
   prepared.sort((a, b) => a.index - b.index);
@@ -60,18 +63,18 @@ async function prepare(job: TransactionalJob, type: JobType): Promise<Prepared> 
   if (type.kind !== 'transactional') throw new Error('not a transactional job type');
   const { result, writes } = await runHandler(job.ctx, (c) => type.handler(job.payload, c));
   if (writes.length > MAX_JOB_WRITES) throw new PermanentError(`a job may commit at most ${MAX_JOB_WRITES} writes with its completion, not ${writes.length}`);
-  return { job, result, writes };
+  return { job, result: storedResult(result), writes };
 }
 
 async function commitTogether(members: readonly Prepared[], type: JobType, deps: WorkerDeps): Promise<Outcome[]> {
   let verdicts: GroupVerdict[] | 'committed';
   try {
-    verdicts = await deps.store.completeTransactionalGroup(members.map((m) => ({ jobId: m.job.ctx.jobId, result: m.result, writes: m.writes })));
+    verdicts = await deps.store.completeTransactionalGroup(members.map((m) => ({ binding: m.job.binding, result: m.result, writes: m.writes })));
   } catch (error) {
     // A malformed write of one job fails the whole request: let each job find out alone. Anything else
     // (throttling, a network failure) would fail them alone too: retry them all with backoff.
     if (error instanceof Error && error.name === 'ValidationException') return Promise.all(members.map((m) => commitAlone(m, type, deps)));
-    return members.map((m) => failureOutcome(new TransientError(`group commit failed: ${reasonOf(error)}`, { cause: error }), { jobId: m.job.ctx.jobId, countAttempt: true }));
+    return members.map((m) => failureOutcome(new TransientError(`group commit failed: ${reasonOf(error)}`, { cause: error }), { binding: m.job.binding, countAttempt: true }));
   }
   if (verdicts === 'committed') {
     for (const m of members) m.job.ctx.log.info('job succeeded', { committedWith: members.length });
@@ -83,7 +86,8 @@ async function commitTogether(members: readonly Prepared[], type: JobType, deps:
       const verdict = decided[i];
       if (verdict?.kind === 'duplicate') return { kind: 'done', note: 'completed by another delivery' };
       if (verdict?.kind === 'unknown-job') return unknownJob(m.job.ctx.jobId);
-      if (verdict?.kind === 'permanent') return failureOutcome(new PermanentError(verdict.reason), { jobId: m.job.ctx.jobId, countAttempt: true });
+      if (verdict?.kind === 'not-runnable') return { kind: 'drop', reason: verdict.reason };
+      if (verdict?.kind === 'permanent') return failureOutcome(new PermanentError(verdict.reason), { binding: m.job.binding, countAttempt: true });
       return commitAlone(m, type, deps);
     }),
   );
@@ -96,20 +100,20 @@ async function commitAlone(first: Prepared, type: JobType, deps: WorkerDeps): Pr
   try {
     for (let attempt = 1; ; attempt++) {
       try {
-        const completed = await deps.store.completeTransactional(ctx.jobId, current.result, current.writes);
+        const completed = await deps.store.completeTransactional(first.job.binding, current.result, current.writes);
         if (completed === 'missing') return unknownJob(ctx.jobId);
+        if (typeof completed === 'object') return { kind: 'drop', reason: completed.notRunnable };
         if (completed === 'completed') ctx.log.info('job succeeded');
         return { kind: 'done', note: completed === 'duplicate' ? 'completed by another delivery' : 'completed' };
       } catch (error) {
         // Another transaction touched the same items: compute the writes again and retry at once.
-        const conflict = error instanceof TransientError && error.message.includes('TransactionConflict');
-        if (!conflict || attempt >= TRANSACTION_CONFLICT_TRIES) throw error;
+        if (!(error instanceof TransactionConflictError) || attempt >= TRANSACTION_CONFLICT_TRIES) throw error;
         await sleep(10 * 2 ** attempt * Math.random());
         current = await prepare(first.job, type);
       }
     }
   } catch (error) {
-    return failureOutcome(error, { jobId: ctx.jobId, countAttempt: true });
+    return failureOutcome(error, { binding: first.job.binding, countAttempt: true });
   }
 }
 

@@ -7,7 +7,7 @@ import { encodeMessage } from '../../shared/jobs/message';
 import { webhook } from '../../shared/jobs/webhook';
 import { JobStore } from '../../shared/store/job-store';
 import { processBatch } from '../../shared/worker/process-batch';
-import { apiDeps, call, statusEvent, submitEvent } from '../support/api';
+import { apiDeps, bindingOf, call, statusEvent, submitEvent } from '../support/api';
 import { createJobQueues, createJobsTable, deliverThreeTimes, expireVisibility, invocation, receiveRecords, sendRaw, workerDeps, type JobQueues } from '../support/resources';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver';
 
@@ -49,7 +49,7 @@ describe('webhook worker (leased path)', () => {
     const jobId = await submitWebhook();
     const store = new JobStore(dynamoClient(), table);
     // Worker A claims with a lease that runs out at once (A crashed, or its invocation timed out).
-    const a = await store.claim(jobId, 'worker-a', Date.now() - 1);
+    const a = await store.claim(await bindingOf(table, jobId), 'worker-a', Date.now() - 1);
     expect(a.outcome).toBe('claimed');
     // Worker B gets the message and claims the job.
     const [record] = await receiveRecords(queues.queue);
@@ -64,7 +64,7 @@ describe('webhook worker (leased path)', () => {
   it('leaves a job with a live lease to its holder and retries the message later, without failing it', async () => {
     const jobId = await submitWebhook();
     const store = new JobStore(dynamoClient(), table);
-    expect((await store.claim(jobId, 'worker-a', Date.now() + 60_000)).outcome).toBe('claimed');
+    expect((await store.claim(await bindingOf(table, jobId), 'worker-a', Date.now() + 60_000)).outcome).toBe('claimed');
     const [record] = await receiveRecords(queues.queue);
     const response = await processBatch([record!], invocation(), workerDeps(type, table, queues));
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: record!.messageId }]);

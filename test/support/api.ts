@@ -1,6 +1,9 @@
 /** Calls the API function's code as API Gateway would, against the emulators. */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { apiDepsFromEnv } from '../../shared/api/handler';
+import { dynamoClient } from '../../shared/aws/clients';
+import type { Binding } from '../../shared/store/binding';
+import { SubmissionStore } from '../../shared/store/submission-store';
 import { route, ROUTES } from '../../shared/api/router';
 import type { SubmitDeps } from '../../shared/api/submit';
 import { ENV, queueUrlVariable } from '../../shared/config';
@@ -18,8 +21,19 @@ export function submitEvent(type: string, body: unknown, headers: Record<string,
   return toApiGatewayEvent(
     { method: 'POST', url: `/jobs/${type}`, headers: { 'content-type': 'application/json', host: 'api.test', ...headers }, body: Buffer.from(raw) },
     ROUTES.submit,
-    { type },
+    { id: type },
   );
+}
+
+export function retryEvent(id: string, headers: Record<string, string> = {}): APIGatewayProxyEventV2 {
+  return toApiGatewayEvent({ method: 'POST', url: `/jobs/${id}/retry`, headers: { host: 'api.test', ...headers }, body: Buffer.alloc(0) }, ROUTES.retry, { id });
+}
+
+/** What binds a job's messages to it (type, payload hash, generation), read from its record. */
+export async function bindingOf(tableName: string, jobId: string): Promise<Binding> {
+  const job = await new SubmissionStore(dynamoClient(), tableName).get(jobId);
+  if (!job) throw new Error(`no job ${jobId}`);
+  return { jobId, type: job.type, payloadHash: job.payloadHash, generation: job.generation };
 }
 
 export function statusEvent(id: string): APIGatewayProxyEventV2 {

@@ -27,14 +27,15 @@ describe('planCommitGroups', () => {
 
 describe('classifyGroupCancellation', () => {
   const none = { Code: 'None' };
+  const jobsOf = (sizes: number[]) => sizes.map((size, i) => ({ size, binding: { jobId: `j${i}`, type: 't', payloadHash: 'h', generation: 1 } }));
   const failed = (item?: object) => ({ Code: 'ConditionalCheckFailed', ...(item ? { Item: item } : {}) });
 
   it('reads each job by its own items: duplicate, unknown, refused, or nothing decided', () => {
-    const reasons = [failed({ status: { S: 'SUCCEEDED' } }), none, none, failed(), none, none, none, failed(), none, none, none];
+    const reasons = [failed({ status: { S: 'SUCCEEDED' }, type: { S: 't' }, payloadHash: { S: 'h' }, generation: { N: '1' } }), none, none, failed(), none, none, none, failed(), none, none, none];
     // Jobs of 3, 3, 3 and 2 items: the first job's completion failed (with the record: a duplicate), the
     // second's completion failed without a record (unknown job), the third's first write was refused,
     // the fourth was only cancelled along with the others.
-    expect(classifyGroupCancellation(reasons, [3, 3, 3, 2])).toEqual([
+    expect(classifyGroupCancellation(reasons, jobsOf([3, 3, 3, 2]))).toEqual([
       { kind: 'duplicate' },
       { kind: 'unknown-job' },
       { kind: 'permanent', reason: "the job's write 1 was refused by its condition (transaction cancelled [None, ConditionalCheckFailed, None])" },
@@ -43,6 +44,6 @@ describe('classifyGroupCancellation', () => {
   });
 
   it('decides nothing for a job whose completion conflicted, whatever its writes say', () => {
-    expect(classifyGroupCancellation([{ Code: 'TransactionConflict' }, failed(), none], [2, 1])).toEqual([undefined, undefined]);
+    expect(classifyGroupCancellation([{ Code: 'TransactionConflict' }, failed(), none], jobsOf([2, 1]))).toEqual([undefined, undefined]);
   });
 });

@@ -29,11 +29,17 @@ describe('resolveQueueOptions', () => {
   it('does not share or change the defaults object', () => {
     const q = resolveQueueOptions();
     q.backoff.baseSeconds = 99;
-    expect(DEFAULT_QUEUE_OPTIONS.backoff.baseSeconds).toBe(2);
+    expect(DEFAULT_QUEUE_OPTIONS.backoff.baseSeconds).toBe(5);
   });
 });
 
 describe('validateJobType', () => {
+  it('refuses a retry budget that does not fit SQS\'s 14-day retention (SQS would delete the message silently)', () => {
+    const q = resolveQueueOptions({ maxReceiveCount: 1000, timeoutSeconds: 300 });
+    expect(validateJobType('slow', q, false)).toEqual([expect.stringContaining("must fit SQS's 14-day message retention")]);
+    expect(validateJobType('ok', resolveQueueOptions(), false)).toEqual([]);
+  });
+
   it('accepts the defaults (standard queue) and a FIFO queue with a group key', () => {
     expect(validateJobType('ok', standard(), false)).toEqual([]);
     expect(validateJobType('ok', fifo(), true)).toEqual([]);

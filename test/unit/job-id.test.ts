@@ -7,28 +7,32 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 describe('jobIdForKey', () => {
   it('is deterministic: the same type and key give the same id', () => {
-    expect(jobIdForKey('transfer', 'order-42')).toBe(jobIdForKey('transfer', 'order-42'));
+    expect(jobIdForKey('caller', 'transfer', 'order-42')).toBe(jobIdForKey('caller', 'transfer', 'order-42'));
   });
 
   it('is a version 8 UUID with the RFC variant', () => {
-    const id = jobIdForKey('transfer', 'order-42');
+    const id = jobIdForKey('caller', 'transfer', 'order-42');
     expect(id).toMatch(UUID);
     expect(id[14]).toBe('8');
     expect('89ab').toContain(id[19]);
   });
 
   it('gives another id for another key or another type', () => {
-    const id = jobIdForKey('transfer', 'k');
-    expect(jobIdForKey('transfer', 'k2')).not.toBe(id);
-    expect(jobIdForKey('webhook', 'k')).not.toBe(id);
+    const id = jobIdForKey('caller', 'transfer', 'k');
+    expect(jobIdForKey('caller', 'transfer', 'k2')).not.toBe(id);
+    expect(jobIdForKey('caller', 'webhook', 'k')).not.toBe(id);
+  });
+
+  it('gives another id to another caller with the same type and key (keys belong to callers)', () => {
+    expect(jobIdForKey('caller-b', 'transfer', 'k')).not.toBe(jobIdForKey('caller', 'transfer', 'k'));
   });
 
   it('does not confuse where the type ends and the key begins', () => {
-    expect(jobIdForKey('ab', 'c')).not.toBe(jobIdForKey('a', 'bc'));
+    expect(jobIdForKey('caller', 'ab', 'c')).not.toBe(jobIdForKey('caller', 'a', 'bc'));
   });
 
   it('keeps the variant in range for many keys', () => {
-    for (let i = 0; i < 200; i++) expect(jobIdForKey('t', `key-${i}`)).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    for (let i = 0; i < 200; i++) expect(jobIdForKey('caller', 't', `key-${i}`)).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
   });
 });
 
@@ -43,7 +47,7 @@ describe('newJobId', () => {
 describe('isJobId', () => {
   it('accepts both kinds of id', () => {
     expect(isJobId(newJobId())).toBe(true);
-    expect(isJobId(jobIdForKey('transfer', 'k'))).toBe(true);
+    expect(isJobId(jobIdForKey('caller', 'transfer', 'k'))).toBe(true);
   });
 
   it.each([

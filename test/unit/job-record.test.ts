@@ -6,10 +6,12 @@ const minimal: JobRecord = {
   jobId: '0b6f3a9e-1c2d-4e5f-8a7b-9c0d1e2f3a4b',
   type: 'transfer',
   status: 'PENDING',
+  generation: 1,
   attempts: 0,
   payloadHash: 'hash',
   payloadBytes: 123,
-  enqueued: false,
+  payload: '{"from":"a","to":"b","amount":1}',
+  owner: 'arn:aws:iam::000000000000:user/alice',
   createdAt: '2026-01-01T00:00:00.000Z',
   updatedAt: '2026-01-01T00:00:00.000Z',
   expiresAt: 1_790_000_000,
@@ -19,8 +21,11 @@ const full: JobRecord = {
   ...minimal,
   status: 'RUNNING',
   attempts: 2,
+  generation: 3,
   idempotencyKey: 'order-42',
-  enqueued: true,
+  groupId: 'a',
+  sweepAt: 1_790_000_000_456,
+  sweeps: 2,
   result: { status: 200, nested: [1, { a: null }] },
   error: 'TransientError: webhook target answered 503',
   startedAt: '2026-01-01T00:00:01.000Z',
@@ -51,12 +56,17 @@ describe('toItem / fromItem', () => {
     expect(item.attempts).toEqual({ N: '2' });
     expect(item.expiresAt).toEqual({ N: '1790000000' }); // epoch seconds: what DynamoDB TTL reads
     expect(item.leaseUntil).toEqual({ N: '1790000000123' });
-    expect(item.enqueued).toEqual({ BOOL: true });
+    expect(item.generation).toEqual({ N: '3' });
     expect(JSON.parse(item.result!.S!)).toEqual(full.result);
   });
 
-  it('never stores the payload itself', () => {
-    expect(Object.keys(toItem(full))).not.toContain('payload');
+  it('keeps the payload as JSON text (the outbox: the message can be sent again from the record)', () => {
+    expect(toItem(full).payload).toEqual({ S: full.payload });
+  });
+
+  it('puts a job in the sparse sweep index only while it has a sweep time', () => {
+    expect(toItem(full)).toMatchObject({ sweepAt: { N: String(full.sweepAt) }, sweepShard: { S: expect.stringMatching(/^sweep#[0-7]$/) } });
+    expect(Object.keys(toItem(minimal))).not.toContain('sweepShard');
   });
 });
 
@@ -66,6 +76,7 @@ describe('toJobView', () => {
       jobId: full.jobId,
       type: 'transfer',
       status: 'RUNNING',
+      generation: 3,
       attempts: 2,
       result: full.result,
       error: full.error,
@@ -78,7 +89,7 @@ describe('toJobView', () => {
 
   it('leaks no lease, hash, size, key, enqueue or TTL fields', () => {
     const view = toJobView(full) as Record<string, unknown>;
-    for (const internal of ['leaseOwner', 'leaseUntil', 'payloadHash', 'payloadBytes', 'idempotencyKey', 'enqueued', 'expiresAt', 'pk']) {
+    for (const internal of ['leaseOwner', 'leaseUntil', 'payloadHash', 'payloadBytes', 'payload', 'owner', 'idempotencyKey', 'sweepAt', 'sweeps', 'groupId', 'expiresAt', 'pk']) {
       expect(view).not.toHaveProperty(internal);
     }
   });
@@ -89,6 +100,6 @@ describe('toJobView', () => {
   });
 
   it('leaves out optional fields the job does not have yet', () => {
-    expect(Object.keys(toJobView(minimal)).sort()).toEqual(['attempts', 'createdAt', 'jobId', 'status', 'type', 'updatedAt']);
+    expect(Object.keys(toJobView(minimal)).sort()).toEqual(['attempts', 'createdAt', 'generation', 'jobId', 'status', 'type', 'updatedAt']);
   });
 });

@@ -19,7 +19,8 @@ function decodeError(body: string): PermanentError {
 describe('decodeMessage', () => {
   it('reads back what encodeMessage wrote', () => {
     const payload = { from: 'a', to: 'b', amount: 5, nested: [1, { x: null }] };
-    expect(decodeMessage(encodeMessage(JOB_ID, 'transfer', payload))).toEqual({ v: 1, jobId: JOB_ID, type: 'transfer', payload });
+    expect(decodeMessage(encodeMessage(JOB_ID, 'transfer', payload))).toEqual({ v: 1, jobId: JOB_ID, type: 'transfer', gen: 1, payload });
+    expect(decodeMessage(encodeMessage(JOB_ID, 'transfer', payload, 3)).gen).toBe(3);
   });
 
   it('keeps a null payload (present, but null)', () => {
@@ -27,7 +28,7 @@ describe('decodeMessage', () => {
   });
 
   it('drops fields it does not know', () => {
-    expect(decodeMessage(JSON.stringify({ v: 1, jobId: JOB_ID, type: 't', payload: 1, extra: 'x' }))).toEqual({ v: 1, jobId: JOB_ID, type: 't', payload: 1 });
+    expect(decodeMessage(JSON.stringify({ v: 1, jobId: JOB_ID, type: 't', payload: 1, extra: 'x' }))).toEqual({ v: 1, jobId: JOB_ID, type: 't', gen: 1, payload: 1 });
   });
 
   it.each([

@@ -3,13 +3,15 @@
 // the emulators in test/integration; here the point is the bookkeeping: which records run, which are
 // acknowledged, retried or dead-lettered, and what the partial batch response names.
 import type { SQSRecord } from 'aws-lambda';
-import { describe, expect, it, vi } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
-import { PermanentError, TransientError } from '../../shared/errors';
+import { PermanentError, TransactionConflictError, TransientError } from '../../shared/errors';
 import { defineJob, type JobType } from '../../shared/jobs/define';
 import { encodeMessage } from '../../shared/jobs/message';
+import { payloadHash } from '../../shared/jobs/payload-hash';
 import { createLogger } from '../../shared/log';
 import type { GroupVerdict } from '../../shared/store/cancellation';
+import type { Binding } from '../../shared/store/binding';
 import type { ClaimResult, CompleteResult, JobStore } from '../../shared/store/job-store';
 import type { JobRecord } from '../../shared/store/job-record';
 import { processBatch, type QueueActions, type WorkerDeps } from '../../shared/worker/process-batch';
@@ -77,18 +79,27 @@ function record(messageId: string, body: string, options: { receiveCount?: numbe
   };
 }
 
-/** A record carrying job n of `type` with payload p. */
-const jobRecord = (messageId: string, type: string, p: Payload, options: { receiveCount?: number; group?: string; jobN?: number } = {}) =>
-  record(messageId, encodeMessage(jobIdOfN(options.jobN ?? p.n), type, p), options);
+/** What each job id was submitted as (its type and payload hash): the fake records are bound to it. */
+const submitted = new Map<string, { type: string; payloadHash: string }>();
+beforeEach(() => submitted.clear());
+
+/** A record carrying job n of `type` with payload p (the job's record is bound to the first such message). */
+const jobRecord = (messageId: string, type: string, p: Payload, options: { receiveCount?: number; group?: string; jobN?: number } = {}) => {
+  const jobId = jobIdOfN(options.jobN ?? p.n);
+  if (!submitted.has(jobId)) submitted.set(jobId, { type, payloadHash: payloadHash(p) });
+  return record(messageId, encodeMessage(jobId, type, p), options);
+};
 
 const pending = (jobId: string): JobRecord => ({
   jobId,
-  type: 'x',
+  type: submitted.get(jobId)?.type ?? 'x',
   status: 'PENDING',
+  generation: 1,
   attempts: 0,
-  payloadHash: 'h',
+  payloadHash: submitted.get(jobId)?.payloadHash ?? 'h',
   payloadBytes: 1,
-  enqueued: true,
+  payload: '{}',
+  owner: 'caller',
   createdAt: '',
   updatedAt: '',
   expiresAt: 0,
@@ -99,12 +110,12 @@ function fakeStore() {
   return {
     tableName: 'jobs-table',
     getMany: vi.fn(async (ids: readonly string[], _options?: { consistent?: boolean }) => new Map(ids.map((id) => [id, pending(id)]))),
-    completeTransactional: vi.fn(async (_jobId: string, _result: unknown, _writes: readonly unknown[]): Promise<CompleteResult> => 'completed'),
-    completeTransactionalGroup: vi.fn(async (_jobs: readonly { jobId: string }[]): Promise<GroupVerdict[] | 'committed'> => 'committed'),
+    completeTransactional: vi.fn(async (_binding: Binding, _result: unknown, _writes: readonly unknown[]): Promise<CompleteResult | { notRunnable: string }> => 'completed'),
+    completeTransactionalGroup: vi.fn(async (_jobs: readonly { binding: Binding }[]): Promise<GroupVerdict[] | 'committed'> => 'committed'),
     claim: vi.fn(async (): Promise<ClaimResult> => ({ outcome: 'claimed' })),
     completeLeased: vi.fn(async (): Promise<CompleteResult> => 'completed'),
-    fail: vi.fn(async (_jobId: string, _reason: string, _options?: object) => true),
-    recordRetry: vi.fn(async (_jobId: string, _reason: string, _owner?: string) => true),
+    fail: vi.fn(async (_binding: Binding, _reason: string, _options?: object) => true),
+    recordRetry: vi.fn(async (_binding: Binding, _reason: string, _owner?: string) => true),
   };
 }
 
@@ -182,7 +193,7 @@ describe('processBatch: FIFO message groups', () => {
     expect(ran.filter((n) => n < 10)).toEqual([1]);
     // Group B ran, in its order, and completed.
     expect(ran.filter((n) => n > 10)).toEqual([11, 12]);
-    expect(t.store.completeTransactional.mock.calls.map(([jobId]) => jobId)).toEqual([jobIdOfN(11), jobIdOfN(12)]);
+    expect(t.store.completeTransactional.mock.calls.map(([binding]) => binding.jobId)).toEqual([jobIdOfN(11), jobIdOfN(12)]);
     // The held-back records are retried with backoff like the one they wait for.
     expect(t.delays().map((d) => d.record.messageId).sort()).toEqual(['a1', 'a2', 'a3']);
   });
@@ -201,7 +212,7 @@ describe('processBatch: FIFO message groups', () => {
 });
 
 describe('processBatch: TransactionConflict on the completion', () => {
-  const conflict = () => new TransientError('transaction cancelled [None, TransactionConflict]');
+  const conflict = () => new TransactionConflictError('transaction cancelled [None, TransactionConflict]');
 
   it('recomputes and retries the completion in-process, and succeeds when the conflict clears', async () => {
     const ran: number[] = [];
@@ -224,7 +235,7 @@ describe('processBatch: TransactionConflict on the completion', () => {
     // Retried later with backoff; neither dead-lettered nor marked FAILED (receives remain).
     expect(t.letters()).toEqual([]);
     expect(t.store.fail).not.toHaveBeenCalled();
-    expect(t.store.recordRetry).toHaveBeenCalledWith(jobIdOfN(1), 'TransientError: transaction cancelled [None, TransactionConflict]', undefined);
+    expect(t.store.recordRetry).toHaveBeenCalledWith(expect.objectContaining({ jobId: jobIdOfN(1), generation: 1 }), 'TransientError: transaction cancelled [None, TransactionConflict]', undefined);
     expect(t.delays().map((d) => d.record.messageId)).toEqual(['m1']);
   });
 
@@ -241,27 +252,29 @@ describe('processBatch: TransactionConflict on the completion', () => {
     t.store.completeTransactional.mockRejectedValue(conflict());
     const response = await t.run([jobRecord('m1', 'ledger', { n: 1 }, { receiveCount: 3 })]);
     expect(t.failedIds(response)).toEqual(['m1']);
-    expect(t.store.fail).toHaveBeenCalledWith(jobIdOfN(1), 'gave up after 3 attempts: TransientError: transaction cancelled [None, TransactionConflict]', expect.anything());
+    expect(t.store.fail).toHaveBeenCalledWith(expect.objectContaining({ jobId: jobIdOfN(1) }), 'gave up after 3 attempts: TransientError: transaction cancelled [None, TransactionConflict]', expect.anything());
     // Visibility 0: no backoff on the last receive, so SQS moves it to the DLQ at once.
     expect(t.delays()).toEqual([expect.objectContaining({ seconds: 0 })]);
   });
 });
 
 describe('processBatch: dead letters', () => {
-  it('dead-letters a message of another job type, failing that job with the reason', async () => {
+  it('dead-letters a message of another job type without touching the job it names (it is not bound to it)', async () => {
     const ran: number[] = [];
     const t = setup(transactionalType('ledger', false, ran));
     const response = await t.run([jobRecord('m1', 'webhook', { n: 5 })]);
     expect(response.batchItemFailures).toEqual([]);
     expect(ran).toEqual([]);
     expect(t.letters()).toEqual([expect.objectContaining({ reason: 'malformed message: a webhook job on the ledger queue', jobId: jobIdOfN(5) })]);
-    expect(t.store.fail).toHaveBeenCalledWith(jobIdOfN(5), 'malformed message: a webhook job on the ledger queue', expect.anything());
+    expect(t.store.fail).not.toHaveBeenCalled();
   });
 
-  it('dead-letters a payload that does not match the schema, naming the field', async () => {
+  it('dead-letters a payload that does not match the schema (the schema changed since the submit), naming the field, and fails its job', async () => {
     const t = setup(transactionalType('ledger', false, []));
+    submitted.set(jobIdOfN(1), { type: 'ledger', payloadHash: payloadHash({ n: 'one' }) });
     await t.run([record('m1', encodeMessage(jobIdOfN(1), 'ledger', { n: 'one' }))]);
     expect(t.letters()).toEqual([expect.objectContaining({ jobId: jobIdOfN(1), reason: expect.stringMatching(/^payload does not match the ledger schema: n: /) })]);
+    expect(t.store.fail).toHaveBeenCalledWith(expect.objectContaining({ jobId: jobIdOfN(1) }), expect.stringMatching(/^payload does not match/), expect.anything());
   });
 
   it('dead-letters a job that has no record (unknown job)', async () => {
@@ -327,20 +340,31 @@ describe('processBatch: the partial batch response', () => {
     t.store.getMany.mockRejectedValue(new Error('throttled'));
     const response = await t.run([jobRecord('m1', 'ledger', { n: 1 }, { receiveCount: 2 })]);
     expect(t.failedIds(response)).toEqual(['m1']);
-    expect(t.store.fail).toHaveBeenCalledWith(jobIdOfN(1), expect.stringContaining("could not read the batch's job records"), expect.anything());
+    expect(t.store.fail).toHaveBeenCalledWith(expect.objectContaining({ jobId: jobIdOfN(1) }), expect.stringContaining("could not read the batch's job records"), expect.anything());
   });
 });
 
 describe('processBatch: leased jobs held by another worker', () => {
-  it('retries after the other lease runs out, without failing the job even on its last receive', async () => {
+  it('retries after the other lease runs out, without failing the job', async () => {
     const now = 1_000_000;
-    const t = setup(leasedType([]), { maxReceiveCount: 2 });
+    const t = setup(leasedType([]), { maxReceiveCount: 3 });
     t.deps.now = () => now;
     t.store.claim.mockResolvedValue({ outcome: 'leased', leaseUntil: now + 9_500 });
     const response = await t.run([jobRecord('m1', 'notify', { n: 1 }, { receiveCount: 2 })]);
     expect(t.failedIds(response)).toEqual(['m1']);
     expect(t.store.fail).not.toHaveBeenCalled();
     expect(t.delays()).toEqual([expect.objectContaining({ seconds: 11 })]); // ceil(9.5) + 1
+  });
+
+  it('on its last receive, acknowledges the message (the holder\'s own message carries the job) instead of leaving a RUNNING job behind a DLQ copy', async () => {
+    const now = 1_000_000;
+    const t = setup(leasedType([]), { maxReceiveCount: 2 });
+    t.deps.now = () => now;
+    t.store.claim.mockResolvedValue({ outcome: 'leased', leaseUntil: now + 9_500 });
+    const response = await t.run([jobRecord('m1', 'notify', { n: 1 }, { receiveCount: 2 })]);
+    expect(t.failedIds(response)).toEqual([]);
+    expect(t.store.fail).not.toHaveBeenCalled();
+    expect(t.letters()).toEqual([]);
   });
 
   it('acknowledges a job that already succeeded without running it', async () => {
@@ -367,7 +391,7 @@ describe('processBatch: the batch read', () => {
 });
 
 describe('processBatch: group commit of transactional jobs', () => {
-  const groupIds = (t: ReturnType<typeof setup>) => t.store.completeTransactionalGroup.mock.calls.map(([jobs]) => jobs.map((j) => j.jobId));
+  const groupIds = (t: ReturnType<typeof setup>) => t.store.completeTransactionalGroup.mock.calls.map(([jobs]) => jobs.map((j) => j.binding.jobId));
 
   it('commits the jobs of a batch in one transaction', async () => {
     const ran: number[] = [];
@@ -384,7 +408,7 @@ describe('processBatch: group commit of transactional jobs', () => {
     const response = await t.run([1, 2, 3, 4].map((n) => jobRecord(`m${n}`, 'ledger', { n })));
     expect(response.batchItemFailures).toEqual([]);
     // Only the undecided job is committed again, alone.
-    expect(t.store.completeTransactional.mock.calls.map(([jobId]) => jobId)).toEqual([jobIdOfN(2)]);
+    expect(t.store.completeTransactional.mock.calls.map(([binding]) => binding.jobId)).toEqual([jobIdOfN(2)]);
     expect(t.letters().map((l) => [l.record.messageId, l.reason])).toEqual([
       ['m3', 'PermanentError: its condition refused it'],
       ['m4', `unknown job ${jobIdOfN(4)}: no job record`],
@@ -419,7 +443,7 @@ describe('processBatch: group commit of transactional jobs', () => {
     expect(response.batchItemFailures).toEqual([]);
     // Round 1: a1 and b1 together; a2 and a3 each after the one before them committed.
     expect(groupIds(t)).toEqual([[jobIdOfN(1), jobIdOfN(11)]]);
-    expect(t.store.completeTransactional.mock.calls.map(([jobId]) => jobId)).toEqual([jobIdOfN(2), jobIdOfN(3)]);
+    expect(t.store.completeTransactional.mock.calls.map(([binding]) => binding.jobId)).toEqual([jobIdOfN(2), jobIdOfN(3)]);
     expect(ran.filter((n) => n < 10)).toEqual([1, 2, 3]);
   });
 });

@@ -1,0 +1,76 @@
+/**
+ * The sweeper: a function that EventBridge runs every minute. It finds the jobs that made no progress
+ * (shared/sweeper) through the table's sparse sweep index and sends their messages again, or gives them up
+ * (FAILED, message copied to the DLQ). It reaches only job records, the job queues and their DLQs.
+ */
+import { Duration, Stack } from 'aws-cdk-lib';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { ENV } from '../shared/config';
+import { visibilityTimeoutSeconds, type QueueOptions } from '../shared/jobs/define';
+import type { SweepConfig } from '../shared/sweeper/config';
+import { SWEEP_INDEX } from '../shared/store/job-record';
+import { JoblineFunction } from './jobline-function';
+import { jobRecordsOnly } from './table-access';
+import type { JobWorker } from './job-worker';
+
+export interface JobSweeperProps {
+  table: ITable;
+  workers: ReadonlyMap<string, { worker: JobWorker; queue: QueueOptions }>;
+  /** How often the sweeper runs. */
+  interval: Duration;
+  logRetention: RetentionDays;
+  logLevel: string;
+  faultInjection?: boolean;
+}
+
+/**
+ * A job that made no progress for this long has lost its message: its worker's visibility timeout (a
+ * crashed batch comes back after it), the longest backoff, and a minute for the queue to hand it out.
+ */
+export function staleSeconds(queue: QueueOptions): number {
+  return visibilityTimeoutSeconds(queue) + queue.backoff.maxSeconds + 60;
+}
+
+export class JobSweeper extends Construct {
+  readonly handler: JoblineFunction;
+  readonly rule: Rule;
+
+  constructor(scope: Construct, id: string, props: JobSweeperProps) {
+    super(scope, id);
+    const types: SweepConfig = {};
+    for (const [name, { worker, queue }] of props.workers) {
+      types[name] = {
+        queueUrl: worker.queue.queueUrl,
+        deadLetterQueueUrl: worker.deadLetterQueue.queueUrl,
+        fifo: queue.fifo,
+        maxReceiveCount: queue.maxReceiveCount,
+        staleSeconds: staleSeconds(queue),
+      };
+    }
+    this.handler = new JoblineFunction(this, 'Handler', {
+      entry: 'functions/sweeper.ts',
+      description: 'jobline sweeper: sends lost job messages again, gives up jobs that cannot finish',
+      timeout: Duration.seconds(60),
+      memorySize: 256,
+      logRetention: props.logRetention,
+      faultInjection: props.faultInjection,
+      environment: { [ENV.tableName]: props.table.tableName, [ENV.sweepTypes]: Stack.of(this).toJsonString(types), [ENV.logLevel]: props.logLevel },
+    });
+    const role = this.handler.role;
+    role.addToPrincipalPolicy(new PolicyStatement({ actions: ['dynamodb:Query'], resources: [`${props.table.tableArn}/index/${SWEEP_INDEX}`] }));
+    role.addToPrincipalPolicy(jobRecordsOnly(props.table, ['dynamodb:BatchGetItem', 'dynamodb:UpdateItem']));
+    const queueArns = [...props.workers.values()].flatMap(({ worker }) => [worker.queue.queueArn, worker.deadLetterQueue.queueArn]);
+    role.addToPrincipalPolicy(new PolicyStatement({ actions: ['sqs:SendMessage'], resources: queueArns }));
+
+    this.rule = new Rule(this, 'Schedule', {
+      description: 'runs the jobline sweeper',
+      schedule: Schedule.rate(props.interval),
+      targets: [new LambdaFunction(this.handler.function, { retryAttempts: 0 })],
+    });
+  }
+}

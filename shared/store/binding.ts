@@ -1,0 +1,37 @@
+/**
+ * The binding between a message and its job (job-states.ts): a message runs only when its job type, payload
+ * hash and generation equal the job record's.
+ */
+import type { JobRecord } from './job-record';
+
+/** What binds a message to its job: a message runs only when all four equal the job record's. */
+export interface Binding {
+  jobId: string;
+  type: string;
+  payloadHash: string;
+  generation: number;
+}
+
+/** Why a message does not belong to the job it names, if it does not. */
+export type Mismatch = 'foreign' | 'stale';
+
+/**
+ * `foreign`: another type or payload (put on the queue by hand, or left over from a key reused after its
+ * record expired), or a generation that was never started. `stale`: an earlier generation (a redrive of a
+ * message after the job was retried). Either way the message is dropped, never run.
+ */
+export function mismatchOf(job: Pick<JobRecord, 'type' | 'payloadHash' | 'generation'>, binding: Binding): Mismatch | undefined {
+  if (job.type !== binding.type || job.payloadHash !== binding.payloadHash || job.generation < binding.generation) return 'foreign';
+  if (job.generation > binding.generation) return 'stale';
+  return undefined;
+}
+
+/** Why a record refuses a message, for a log line and the drop. */
+export function notRunnableReason(job: JobRecord, binding: Binding): string | undefined {
+  const mismatch = mismatchOf(job, binding);
+  if (mismatch === 'stale') return `message of generation ${binding.generation}; the job is in generation ${job.generation}`;
+  if (mismatch === 'foreign') return 'the message does not match its job record (type, payload or generation)';
+  if (job.status === 'FAILED') return 'the job is FAILED: a message does not re-run it (retry it explicitly)';
+  return undefined;
+}
+

@@ -1,0 +1,101 @@
+/**
+ * The job state machine: every state a job can be in and every transition between them, with who makes it
+ * and the condition its write carries. The stores (submission-store.ts, job-store.ts, sweep-store.ts) are
+ * the only code that moves a job, each move one conditional DynamoDB write named after its transition
+ * here; the README's state table is rendered from this list (a unit test keeps the two equal).
+ *
+ * Three facts bind a message to its job: the job type, the payload hash and the generation. A message
+ * whose type or hash differs from the record is not this job's (forged, or left over from a key reused
+ * after the record expired) and is dropped; one of an older generation is a leftover of an earlier run
+ * (a redrive after a retry) and is dropped too. Terminal states are terminal: no delivery moves a job out
+ * of them; re-running a FAILED job is the explicit `retry` transition, which starts a new generation.
+ *
+ * Room is left for the lifecycle's next states (SCHEDULED before PENDING, CANCELLED as a third terminal
+ * state): each will be a row here, a write in a store, and an invariant in the chaos suite.
+ */
+export const JOB_STATUSES = ['PENDING', 'RUNNING', 'SUCCEEDED', 'FAILED'] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+
+export const TERMINAL_STATUSES: ReadonlySet<JobStatus> = new Set(['SUCCEEDED', 'FAILED']);
+export const isTerminal = (status: JobStatus): boolean => TERMINAL_STATUSES.has(status);
+
+export interface Transition {
+  name: string;
+  from: readonly (JobStatus | '(none)')[];
+  to: JobStatus;
+  by: string;
+  /** The condition of the write, in words (the code's ConditionExpression says the same). */
+  when: string;
+}
+
+export const TRANSITIONS: readonly Transition[] = [
+  {
+    name: 'submit',
+    from: ['(none)'],
+    to: 'PENDING',
+    by: 'API / JobClient',
+    when: 'no live record has the job id (a key is scoped to its caller; an expired record counts as none)',
+  },
+  {
+    name: 'claim',
+    from: ['PENDING', 'RUNNING'],
+    to: 'RUNNING',
+    by: 'leased worker',
+    when: "message's type, payload hash and generation equal the record's; PENDING, or RUNNING with an expired lease",
+  },
+  {
+    name: 'complete',
+    from: ['RUNNING'],
+    to: 'SUCCEEDED',
+    by: 'leased worker',
+    when: 'the worker still holds the lease',
+  },
+  {
+    name: 'commit',
+    from: ['PENDING'],
+    to: 'SUCCEEDED',
+    by: 'transactional worker',
+    when: "in one transaction with the handler's writes; type, payload hash and generation equal the message's",
+  },
+  {
+    name: 'release',
+    from: ['RUNNING', 'PENDING'],
+    to: 'PENDING',
+    by: 'worker',
+    when: 'a transient failure to retry: leased, while holding the lease; transactional, same generation',
+  },
+  {
+    name: 'fail',
+    from: ['PENDING', 'RUNNING'],
+    to: 'FAILED',
+    by: 'worker',
+    when: 'a permanent error or the last allowed receive; same payload hash and generation, and no other worker holds a live lease',
+  },
+  {
+    name: 'resend',
+    from: ['PENDING', 'RUNNING'],
+    to: 'PENDING',
+    by: 'sweeper',
+    when: 'no progress for the stale time (message never sent, lost, or its worker died): the message is sent again',
+  },
+  {
+    name: 'give up',
+    from: ['PENDING', 'RUNNING'],
+    to: 'FAILED',
+    by: 'sweeper',
+    when: "its attempts are spent (a worker died on the last receive) or the re-sends are: a copy goes to the DLQ",
+  },
+  {
+    name: 'retry',
+    from: ['FAILED'],
+    to: 'PENDING',
+    by: 'the job\'s caller (POST /jobs/{id}/retry)',
+    when: 'the job is FAILED and the caller owns it: generation + 1, attempts and error kept in the record',
+  },
+];
+
+/** The README's state table, as Markdown. */
+export function renderStateTable(): string {
+  const rows = TRANSITIONS.map((t) => `| ${t.from.join(', ')} | ${t.name} | ${t.to} | ${t.by} | ${t.when} |`);
+  return ['| from | transition | to | who | condition |', '| --- | --- | --- | --- | --- |', ...rows].join('\n');
+}

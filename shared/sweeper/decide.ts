@@ -1,0 +1,35 @@
+/**
+ * The sweeper's decision for one job that is due (pure, so it is unit-tested): a job that is not terminal
+ * and has made no progress for its type's stale time has lost its message (a submit that stopped before
+ * its send, a message SQS expired, a worker that died on its last receive). Its message is sent again
+ * (sending again is safe: processing is idempotent), with growing spacing for jobs that only wait in a
+ * backlog; a job whose attempts or re-sends are spent is given up: FAILED, its message copied to the DLQ.
+ */
+import type { JobRecord } from '../store/job-record';
+import { isTerminal } from '../store/job-states';
+import type { SweepTypeConfig } from './config';
+
+/** Re-sends of one job before it is given up (the spacing doubles each time). */
+export const MAX_SWEEPS = 4;
+
+export type SweepDecision =
+  | { action: 'skip' }
+  | { action: 'postpone'; until: number }
+  | { action: 'resend'; nextSweepAt: number }
+  | { action: 'give-up'; reason: string };
+
+export function decideSweep(job: JobRecord, type: SweepTypeConfig | undefined, now: number): SweepDecision {
+  if (isTerminal(job.status)) return { action: 'skip' };
+  // A type that is no longer deployed: nothing can run the job; look again in an hour (a redeploy may bring it back).
+  if (!type) return { action: 'postpone', until: now + 3_600_000 };
+  const staleMs = type.staleSeconds * 1000;
+  if (job.status === 'RUNNING' && (job.leaseUntil ?? 0) > now) return { action: 'postpone', until: job.leaseUntil! + staleMs };
+  const lastProgress = Math.max(Date.parse(job.updatedAt) || 0, job.leaseUntil ?? 0);
+  if (now - lastProgress < staleMs) return { action: 'postpone', until: lastProgress + staleMs };
+  if (job.attempts >= type.maxReceiveCount) {
+    return { action: 'give-up', reason: `gave up after ${job.attempts} attempts: no worker finished the job (the last one stopped: a crash or a timeout)${job.error ? `; last error: ${job.error}` : ''}` };
+  }
+  const sweeps = job.sweeps ?? 0;
+  if (sweeps >= MAX_SWEEPS) return { action: 'give-up', reason: `gave up: no worker took the job after its message was sent again ${sweeps} times` };
+  return { action: 'resend', nextSweepAt: now + staleMs * 2 ** sweeps };
+}

@@ -1,0 +1,37 @@
+/** Builds the sweeper function from its environment once per execution environment. */
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { dynamoClient, sqsClient } from '../aws/clients';
+import { ENV, requireEnv } from '../config';
+import { createLogger } from '../log';
+import { SweepStore } from '../store/sweep-store';
+import { sweepConfigFromEnv } from './config';
+import { sweep, type SweepDeps } from './sweep';
+
+export function sweepDepsFromEnv(env: NodeJS.ProcessEnv = process.env): SweepDeps {
+  return {
+    store: new SweepStore(dynamoClient(), requireEnv(ENV.tableName, env)),
+    types: sweepConfigFromEnv(env),
+    send: async (queueUrl, body, options) => {
+      const sqs = await sqsClient();
+      await sqs.send(
+        new SendMessageCommand({
+          QueueUrl: queueUrl,
+          MessageBody: body,
+          ...(options.fifo ? { MessageGroupId: options.fifo.groupId, MessageDeduplicationId: options.fifo.deduplicationId } : {}),
+          ...(options.attributes
+            ? { MessageAttributes: Object.fromEntries(Object.entries(options.attributes).map(([name, value]) => [name, { DataType: 'String', StringValue: value }])) }
+            : {}),
+        }),
+      );
+    },
+    log: createLogger({ component: 'sweeper' }),
+  };
+}
+
+export function createSweepHandler(deps: SweepDeps = sweepDepsFromEnv()) {
+  // Leave the invocation (timeout 60 s) room to finish the job it is on.
+  return async (_event: unknown, context?: { getRemainingTimeInMillis?(): number }) => {
+    const budget = Math.max(1000, (context?.getRemainingTimeInMillis?.() ?? 30_000) - 10_000);
+    return sweep(deps, budget);
+  };
+}
