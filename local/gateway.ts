@@ -1,14 +1,20 @@
 /**
  * The local HTTP API: serves the template's routes with API Gateway HTTP API semantics (payload format
  * 2.0, most specific route first, 404/413/500/503 answered as API Gateway answers them) and invokes each
- * route's function. IAM authorization is not enforced locally (there are no credentials to check).
+ * route's function. Routes with IAM authorization pass the caller's identity (`requestContext.authorizer.iam`)
+ * from the access key id of the request's SigV4 Authorization header; signatures are not checked (there are
+ * no credentials to check them against). A request without an Authorization header is one anonymous local
+ * caller (access key id `local`) where AWS would answer 403, so that curl works; a header that is not SigV4
+ * is refused with API Gateway's 403.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { toApiGatewayEvent } from './lambda/http-event';
+import { authorize, toApiGatewayEvent } from './lambda/http-event';
 import type { InvokeResult } from './lambda/function-pool';
 
 export interface GatewayRoute {
   routeKey: string;
+  /** The route's AuthorizationType in the template: NONE (the default) or AWS_IAM. */
+  authorizationType?: string;
   invoke(event: unknown): Promise<InvokeResult>;
 }
 
@@ -109,10 +115,13 @@ export async function startGateway(routes: readonly GatewayRoute[], options: { p
       const path = url.split('?')[0]!;
       const match = matchRoute(compiled, method, path);
       if (!match) return send(res, 404, '{"message":"Not Found"}');
+      const authorization = authorize(match.route.authorizationType, req.headersDistinct);
+      if (!authorization.allowed) return send(res, 403, '{"message":"Forbidden"}');
       const event = toApiGatewayEvent(
-        { method, url, headers: req.headersDistinct, body, sourceIp: req.socket.remoteAddress ?? '127.0.0.1', protocol: 'http' },
+        { method, url, headers: req.headersDistinct, body, sourceIp: req.socket.remoteAddress ?? '127.0.0.1', protocol: 'http', port: req.socket.localPort },
         match.route.routeKey,
         match.parameters,
+        authorization.authorizer,
       );
       respond(res, await match.route.invoke(event));
     } catch {

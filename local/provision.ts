@@ -6,35 +6,72 @@ import {
   CreateTableCommand,
   DescribeTableCommand,
   ResourceInUseException,
+  UpdateTableCommand,
   UpdateTimeToLiveCommand,
   type AttributeDefinition,
   type DynamoDBClient,
+  type GlobalSecondaryIndex,
   type KeySchemaElement,
+  type TableDescription,
 } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 
 export interface TableSpec {
   TableName: string;
   KeySchema: KeySchemaElement[];
+  /** Every attribute of the table's and its indexes' key schemas (CloudFormation requires exactly those). */
   AttributeDefinitions: AttributeDefinition[];
   TimeToLiveAttribute?: string;
+  /** Pay-per-request indexes: IndexName, KeySchema and Projection, without ProvisionedThroughput. */
+  GlobalSecondaryIndexes?: GlobalSecondaryIndex[];
 }
 
+/**
+ * Creates the table (PAY_PER_REQUEST) with its global secondary indexes, or, when it exists already (an
+ * endpoint shared between runs), adds the indexes it lacks, one at a time as DynamoDB requires; returns when
+ * the table and every index are ACTIVE.
+ */
 export async function ensureTable(client: DynamoDBClient, spec: TableSpec): Promise<void> {
+  const indexes = spec.GlobalSecondaryIndexes ?? [];
+  const defined = new Set(spec.AttributeDefinitions.map((a) => a.AttributeName));
+  for (const index of indexes) {
+    const missing = (index.KeySchema ?? []).map((k) => k.AttributeName!).filter((name) => !defined.has(name));
+    if (missing.length > 0) throw new Error(`table ${spec.TableName}: index ${index.IndexName} has key attributes without an AttributeDefinition: ${missing.join(', ')}`);
+  }
   try {
     await client.send(
-      new CreateTableCommand({ TableName: spec.TableName, KeySchema: spec.KeySchema, AttributeDefinitions: spec.AttributeDefinitions, BillingMode: 'PAY_PER_REQUEST' }),
+      new CreateTableCommand({
+        TableName: spec.TableName,
+        KeySchema: spec.KeySchema,
+        AttributeDefinitions: spec.AttributeDefinitions,
+        BillingMode: 'PAY_PER_REQUEST',
+        ...(indexes.length > 0 ? { GlobalSecondaryIndexes: indexes } : {}),
+      }),
     );
   } catch (error) {
     if (!(error instanceof ResourceInUseException)) throw error;
   }
-  for (;;) {
-    const { Table } = await client.send(new DescribeTableCommand({ TableName: spec.TableName }));
-    if (Table?.TableStatus === 'ACTIVE') break;
-    await new Promise((resolve) => setTimeout(resolve, 50));
+  let table = await untilActive(client, spec.TableName);
+  for (const index of indexes) {
+    if (table.GlobalSecondaryIndexes?.some((existing) => existing.IndexName === index.IndexName)) continue;
+    await client.send(
+      new UpdateTableCommand({ TableName: spec.TableName, AttributeDefinitions: spec.AttributeDefinitions, GlobalSecondaryIndexUpdates: [{ Create: index }] }),
+    );
+    table = await untilActive(client, spec.TableName);
   }
   if (spec.TimeToLiveAttribute) {
     await client.send(new UpdateTimeToLiveCommand({ TableName: spec.TableName, TimeToLiveSpecification: { Enabled: true, AttributeName: spec.TimeToLiveAttribute } }));
+  }
+}
+
+/** Waits until the table and each of its indexes are ACTIVE. */
+async function untilActive(client: DynamoDBClient, tableName: string, timeoutMs = 300_000): Promise<TableDescription> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    if (Table?.TableStatus === 'ACTIVE' && (Table.GlobalSecondaryIndexes ?? []).every((index) => index.IndexStatus === 'ACTIVE')) return Table;
+    if (Date.now() > deadline) throw new Error(`table ${tableName} is not ACTIVE after ${timeoutMs / 1000} s (${Table?.TableStatus}; indexes ${(Table?.GlobalSecondaryIndexes ?? []).map((i) => `${i.IndexName}: ${i.IndexStatus}`).join(', ')})`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
 

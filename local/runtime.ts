@@ -2,8 +2,8 @@
  * jobline's Docker-free local runtime: runs the synthesized stack on one machine. It reads cdk.out,
  * starts the embedded emulators (or uses an AWS-compatible endpoint such as LocalStack), creates every
  * table and queue as the template declares it, runs each function from its bundled asset in Lambda-like
- * execution environments, serves the HTTP API's routes and polls each SQS event source with Lambda's
- * semantics. Dev and test only: never deployed.
+ * execution environments, serves the HTTP API's routes, polls each SQS event source with Lambda's
+ * semantics and fires scheduled EventBridge rules (rate expressions). Dev and test only: never deployed.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
@@ -12,6 +12,7 @@ import { startSqsEmulator } from './emulators/sqs';
 import { startGateway, type Gateway } from './gateway';
 import { FunctionPool } from './lambda/function-pool';
 import { ensureQueue, ensureTable, type CreatedQueue } from './provision';
+import { ScheduledRule, Scheduler } from './scheduler';
 import { SqsPoller } from './sqs-poller';
 import { ensureAssembly } from './synth';
 import { functionCode, readStack } from './template/cloud-assembly';
@@ -39,6 +40,8 @@ export interface LocalRuntimeOptions {
   functionEnvironment?: Record<string, string>;
   /** Execution environments per API function (Lambda would scale out; locally it is bounded). */
   apiConcurrency?: number;
+  /** Seconds between the runs of every scheduled rule, instead of each rule's rate (tests: a few seconds). */
+  scheduleIntervalSeconds?: number;
   onFunctionLog?: (functionName: string, line: string) => void;
   onEvent?: (message: string) => void;
 }
@@ -55,6 +58,10 @@ export interface LocalRuntime {
   queues: Map<string, CreatedQueue>;
   functions: Map<string, FunctionPool>;
   pollers: Map<string, SqsPoller>;
+  /** The scheduled rules that run locally (enabled, with function targets), by logical id. */
+  schedules: Map<string, ScheduledRule>;
+  /** Fires every scheduled rule once now and resolves when all their targets have answered. */
+  runSchedules(): Promise<void>;
   /** Each function's environment, resolved (what the function sees). */
   environments: Map<string, Record<string, string>>;
   dynamodb: DynamoDBClient;
@@ -106,7 +113,13 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     const tables = new Map<string, string>();
     for (const table of model.tables) {
       const name = `${prefix}${table.name}`;
-      await ensureTable(dynamodb, { TableName: name, KeySchema: table.keySchema, AttributeDefinitions: table.attributeDefinitions, TimeToLiveAttribute: table.ttlAttribute });
+      await ensureTable(dynamodb, {
+        TableName: name,
+        KeySchema: table.keySchema,
+        AttributeDefinitions: table.attributeDefinitions,
+        TimeToLiveAttribute: table.ttlAttribute,
+        GlobalSecondaryIndexes: table.globalSecondaryIndexes,
+      });
       tables.set(table.logicalId, name);
       resources.set(table.logicalId, { ref: name, attributes: { Arn: `arn:aws:dynamodb:${region}:${ACCOUNT_ID}:table/${name}` } });
     }
@@ -116,6 +129,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       const name = `${prefix}${fn.name}`;
       resources.set(fn.logicalId, { ref: name, attributes: { Arn: `arn:aws:lambda:${region}:${ACCOUNT_ID}:function:${name}` } });
     }
+    const ruleArn = (name: string) => `arn:aws:events:${region}:${ACCOUNT_ID}:rule/${name}`;
+    for (const rule of model.schedules) resources.set(rule.logicalId, { ref: `${prefix}${rule.name}`, attributes: { Arn: ruleArn(`${prefix}${rule.name}`) } });
     const scope: ResolveScope = { resources, region, accountId: ACCOUNT_ID };
 
     const functions = new Map<string, FunctionPool>();
@@ -134,11 +149,20 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       stoppers.push(() => pool.stop());
     }
 
-    const routes = model.routes.map((r) => ({ routeKey: r.routeKey, invoke: (event: unknown) => functions.get(r.functionLogicalId)!.invoke(event) }));
+    const routes = model.routes.map((r) => ({
+      routeKey: r.routeKey,
+      authorizationType: r.authorizationType,
+      invoke: (event: unknown) => functions.get(r.functionLogicalId)!.invoke(event),
+    }));
     const gateway: Gateway = await startGateway(routes, { port: options.port ?? 3000, host: options.host });
     stoppers.push(() => gateway.close());
     const iamRoutes = model.routes.filter((r) => r.authorizationType === 'AWS_IAM').length;
-    if (iamRoutes > 0) say(`note: ${iamRoutes} routes require IAM (SigV4) authorization in AWS; the local runtime does not check signatures`);
+    if (iamRoutes > 0) {
+      say(
+        `note: ${iamRoutes} routes require IAM (SigV4) authorization in AWS; locally signatures are not checked: the caller is the access key id of the ` +
+          `Authorization header, an unsigned request is the anonymous caller "local" (AWS: 403), a header that is not SigV4 gets 403`,
+      );
+    }
 
     const pollers = new Map<string, SqsPoller>();
     for (const source of model.eventSources.filter((s) => s.enabled)) {
@@ -156,6 +180,29 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       poller.start();
     }
 
+    const scheduler = new Scheduler();
+    const cron = model.schedules.filter((s) => s.enabled && s.rateSeconds === undefined && s.targets.length > 0);
+    if (cron.length > 0) say(`note: cron schedules are not run locally (runSchedules() fires them on demand): ${cron.map((s) => `${prefix}${s.name} ${s.expression}`).join(', ')}`);
+    for (const rule of model.schedules) {
+      const name = `${prefix}${rule.name}`;
+      if (rule.unsupportedTargets.length > 0) say(`schedule ${name}: targets ${rule.unsupportedTargets.join(', ')} are not run locally (only this stack's functions, with the event or a constant Input)`);
+      if (!rule.enabled || rule.targets.length === 0) {
+        say(`schedule ${name}: ${rule.expression}, ${rule.enabled ? 'no function targets' : 'DISABLED'}; not run`);
+        continue;
+      }
+      const intervalSeconds = rule.rateSeconds === undefined ? undefined : (options.scheduleIntervalSeconds ?? rule.rateSeconds);
+      const targets = rule.targets.map((target) => {
+        const pool = functions.get(target.functionLogicalId)!;
+        return { id: target.id, functionName: pool.spec.name, ...(target.input !== undefined ? { input: target.input } : {}), invoke: (event: unknown) => pool.invoke(event) };
+      });
+      scheduler.add(rule.logicalId, new ScheduledRule({ name, arn: ruleArn(name), expression: rule.expression, region, accountId: ACCOUNT_ID, intervalSeconds, targets }, say));
+      const every = intervalSeconds === undefined ? 'not on a timer' : `every ${intervalSeconds} s${intervalSeconds !== rule.rateSeconds ? ` locally (scheduleIntervalSeconds)` : ''}`;
+      say(`schedule ${name}: ${rule.expression}, ${every} → ${targets.map((t) => t.functionName).join(', ')}`);
+    }
+    // Schedules stop first, before the functions and emulators they use.
+    stoppers.push(() => scheduler.stop());
+    scheduler.start();
+
     let stopping: Promise<void> | undefined;
     return {
       apiUrl: gateway.url,
@@ -169,6 +216,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       queues,
       functions,
       pollers,
+      schedules: scheduler.rules,
+      runSchedules: () => scheduler.runAll(),
       environments,
       dynamodb,
       sqs,

@@ -1,6 +1,7 @@
 /**
- * The parts of a synthesized stack the local runtime runs: tables, queues, functions, SQS event source
- * mappings and HTTP routes, read from the template as CloudFormation declares them.
+ * The parts of a synthesized stack the local runtime runs: tables (with their global secondary indexes),
+ * queues, functions, SQS event source mappings, HTTP routes and scheduled EventBridge rules, read from the
+ * template as CloudFormation declares them.
  */
 import { resourcesOfType, type StackArtifact } from './cloud-assembly';
 
@@ -10,6 +11,14 @@ export interface TableModel {
   keySchema: { AttributeName: string; KeyType: 'HASH' | 'RANGE' }[];
   attributeDefinitions: { AttributeName: string; AttributeType: 'S' | 'N' | 'B' }[];
   ttlAttribute?: string;
+  /** As CreateTable takes them (the table is PAY_PER_REQUEST, so without ProvisionedThroughput). */
+  globalSecondaryIndexes: GlobalSecondaryIndexModel[];
+}
+
+export interface GlobalSecondaryIndexModel {
+  IndexName: string;
+  KeySchema: { AttributeName: string; KeyType: 'HASH' | 'RANGE' }[];
+  Projection: { ProjectionType: 'ALL' | 'KEYS_ONLY' | 'INCLUDE'; NonKeyAttributes?: string[] };
 }
 
 export interface QueueModel {
@@ -47,12 +56,52 @@ export interface RouteModel {
   authorizationType: string;
 }
 
+export interface ScheduleTargetModel {
+  /** The target's Id in the rule. */
+  id: string;
+  functionLogicalId: string;
+  /** A constant Input (JSON text): EventBridge sends it instead of the event. */
+  input?: string;
+}
+
+/** An AWS::Events::Rule with a ScheduleExpression. */
+export interface ScheduleModel {
+  logicalId: string;
+  /** The rule's Name, or its logical id when CloudFormation would generate one. */
+  name: string;
+  /** As in the template: rate(1 minute), rate(5 minutes), cron(0 12 * * ? *) ... */
+  expression: string;
+  /** The period of a rate expression; undefined for cron expressions. */
+  rateSeconds: number | undefined;
+  enabled: boolean;
+  functionLogicalIds: string[];
+  targets: ScheduleTargetModel[];
+  /** Ids of targets that are not functions of this stack, or whose input the local runtime cannot build. */
+  unsupportedTargets: string[];
+}
+
 export interface StackModel {
   tables: TableModel[];
   queues: QueueModel[];
   functions: FunctionModel[];
   eventSources: EventSourceModel[];
   routes: RouteModel[];
+  schedules: ScheduleModel[];
+}
+
+const RATE_UNITS: Record<string, number> = { minute: 60, hour: 3600, day: 86_400 };
+
+/**
+ * The period of an EventBridge rate expression, in seconds: rate(1 minute), rate(5 minutes), rate(1 hour),
+ * rate(2 days)... As EventBridge requires, the value is a positive integer, the unit singular for 1 and
+ * plural otherwise. Undefined for anything else (cron expressions).
+ */
+export function rateSeconds(expression: string): number | undefined {
+  const match = /^rate\(\s*(\d+)\s+(minute|hour|day)(s?)\s*\)$/.exec(expression.trim());
+  if (!match) return undefined;
+  const value = Number(match[1]);
+  if (value < 1 || (value === 1) !== (match[3] === '')) return undefined;
+  return value * RATE_UNITS[match[2]!]!;
 }
 
 /** The logical id an intrinsic refers to ({Ref: X} or {Fn::GetAtt: [X, ...]}). */
@@ -84,6 +133,15 @@ export function stackModel(stack: StackArtifact): StackModel {
       keySchema: p.KeySchema as TableModel['keySchema'],
       attributeDefinitions: p.AttributeDefinitions as TableModel['attributeDefinitions'],
       ...(ttl?.Enabled && ttl.AttributeName ? { ttlAttribute: ttl.AttributeName } : {}),
+      globalSecondaryIndexes: ((p.GlobalSecondaryIndexes ?? []) as Record<string, unknown>[]).map((index) => {
+        const projection = (index.Projection ?? {}) as { ProjectionType?: string; NonKeyAttributes?: string[] };
+        const projectionType = (projection.ProjectionType ?? 'KEYS_ONLY') as GlobalSecondaryIndexModel['Projection']['ProjectionType'];
+        return {
+          IndexName: String(index.IndexName),
+          KeySchema: index.KeySchema as GlobalSecondaryIndexModel['KeySchema'],
+          Projection: { ProjectionType: projectionType, ...(projectionType === 'INCLUDE' ? { NonKeyAttributes: projection.NonKeyAttributes ?? [] } : {}) },
+        };
+      }),
     };
   });
 
@@ -148,5 +206,44 @@ export function stackModel(stack: StackArtifact): StackModel {
     return fn ? [{ routeKey: String(p.RouteKey), functionLogicalId: fn, authorizationType: String(p.AuthorizationType ?? 'NONE') }] : [];
   });
 
-  return { tables, queues, functions, eventSources, routes };
+  const functionIds = new Set(functions.map((f) => f.logicalId));
+  const schedules: ScheduleModel[] = resourcesOfType(t, 'AWS::Events::Rule').flatMap(([logicalId, r]) => {
+    const p = r.Properties ?? {};
+    if (typeof p.ScheduleExpression !== 'string') return [];
+    const expression = p.ScheduleExpression.trim();
+    const rate = rateSeconds(expression);
+    if (rate === undefined && !/^cron\(.+\)$/.test(expression)) throw new Error(`rule ${logicalId}: invalid ScheduleExpression ${JSON.stringify(expression)}`);
+    const targets: ScheduleTargetModel[] = [];
+    const unsupportedTargets: string[] = [];
+    for (const target of (p.Targets ?? []) as Record<string, unknown>[]) {
+      const id = String(target.Id ?? '');
+      const fn = referencedId(target.Arn);
+      // InputPath and InputTransformer select from the event; only the event itself or a constant Input is built locally.
+      if (!fn || !functionIds.has(fn) || target.InputPath !== undefined || target.InputTransformer !== undefined) unsupportedTargets.push(id);
+      else {
+        if (typeof target.Input === 'string') {
+          try {
+            JSON.parse(target.Input);
+          } catch {
+            throw new Error(`rule ${logicalId}, target ${id}: Input is not valid JSON`);
+          }
+        }
+        targets.push({ id, functionLogicalId: fn, ...(typeof target.Input === 'string' ? { input: target.Input } : {}) });
+      }
+    }
+    return [
+      {
+        logicalId,
+        name: typeof p.Name === 'string' ? p.Name : logicalId,
+        expression,
+        rateSeconds: rate,
+        enabled: (p.State ?? 'ENABLED') !== 'DISABLED',
+        functionLogicalIds: [...new Set(targets.map((x) => x.functionLogicalId))],
+        targets,
+        unsupportedTargets,
+      },
+    ];
+  });
+
+  return { tables, queues, functions, eventSources, routes, schedules };
 }

@@ -1,7 +1,7 @@
 // The local runtime builds the events Lambda gets from API Gateway (HTTP API, payload 2.0) and from SQS.
 // The functions cannot tell them from the real ones, so they must have the same shape.
 import { describe, expect, it } from 'vitest';
-import { toApiGatewayEvent, type HttpRequestInfo } from '../../local/lambda/http-event';
+import { apiGatewayTime, authorize, sigV4AccessKeyId, toApiGatewayEvent, type HttpRequestInfo } from '../../local/lambda/http-event';
 import { toSqsRecord } from '../../local/lambda/sqs-event';
 
 const request = (overrides: Partial<HttpRequestInfo> = {}): HttpRequestInfo => ({
@@ -83,6 +83,88 @@ describe('toApiGatewayEvent', () => {
     expect(event.pathParameters).toEqual({ type: 'transfer' });
     expect(event.requestContext).toMatchObject({ routeKey: 'POST /jobs/{type}', stage: '$default', domainName: 'api.test', http: { method: 'POST', path: '/jobs/transfer' } });
     expect(event.requestContext.requestId).toMatch(/^[0-9a-f-]{36}$/);
+  });
+});
+
+const SIGV4 =
+  'AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20261127/us-east-1/execute-api/aws4_request, SignedHeaders=host;x-amz-date, Signature=5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7';
+
+describe('requestContext.time and the forwarding headers', () => {
+  it('writes the time as API Gateway does (dd/MMM/yyyy:HH:mm:ss +0000), with the same instant as timeEpoch', () => {
+    expect(apiGatewayTime(new Date(Date.UTC(2026, 10, 27, 20, 47, 23, 999)))).toBe('27/Nov/2026:20:47:23 +0000');
+    expect(apiGatewayTime(new Date(Date.UTC(2027, 0, 3, 4, 5, 6)))).toBe('03/Jan/2027:04:05:06 +0000');
+    const event = toApiGatewayEvent(request(), '$default', undefined);
+    expect(event.requestContext.time).toMatch(/^\d{2}\/[A-Z][a-z]{2}\/\d{4}:\d{2}:\d{2}:\d{2} \+0000$/);
+    expect(event.requestContext.time).toBe(apiGatewayTime(new Date(event.requestContext.timeEpoch)));
+  });
+
+  it('adds x-forwarded-for (the source IP, appended to one the request carries) and x-forwarded-port', () => {
+    const event = toApiGatewayEvent(request({ sourceIp: '127.0.0.1', port: 3000 }), '$default', undefined);
+    expect(event.headers['x-forwarded-for']).toBe('127.0.0.1');
+    expect(event.headers['x-forwarded-port']).toBe('3000');
+    expect(event.requestContext.http.sourceIp).toBe('127.0.0.1');
+    const proxied = toApiGatewayEvent(request({ headers: { 'X-Forwarded-For': '203.0.113.7' }, sourceIp: '127.0.0.1', port: 3000 }), '$default', undefined);
+    expect(proxied.headers['x-forwarded-for']).toBe('203.0.113.7, 127.0.0.1');
+    expect(toApiGatewayEvent(request({ protocol: 'https' }), '$default', undefined).headers['x-forwarded-port']).toBe('443');
+  });
+});
+
+describe('IAM authorization (requestContext.authorizer.iam)', () => {
+  const iamOf = (headers: HttpRequestInfo['headers']) => {
+    const authorization = authorize('AWS_IAM', headers);
+    expect(authorization.allowed).toBe(true);
+    return toApiGatewayEvent(request({ headers }), 'POST /jobs/{type}', { type: 'transfer' }, authorization.allowed ? authorization.authorizer : undefined);
+  };
+
+  it('takes the caller from the access key id of the SigV4 Authorization header', () => {
+    const event = iamOf({ Authorization: SIGV4, Host: 'api.test' });
+    expect(event.requestContext.authorizer).toEqual({
+      iam: {
+        accessKey: 'AKIAIOSFODNN7EXAMPLE',
+        accountId: '000000000000',
+        callerId: 'AKIAIOSFODNN7EXAMPLE',
+        cognitoIdentity: null,
+        principalOrgId: null,
+        userArn: 'arn:aws:iam::000000000000:user/AKIAIOSFODNN7EXAMPLE',
+        userId: 'AKIAIOSFODNN7EXAMPLE',
+      },
+    });
+    // The header still reaches the function, as from API Gateway.
+    expect(event.headers.authorization).toBe(SIGV4);
+  });
+
+  it('treats an unsigned request as the one anonymous local caller "local"', () => {
+    const event = iamOf({ Host: 'api.test' });
+    expect(event.requestContext.authorizer?.iam).toMatchObject({ accessKey: 'local', userId: 'local', callerId: 'local', userArn: 'arn:aws:iam::000000000000:user/local' });
+  });
+
+  it('refuses an Authorization header that is not SigV4', () => {
+    for (const header of [
+      'Bearer abc.def.ghi',
+      'Basic dXNlcjpwYXNz',
+      'AWS4-HMAC-SHA256',
+      'AWS4-HMAC-SHA256 Credential=AKID/20261127/us-east-1/execute-api/aws4_request',
+      'AWS4-HMAC-SHA256 Credential=AKID/2026/us-east-1/execute-api/aws4_request, SignedHeaders=host, Signature=abc',
+      'AWS4-HMAC-SHA256 Credential=AKID/20261127/us-east-1/execute-api, SignedHeaders=host, Signature=abc',
+      'AWS4-HMAC-SHA256 Credential=/20261127/us-east-1/execute-api/aws4_request, SignedHeaders=host, Signature=abc',
+      'AWS4-HMAC-SHA256 Credential=AKID/20261127/us-east-1/execute-api/aws4_request, SignedHeaders=host, Signature=not-hex',
+      '',
+    ]) {
+      expect(sigV4AccessKeyId(header), header).toBeUndefined();
+      expect(authorize('AWS_IAM', { authorization: header }), header).toEqual({ allowed: false });
+    }
+    expect(authorize('AWS_IAM', { authorization: [SIGV4, SIGV4] })).toEqual({ allowed: false });
+  });
+
+  it('accepts the parameters in any order and with or without spaces after the commas', () => {
+    expect(sigV4AccessKeyId('AWS4-HMAC-SHA256 Signature=ab12,SignedHeaders=host,Credential=ASIAEXAMPLE/20261127/eu-west-1/execute-api/aws4_request')).toBe('ASIAEXAMPLE');
+  });
+
+  it('gives routes without authorization no authorizer, whatever the headers', () => {
+    expect(authorize('NONE', { authorization: SIGV4 })).toEqual({ allowed: true });
+    expect(authorize(undefined, { authorization: 'Bearer x' })).toEqual({ allowed: true });
+    const event = toApiGatewayEvent(request({ headers: { Authorization: SIGV4 } }), 'POST /jobs/{type}', { type: 'transfer' });
+    expect('authorizer' in event.requestContext).toBe(false);
   });
 });
 
