@@ -23,6 +23,8 @@ export interface JobSweeperProps {
   workers: ReadonlyMap<string, { worker: JobWorker; queue: QueueOptions }>;
   /** How often the sweeper runs. */
   interval: Duration;
+  /** Slack added to a job type's stale time (see staleSeconds). */
+  grace: Duration;
   logRetention: RetentionDays;
   logLevel: string;
   faultInjection?: boolean;
@@ -30,10 +32,10 @@ export interface JobSweeperProps {
 
 /**
  * A job that made no progress for this long has lost its message: its worker's visibility timeout (a
- * crashed batch comes back after it), the longest backoff, and a minute for the queue to hand it out.
+ * crashed batch comes back after it), the longest backoff, and a grace for the queue to hand it out.
  */
-export function staleSeconds(queue: QueueOptions): number {
-  return visibilityTimeoutSeconds(queue) + queue.backoff.maxSeconds + 60;
+export function staleSeconds(queue: QueueOptions, graceSeconds: number): number {
+  return visibilityTimeoutSeconds(queue) + queue.backoff.maxSeconds + graceSeconds;
 }
 
 export class JobSweeper extends Construct {
@@ -49,7 +51,7 @@ export class JobSweeper extends Construct {
         deadLetterQueueUrl: worker.deadLetterQueue.queueUrl,
         fifo: queue.fifo,
         maxReceiveCount: queue.maxReceiveCount,
-        staleSeconds: staleSeconds(queue),
+        staleSeconds: staleSeconds(queue, props.grace.toSeconds()),
       };
     }
     this.handler = new JoblineFunction(this, 'Handler', {

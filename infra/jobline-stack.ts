@@ -34,6 +34,12 @@ export interface JoblineStackProps extends StackProps {
    */
   sweepInterval?: Duration;
   sweepAfter?: Duration;
+  /**
+   * A job is stale (its message is sent again) after its worker's visibility timeout, its longest backoff
+   * and this grace have passed without progress.
+   * @default Duration.minutes(1)
+   */
+  sweepGrace?: Duration;
   /** An SNS topic every alarm notifies. */
   alarmTopicArn?: string;
   /** Alarm when a queue's oldest job has waited this long. */
@@ -99,6 +105,7 @@ export class JoblineStack extends Stack {
       table: this.table.table,
       workers: swept,
       interval: props.sweepInterval ?? Duration.minutes(1),
+      grace: props.sweepGrace ?? Duration.minutes(1),
       logRetention,
       logLevel,
       faultInjection: props.faultInjection,

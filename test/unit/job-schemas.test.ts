@@ -4,6 +4,8 @@ import { describe, expect, it } from 'vitest';
 import type { JobContext } from '../../shared/jobs/define';
 import { accountKey, transfer, transferPayload } from '../../shared/jobs/transfer';
 import { webhook, webhookPayload } from '../../shared/jobs/webhook';
+
+const HEADER_RULE = 'jobline sets content-type, content-length, host and idempotency-key itself, and connection, keep-alive, upgrade, expect, te, trailer, transfer-encoding and proxy-* are connection-level headers a webhook call cannot carry';
 import { createLogger } from '../../shared/log';
 
 /** The issues of a refused payload as "path: message" lines. */
@@ -99,9 +101,6 @@ describe('webhook payload', () => {
     ['a javascript: URL', { url: 'javascript:alert(1)', body: 1 }, 'url: url must be an absolute http(s) URL'],
     ['a relative URL', { url: '/hooks/a', body: 1 }, 'url: url must be an absolute http(s) URL'],
     ['a missing body', { url: 'https://example.com' }, 'body: Invalid input'],
-    ['a header that sets the idempotency key', { url: 'https://example.com', body: 1, headers: { 'Idempotency-Key': 'mine' } }, 'headers: headers may not set content-type, host or idempotency-key'],
-    ['a header that sets the content type', { url: 'https://example.com', body: 1, headers: { 'content-type': 'text/plain' } }, 'headers: headers may not set content-type, host or idempotency-key'],
-    ['a header that sets the host', { url: 'https://example.com', body: 1, headers: { HOST: 'evil.test' } }, 'headers: headers may not set content-type, host or idempotency-key'],
     ['a header value above 1024 characters', { url: 'https://example.com', body: 1, headers: { 'X-A': 'v'.repeat(1025) } }, 'headers.X-A: Too big: expected string to have <=1024 characters'],
     ['a timeout of 0', { url: 'https://example.com', body: 1, timeoutSeconds: 0 }, 'timeoutSeconds: Too small: expected number to be >=1'],
     ['a timeout above 60 s', { url: 'https://example.com', body: 1, timeoutSeconds: 61 }, 'timeoutSeconds: Too big: expected number to be <=60'],
@@ -109,6 +108,35 @@ describe('webhook payload', () => {
     ['an unknown field', { url: 'https://example.com', body: 1, method: 'PUT' }, ': Unrecognized key: "method"'],
   ])('refuses %s', (_, payload, issue) => {
     expect(issuesOf(webhookPayload, payload)).toEqual([issue]);
+  });
+
+  it.each([
+    ['Idempotency-Key', 'the idempotency key'],
+    ['content-type', 'the content type'],
+    ['HOST', 'the host'],
+    ['Content-Length', 'the length'],
+    ['connection', 'hop-by-hop: connection'],
+    ['Keep-Alive', 'hop-by-hop: keep-alive'],
+    ['upgrade', 'hop-by-hop: upgrade'],
+    ['Expect', 'expect (100-continue)'],
+    ['TE', 'hop-by-hop: te'],
+    ['trailer', 'hop-by-hop: trailer'],
+    ['Transfer-Encoding', 'hop-by-hop: transfer-encoding'],
+    ['Proxy-Authorization', 'a proxy-* header'],
+    ['proxy-connection', 'a proxy-* header (lower case)'],
+  ])('refuses a header %s (%s), naming it', (name) => {
+    expect(issuesOf(webhookPayload, { url: 'https://example.com', body: 1, headers: { 'X-Fine': 'v', [name]: 'v' } })).toEqual([`headers: headers may not set ${name}: ${HEADER_RULE}`]);
+  });
+
+  it('lists every header it refuses in one issue', () => {
+    expect(issuesOf(webhookPayload, { url: 'https://example.com', body: 1, headers: { Connection: 'close', 'X-A': 'v', te: 'trailers', 'proxy-x': '1' } })).toEqual([
+      `headers: headers may not set Connection, te, proxy-x: ${HEADER_RULE}`,
+    ]);
+  });
+
+  it('accepts ordinary headers, including ones that merely resemble refused names', () => {
+    const headers = { Authorization: 'Bearer t', 'X-Connection': 'a', 'Tenant-Expect': 'b', 'Proxied-By': 'c', 'X-Host': 'd', 'Content-Language': 'en', 'User-Agent': 'mine' };
+    expect(webhookPayload.parse({ url: 'https://example.com', body: 1, headers })).toMatchObject({ headers });
   });
 
   it('refuses a header name with characters outside letters, digits and dashes', () => {
