@@ -20,18 +20,19 @@ afterAll(() => built?.cleanup());
 const props = (logicalId: string) => resource(s.json, logicalId).Properties ?? {};
 
 describe("authorization: 'none'", () => {
-  it('leaves both routes without authorization', () => {
+  it('leaves every route without authorization', () => {
     const routes = resourcesOfType(s.json, 'AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties!);
     expect(routes.map((r) => [r.RouteKey, r.AuthorizationType]).sort()).toEqual([
       ['GET /jobs/{id}', 'NONE'],
-      ['POST /jobs/{type}', 'NONE'],
+      ['POST /jobs/{id}', 'NONE'],
+      ['POST /jobs/{id}/retry', 'NONE'],
     ]);
   });
 
   it('still passes cdk-nag: the open routes are acknowledged (AwsSolutions-APIG4) with a reason', () => {
     expect(s.report.pluginReports.filter((r) => r.conclusion === 'failure')).toEqual([]);
     const routeAcks = acknowledgements(s.app).filter((a) => a.rule.includes('AwsSolutions-APIG4'));
-    expect(routeAcks.map((a) => a.path.split('/').at(-1)).sort()).toEqual(['GET--jobs--{id}', 'POST--jobs--{type}']);
+    expect(routeAcks.map((a) => a.path.split('/').at(-1)).sort()).toEqual(['GET--jobs--{id}', 'POST--jobs--{id}', 'POST--jobs--{id}--retry']);
     for (const ack of acknowledgements(s.app)) expect(ack.reason.trim(), `${ack.rule} on ${ack.path}`).not.toBe('');
   });
 });

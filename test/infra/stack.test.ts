@@ -115,7 +115,8 @@ describe('workers', () => {
 
   it('runs every function on nodejs24.x, arm64, with index.handler', () => {
     const functions = resourcesOfType(s.json, 'AWS::Lambda::Function');
-    expect(functions).toHaveLength(jobTypes.length + 1);
+    // A worker per job type, the API and the sweeper.
+    expect(functions).toHaveLength(jobTypes.length + 2);
     for (const [, fn] of functions) {
       expect(fn.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], Handler: 'index.handler' });
     }
@@ -139,7 +140,7 @@ describe('workers', () => {
 
   it('gives the API function the table, the retention and every job queue URL', () => {
     const api = apiFunctionOf(s.json);
-    const expected: Record<string, unknown> = { [ENV.tableName]: { Ref: tableId() }, [ENV.retentionDays]: '30', [ENV.logLevel]: 'info' };
+    const expected: Record<string, unknown> = { [ENV.tableName]: { Ref: tableId() }, [ENV.retentionDays]: '30', [ENV.sweepAfterSeconds]: '300', [ENV.logLevel]: 'info' };
     for (const name of typeNames) expected[queueUrlVariable(name)] = { Ref: workerOf(s.json, name).queueId };
     expect(props(api.functionId).Environment.Variables).toEqual(expected);
   });
@@ -170,8 +171,8 @@ describe('jobs table', () => {
 describe('HTTP API', () => {
   const routes = () => resourcesOfType(s.json, 'AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties!);
 
-  it('has exactly the routes POST /jobs/{type} and GET /jobs/{id}, both on the API function', () => {
-    expect(routes().map((r) => r.RouteKey).sort()).toEqual(['GET /jobs/{id}', 'POST /jobs/{type}']);
+  it('has exactly the routes to submit, read and retry a job, all on the API function', () => {
+    expect(routes().map((r) => r.RouteKey).sort()).toEqual(['GET /jobs/{id}', 'POST /jobs/{id}', 'POST /jobs/{id}/retry']);
     const api = apiFunctionOf(s.json);
     for (const route of routes()) {
       const integrationId = [...referencedIds(route.Target)][0]!;
@@ -181,7 +182,19 @@ describe('HTTP API', () => {
   });
 
   it('requires IAM (SigV4) authorization on every route by default', () => {
-    expect(routes().map((r) => r.AuthorizationType)).toEqual(['AWS_IAM', 'AWS_IAM']);
+    expect(routes().map((r) => r.AuthorizationType)).toEqual(['AWS_IAM', 'AWS_IAM', 'AWS_IAM']);
+  });
+
+  it('names the path variable of each level the same in every route (HTTP APIs refuse /jobs/{type} beside /jobs/{id})', () => {
+    const namesPerLevel = new Map<number, Set<string>>();
+    for (const key of routes().map((r) => String(r.RouteKey))) {
+      key.split(' ')[1]!.split('/').forEach((segment, level) => {
+        const variable = /^\{([^}]+)\}$/.exec(segment)?.[1];
+        if (variable) namesPerLevel.set(level, (namesPerLevel.get(level) ?? new Set()).add(variable.replace(/\+$/, '')));
+      });
+    }
+    expect(namesPerLevel.size).toBeGreaterThan(0);
+    for (const names of namesPerLevel.values()) expect([...names]).toHaveLength(1);
   });
 
   it('writes access logs of the $default stage to a log group', () => {
@@ -368,7 +381,60 @@ describe('security: IAM', () => {
     const tableActions = actionsOn(roleStatements(s.json, api.roleId), tableId());
     expect(tableActions.sort()).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
   });
+
+  it('the API, the leased workers and the sweeper reach job records only (JOB# leading keys), never the accounts or other items', () => {
+    const leased = typeNames.filter((n) => typeNamed(n).kind === 'leased').map((n) => workerOf(s.json, n).roleId);
+    const roles = [apiFunctionOf(s.json).roleId, sweeperOf().roleId, ...leased];
+    for (const roleId of roles) {
+      const onTable = roleStatements(s.json, roleId).filter((st) => st.Effect === 'Allow' && referencedIds(st.Resource).has(tableId()) && !JSON.stringify(st.Resource).includes('/index/'));
+      expect(onTable.length, roleId).toBeGreaterThan(0);
+      for (const st of onTable) expect(st.Condition, roleId).toEqual({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['JOB#*'] } });
+    }
+  });
+
+  it('the sweeper queries the sweep index only, and may send to the job queues and their DLQs', () => {
+    const statements = roleStatements(s.json, sweeperOf().roleId);
+    const queries = statements.filter((st) => asList(st.Action).includes('dynamodb:Query'));
+    expect(queries.map((st) => JSON.stringify(st.Resource))).toEqual([expect.stringContaining('/index/sweep')]);
+    for (const name of typeNames) {
+      const w = workerOf(s.json, name);
+      expect(actionsOn(statements, w.queueId)).toEqual(['sqs:SendMessage']);
+      expect(actionsOn(statements, w.deadLetterQueueId)).toEqual(['sqs:SendMessage']);
+    }
+  });
 });
+
+describe('sweeper', () => {
+  it('runs every minute on an EventBridge schedule, with every job type\'s queue, DLQ, receive budget and stale time', () => {
+    const sweeper = sweeperOf();
+    const rules = resourcesOfType(s.json, 'AWS::Events::Rule').map(([, r]) => r.Properties!);
+    expect(rules).toEqual([expect.objectContaining({ ScheduleExpression: 'rate(1 minute)', State: 'ENABLED' })]);
+    expect(targetOf(rules[0]!.Targets[0].Arn)).toBe(sweeper.functionId);
+    const types = JSON.stringify(props(sweeper.functionId).Environment.Variables[ENV.sweepTypes]);
+    for (const name of typeNames) {
+      const w = workerOf(s.json, name);
+      expect(types).toContain(w.queueId);
+      expect(types).toContain(w.deadLetterQueueId);
+      expect(types).toContain(`\\"maxReceiveCount\\":${typeNamed(name).queue.maxReceiveCount}`);
+    }
+  });
+
+  it('keeps the job table\'s sweep index sparse and keys-only', () => {
+    expect(props(tableId()).GlobalSecondaryIndexes).toEqual([
+      {
+        IndexName: 'sweep',
+        KeySchema: [{ AttributeName: 'sweepShard', KeyType: 'HASH' }, { AttributeName: 'sweepAt', KeyType: 'RANGE' }],
+        Projection: { ProjectionType: 'KEYS_ONLY' },
+      },
+    ]);
+  });
+});
+
+/** The sweeper function and its role. */
+function sweeperOf(): { functionId: string; roleId: string } {
+  const [functionId, fn] = resourcesOfType(s.json, 'AWS::Lambda::Function').find(([, f]) => f.Properties?.Environment?.Variables?.[ENV.sweepTypes] !== undefined)!;
+  return { functionId, roleId: targetOf(fn.Properties?.Role)! };
+}
 
 describe('security: encryption and TLS', () => {
   it('encrypts every queue at rest (SQS-managed keys)', () => {
@@ -406,7 +472,7 @@ describe('security: encryption and TLS', () => {
 /** [roleId, logGroupId] of every function. */
 function functionRoles(): [string, string][] {
   const found = resourcesOfType(s.json, 'AWS::Lambda::Function').map(([, fn]) => [targetOf(fn.Properties?.Role)!, targetOf(fn.Properties?.LoggingConfig?.LogGroup)!] as [string, string]);
-  expect(found).toHaveLength(jobTypes.length + 1);
+  expect(found).toHaveLength(jobTypes.length + 2);
   return found;
 }
 
@@ -416,7 +482,7 @@ describe('deployed bundles', () => {
       const assetPath = (s.json.Resources[logicalId] as { Metadata?: Record<string, string> }).Metadata?.['aws:asset:path'];
       return readFileSync(path.join(s.outdir, assetPath!, 'index.mjs'), 'utf8');
     });
-    expect(assets.length).toBe(jobTypes.length + 1);
+    expect(assets.length).toBe(jobTypes.length + 2);
     for (const code of assets) {
       expect(code).toContain('JOBLINE_TABLE_NAME');
       expect(code).not.toContain('fault injected');

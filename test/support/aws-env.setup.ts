@@ -9,3 +9,4 @@ process.env.AWS_ENDPOINT_URL_DYNAMODB = inject('dynamodbEndpoint');
 process.env.AWS_ENDPOINT_URL_SQS = inject('sqsEndpoint');
 process.env.JOBLINE_LOG_LEVEL ??= 'warn';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+process.env.JOBLINE_WEBHOOK_ALLOW ??= 'loopback'; // the webhook receivers of the tests listen on loopback
