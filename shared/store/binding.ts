@@ -26,12 +26,21 @@ export function mismatchOf(job: Pick<JobRecord, 'type' | 'payloadHash' | 'genera
   return undefined;
 }
 
-/** Why a record refuses a message, for a log line and the drop. */
-export function notRunnableReason(job: JobRecord, binding: Binding): string | undefined {
-  const mismatch = mismatchOf(job, binding);
-  if (mismatch === 'stale') return `message of generation ${binding.generation}; the job is in generation ${job.generation}`;
-  if (mismatch === 'foreign') return 'the message does not match its job record (type, payload or generation)';
-  if (job.status === 'FAILED') return 'the job is FAILED: a message does not re-run it (retry it explicitly)';
-  return undefined;
+/**
+ * Why a record refuses a message, if it does: `drop` acknowledges it with a log line (a leftover of an
+ * earlier generation, or a redrive of a FAILED job); `park` puts it in the DLQ with the reason, without
+ * touching the job (a message that is not the job's own: forged, or a key's earlier life), so that the
+ * DLQ alarm shows it to an operator.
+ */
+export interface Refusal {
+  action: 'drop' | 'park';
+  reason: string;
 }
 
+export function refusalOf(job: JobRecord, binding: Binding): Refusal | undefined {
+  const mismatch = mismatchOf(job, binding);
+  if (mismatch === 'stale') return { action: 'drop', reason: `message of generation ${binding.generation}; the job is in generation ${job.generation}` };
+  if (mismatch === 'foreign') return { action: 'park', reason: 'the message does not match its job record (type, payload or generation): not run' };
+  if (job.status === 'FAILED') return { action: 'drop', reason: 'the job is FAILED: a message does not re-run it (retry it explicitly)' };
+  return undefined;
+}

@@ -15,12 +15,12 @@
  */
 import type { CancellationReason } from '@aws-sdk/client-dynamodb';
 import { fromItem } from './job-record';
-import { notRunnableReason, type Binding } from './binding';
+import { refusalOf, type Binding, type Refusal } from './binding';
 
 export type CancellationVerdict =
   | { kind: 'duplicate' }
   | { kind: 'unknown-job' }
-  | { kind: 'not-runnable'; reason: string }
+  | { kind: 'not-runnable'; refusal: Refusal }
   | { kind: 'permanent'; reason: string }
   | { kind: 'conflict'; reason: string }
   | { kind: 'transient'; reason: string };
@@ -61,10 +61,10 @@ function ownVerdict(own: readonly CancellationReason[], summary: string, binding
   if (completion?.Code === 'ConditionalCheckFailed') {
     if (completion.Item === undefined) return { kind: 'unknown-job' };
     const current = fromItem(completion.Item);
-    const refused = notRunnableReason(current, binding);
-    if (refused) return { kind: 'not-runnable', reason: refused };
+    const refusal = refusalOf(current, binding);
+    if (refusal) return { kind: 'not-runnable', refusal };
     // SUCCEEDED: another delivery completed it. (A transactional job is never RUNNING.)
-    return current.status === 'SUCCEEDED' ? { kind: 'duplicate' } : { kind: 'not-runnable', reason: `the job is ${current.status}` };
+    return current.status === 'SUCCEEDED' ? { kind: 'duplicate' } : { kind: 'not-runnable', refusal: { action: 'drop', reason: `the job is ${current.status}` } };
   }
   const refused = own.findIndex((r, i) => i > 0 && r?.Code === 'ConditionalCheckFailed');
   return refused > 0 ? { kind: 'permanent', reason: `the job's write ${refused} was refused by its condition (${summary})` } : undefined;

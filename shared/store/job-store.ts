@@ -18,7 +18,7 @@ import { sleep } from '../sleep';
 import { classifyCancellation, classifyGroupCancellation, type GroupVerdict } from './cancellation';
 import { JobTable } from './job-table';
 import { conditionalUpdate, JOB_NAMES as NAMES } from './conditional-update';
-import { notRunnableReason, type Binding } from './binding';
+import { refusalOf, type Binding, type Refusal } from './binding';
 import { fromItem, jobKey, SWEEP_KEYS, type Item, type JobRecord } from './job-record';
 
 export type { Binding } from './binding';
@@ -35,8 +35,8 @@ export type ClaimResult =
   | { outcome: 'succeeded' }
   | { outcome: 'leased'; leaseUntil: number }
   | { outcome: 'missing' }
-  /** The job is FAILED (terminal), or the message is not this job's: drop the message. */
-  | { outcome: 'not-runnable'; reason: string };
+  /** The job is FAILED (terminal), or the message is not this job's: drop or park the message. */
+  | { outcome: 'not-runnable'; refusal: Refusal };
 
 export type CompleteResult = 'completed' | 'duplicate' | 'lost-lease' | 'missing';
 
@@ -120,8 +120,8 @@ export class JobStore extends JobTable {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
       if (!error.Item) return { outcome: 'missing' };
       const current = fromItem(error.Item);
-      const refused = notRunnableReason(current, binding);
-      if (refused) return { outcome: 'not-runnable', reason: refused };
+      const refusal = refusalOf(current, binding);
+      if (refusal) return { outcome: 'not-runnable', refusal };
       if (current.status === 'SUCCEEDED') return { outcome: 'succeeded' };
       return { outcome: 'leased', leaseUntil: current.leaseUntil ?? now };
     }
@@ -186,7 +186,7 @@ export class JobStore extends JobTable {
    * Transactional path: the handler's writes and the SUCCEEDED mark in one TransactWriteItems, conditioned
    * on the job not being SUCCEEDED yet. One write per job; a duplicate cannot pass it.
    */
-  async completeTransactional(binding: Binding, result: AttributeValue, writes: readonly TransactWriteItem[]): Promise<CompleteResult | { notRunnable: string }> {
+  async completeTransactional(binding: Binding, result: AttributeValue, writes: readonly TransactWriteItem[]): Promise<CompleteResult | { notRunnable: Refusal }> {
     if (writes.length > MAX_JOB_WRITES) throw new PermanentError(`a job may commit at most ${MAX_JOB_WRITES} writes with its completion, not ${writes.length}`);
     try {
       await this.client.send(new TransactWriteItemsCommand({ TransactItems: [this.completionItem(binding, result, this.iso()), ...writes] }));
@@ -196,7 +196,7 @@ export class JobStore extends JobTable {
         const verdict = classifyCancellation(error.CancellationReasons, binding);
         if (verdict.kind === 'duplicate') return 'duplicate';
         if (verdict.kind === 'unknown-job') return 'missing';
-        if (verdict.kind === 'not-runnable') return { notRunnable: verdict.reason };
+        if (verdict.kind === 'not-runnable') return { notRunnable: verdict.refusal };
         if (verdict.kind === 'permanent') throw new PermanentError(verdict.reason);
         if (verdict.kind === 'conflict') throw new TransactionConflictError(verdict.reason, { cause: error });
         throw new TransientError(verdict.reason, { cause: error });

@@ -6,7 +6,7 @@
 import { reasonOf } from '../errors';
 import type { JobType } from '../jobs/define';
 import type { Binding } from '../store/binding';
-import { failureOutcome, unknownJob, type Outcome } from './outcome';
+import { failureOutcome, refused, unknownJob, type Outcome } from './outcome';
 import type { WorkerDeps } from './process-batch';
 import { runHandler, type ContextBase } from './run-handler';
 
@@ -29,7 +29,7 @@ export async function runLeased(type: JobType, binding: Binding, payload: unknow
   }
   if (claim.outcome === 'succeeded') return { kind: 'done', note: 'already succeeded' };
   if (claim.outcome === 'missing') return unknownJob(ctx.jobId);
-  if (claim.outcome === 'not-runnable') return { kind: 'drop', reason: claim.reason };
+  if (claim.outcome === 'not-runnable') return refused(ctx.jobId, claim.refusal);
   if (claim.outcome === 'leased') {
     // Another worker runs it now. Come back once its lease has run out, without counting this as a failure.
     const delaySeconds = Math.max(1, Math.ceil((claim.leaseUntil - now()) / 1000) + 1);

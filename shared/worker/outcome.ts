@@ -1,6 +1,6 @@
 /** What happens to one record of a batch, decided by the worker and applied by settle(). */
 import { TransientError, isPermanent, reasonOf } from '../errors';
-import type { Binding } from '../store/binding';
+import type { Binding, Refusal } from '../store/binding';
 import { DeadlineExceededError } from './deadline';
 
 export type Outcome =
@@ -26,6 +26,10 @@ export type Outcome =
     }
   /** Parked in the DLQ; with a binding the job is FAILED too (a malformed message fails no job). */
   | { kind: 'dead-letter'; reason: string; jobId?: string; binding?: Binding; owner?: string; countAttempt?: boolean };
+
+/** A message its job refuses: dropped, or parked in the DLQ without touching the job. */
+export const refused = (jobId: string, refusal: Refusal): Outcome =>
+  refusal.action === 'drop' ? { kind: 'drop', reason: refusal.reason } : { kind: 'dead-letter', reason: refusal.reason, jobId };
 
 export const unknownJob = (jobId: string): Outcome => ({ kind: 'dead-letter', reason: `unknown job ${jobId}: no job record`, jobId });
 

@@ -22,13 +22,13 @@ import type { JobType } from '../jobs/define';
 import { decodeMessage, jobIdOf, type JobMessage } from '../jobs/message';
 import type { Logger } from '../log';
 import { payloadHash } from '../jobs/payload-hash';
-import { notRunnableReason, type Binding } from '../store/binding';
+import { refusalOf, type Binding } from '../store/binding';
 import type { JobStore } from '../store/job-store';
 import { isExpired, type JobRecord } from '../store/job-record';
 import type { BackoffOptions } from './backoff';
 import { runLeased } from './leased';
 import { mapLimit } from './map-limit';
-import { unknownJob, type Outcome } from './outcome';
+import { refused, unknownJob, type Outcome } from './outcome';
 import type { DeadLetter } from './queue-actions';
 import type { ContextBase } from './run-handler';
 import { settle } from './settle';
@@ -118,8 +118,8 @@ export async function processBatch(records: readonly SQSRecord[], invocation: In
       if (unreadable !== undefined) return { kind: 'retry', reason: unreadable, mayFail: true, binding };
       const existing = known!.get(message.jobId);
       if (!existing || isExpired(existing, now())) return unknownJob(message.jobId);
-      const refused = notRunnableReason(existing, binding);
-      if (refused) return { kind: 'drop', reason: refused };
+      const refusal = refusalOf(existing, binding);
+      if (refusal) return refused(message.jobId, refusal);
       if (existing.status === 'SUCCEEDED') return { kind: 'done', note: 'already succeeded' };
     }
     // Only the job's own payload reaches this point on the transactional path; on the leased path the claim

@@ -18,7 +18,7 @@ import type { Binding } from '../store/binding';
 import { MAX_JOB_WRITES, MAX_TRANSACTION_ITEMS, storedResult } from '../store/job-store';
 import type { GroupVerdict } from '../store/cancellation';
 import { mapLimit } from './map-limit';
-import { failureOutcome, unknownJob, type Outcome } from './outcome';
+import { failureOutcome, refused, unknownJob, type Outcome } from './outcome';
 import type { WorkerDeps } from './process-batch';
 import { runHandler, type ContextBase } from './run-handler';
 
@@ -86,7 +86,7 @@ async function commitTogether(members: readonly Prepared[], type: JobType, deps:
       const verdict = decided[i];
       if (verdict?.kind === 'duplicate') return { kind: 'done', note: 'completed by another delivery' };
       if (verdict?.kind === 'unknown-job') return unknownJob(m.job.ctx.jobId);
-      if (verdict?.kind === 'not-runnable') return { kind: 'drop', reason: verdict.reason };
+      if (verdict?.kind === 'not-runnable') return refused(m.job.ctx.jobId, verdict.refusal);
       if (verdict?.kind === 'permanent') return failureOutcome(new PermanentError(verdict.reason), { binding: m.job.binding, countAttempt: true });
       return commitAlone(m, type, deps);
     }),
@@ -102,7 +102,7 @@ async function commitAlone(first: Prepared, type: JobType, deps: WorkerDeps): Pr
       try {
         const completed = await deps.store.completeTransactional(first.job.binding, current.result, current.writes);
         if (completed === 'missing') return unknownJob(ctx.jobId);
-        if (typeof completed === 'object') return { kind: 'drop', reason: completed.notRunnable };
+        if (typeof completed === 'object') return refused(ctx.jobId, completed.notRunnable);
         if (completed === 'completed') ctx.log.info('job succeeded');
         return { kind: 'done', note: completed === 'duplicate' ? 'completed by another delivery' : 'completed' };
       } catch (error) {

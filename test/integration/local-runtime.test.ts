@@ -4,6 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { GetQueueAttributesCommand, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
+import { webhook } from '../../shared/jobs/webhook';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { encodeMessage } from '../../shared/jobs/message';
 import { newJobId } from '../../shared/jobs/job-id';
@@ -66,8 +67,9 @@ describe('local runtime, driven by the template', () => {
   it('creates queues, their redrive policy and the functions as declared, and batches up to the declared size', async () => {
     const rt = await start(defaultAssembly);
     const { Attributes } = await rt.sqs.send(new GetQueueAttributesCommand({ QueueUrl: webhookOf(rt).queueUrl, AttributeNames: ['All'] }));
-    expect(JSON.parse(Attributes!.RedrivePolicy!).maxReceiveCount).toBe(5);
+    expect(JSON.parse(Attributes!.RedrivePolicy!).maxReceiveCount).toBe(webhook.queue.maxReceiveCount);
     expect(Attributes!.VisibilityTimeout).toBe('180');
+    expect(Attributes!.MessageRetentionPeriod).toBe(String(14 * 86_400));
     expect(Attributes!.MaximumMessageSize).toBe('1048576');
     expect((await sendTen(rt)).largestBatch).toBe(10);
   });

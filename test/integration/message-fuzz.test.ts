@@ -395,19 +395,15 @@ async function expectInvariants(type: TypeName, outcome: Outcome, table: string,
     const view = (await call(statusEvent(s.jobId!), deps)).body;
     expect({ jobId: s.jobId, status: view.status, error: view.error }, `${label}: good job`).toEqual({ jobId: s.jobId, status: 'SUCCEEDED', error: undefined });
   }
+  // A bad message is not bound to the job it names (its type, payload or version differ from the record):
+  // it is parked, and the named job is left exactly as it was. Before messages were bound to their
+  // records, any such message failed the job it named.
   const named = new Map(bad.filter((s) => (s.item as BadMessage).victim).map((s) => [(s.item as BadMessage).victim!, s]));
   for (const victim of victims) {
-    const job = jobs.get(victim);
     const by = named.get(victim);
-    if (!by) {
-      expect(job?.status, `${label}: victim ${victim}, named by no message`).toBe('PENDING');
-      continue;
-    }
-    const view = (await call(statusEvent(victim), deps)).body;
-    expect(view.status, `${label}: victim ${victim} named by ${describeBad(by)}`).toBe('FAILED');
-    expect(typeof view.error === 'string' && view.error.trim() !== '', `${label}: victim ${victim} has a reason`).toBe(true);
-    expect(view.error, `${label}: victim ${victim}: the job's reason is the DLQ reason`).toBe(reasons.get(by.messageId!));
+    expect(jobs.get(victim)?.status, `${label}: victim ${victim}, named by ${by ? describeBad(by) : 'no message'}`).toBe('PENDING');
   }
+  expect(reasons.size, `${label}: every parked message has its reason`).toBe(bad.length);
   const expectedJobs = new Set([...good.map((s) => s.jobId!), ...victims]);
   expect([...jobs.keys()].filter((id) => !expectedJobs.has(id)), `${label}: job records no submit created`).toEqual([]);
 
@@ -515,7 +511,7 @@ describe('message fuzz: regressions', () => {
       expect(response.batchItemFailures, `${type}: batch item failures`).toEqual([]);
       expect((await call(statusEvent(jobId), apiDeps(table, { [type]: queues }))).body.status, `${type}: the good job`).toBe('SUCCEEDED');
       const parked = await drainDeadLetters(queues.dlq);
-      expect(parked.get(MessageId!)?.[0]?.reason ?? '(not in the DLQ)', `${type}: the forged message's DLQ reason`).toMatch(/schema/);
+      expect(parked.get(MessageId!)?.[0]?.reason ?? '(not in the DLQ)', `${type}: the forged message's DLQ reason`).toMatch(/does not match its job record|schema/);
     }
   });
 
