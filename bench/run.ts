@@ -147,6 +147,8 @@ async function main() {
   process.env.AWS_ACCESS_KEY_ID ??= 'local';
   process.env.AWS_SECRET_ACCESS_KEY ??= 'local';
   process.env.JOBLINE_LOG_LEVEL = 'error';
+  // The benchmark's webhook receiver listens on loopback, which the webhook guard refuses unless allowed.
+  process.env.JOBLINE_WEBHOOK_ALLOW ??= 'loopback';
 
   progress('starting DynamoDB Local and the SQS emulator...');
   const [dynamodb, sqs] = await Promise.all([startDynamoDbLocal(), startSqsEmulator()]);

@@ -114,7 +114,12 @@ export async function callWebhook(p: WebhookPayload, ctx: Pick<JobContext, 'jobI
     // A configuration problem, not the job's: retried, so the jobs run once the setting is fixed.
     throw new TransientError(`webhook not called: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }
-  const url = new URL(p.url);
+  let url: URL;
+  try {
+    url = new URL(p.url);
+  } catch {
+    throw new PermanentError('webhook url must be an absolute http(s) URL');
+  }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new PermanentError('webhook url must be an absolute http(s) URL');
   if (url.username !== '' || url.password !== '') throw new PermanentError('webhook url may not carry credentials (user:password@): send them in a header');
   const port = url.port === '' ? (url.protocol === 'https:' ? 443 : 80) : Number(url.port);
@@ -123,7 +128,8 @@ export async function callWebhook(p: WebhookPayload, ctx: Pick<JobContext, 'jobI
   if (refused) throw new PermanentError(refused.message);
 
   const body = Buffer.from(JSON.stringify(p.body), 'utf8');
-  const headers: Record<string, string> = {};
+  // No prototype: a header may be called "constructor".
+  const headers: Record<string, string> = Object.create(null);
   for (const [name, value] of Object.entries(p.headers ?? {})) {
     const lower = name.toLowerCase();
     headers[lower] = headers[lower] === undefined ? value : `${headers[lower]}, ${value}`;
@@ -146,7 +152,13 @@ export async function callWebhook(p: WebhookPayload, ctx: Pick<JobContext, 'jobI
   const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(p.timeoutSeconds * 1000)]);
   let answer: { status: number; retryAfter: string | undefined };
   try {
-    answer = await post(url.protocol === 'https:' ? httpsRequest : httpRequest, requestOptions, body, signal);
+    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    answer = await post(send, requestOptions, body, signal).catch((error: unknown) => {
+      // A pooled connection the target had already closed: once more, on a connection of its own (the call
+      // has its idempotency key, so a target that did see the first one applies it once).
+      if (error instanceof StaleConnectionError) return post(send, { ...requestOptions, agent: false }, body, signal);
+      throw error;
+    });
   } catch (error) {
     if (error instanceof AddressRefusedError) throw new PermanentError(error.message, { cause: error });
     throw new TransientError(`webhook call failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
@@ -196,13 +208,21 @@ function post(
       res.on('close', answered);
       res.resume();
     });
-    request.on('error', (error) => {
+    request.on('error', (error: NodeJS.ErrnoException) => {
       if (response) answered();
+      else if (request.reusedSocket && (error.code === 'ECONNRESET' || error.code === 'EPIPE') && !signal.aborted) settle(() => reject(new StaleConnectionError(error)));
       else settle(() => reject(error));
     });
     signal.addEventListener('abort', onAbort, { once: true });
     request.end(body);
   });
+}
+
+/** The request failed on a reused keep-alive connection before any answer: safe to send once more. */
+class StaleConnectionError extends Error {
+  constructor(cause: Error) {
+    super(cause.message, { cause });
+  }
 }
 
 function abortReason(signal: AbortSignal): Error {

@@ -10,6 +10,7 @@ import { MAX_MESSAGE_BYTES } from '../../shared/jobs/message';
 import { accountKey } from '../../shared/jobs/transfer';
 import { createLogger } from '../../shared/log';
 import { JobStore } from '../../shared/store/job-store';
+import { SWEEP_INDEX, SWEEP_KEYS } from '../../shared/store/job-record';
 import { processBatch, type InvocationContext, type WorkerDeps } from '../../shared/worker/process-batch';
 import { delayRetries, sendToDeadLetterQueue } from '../../shared/worker/queue-actions';
 import { ensureQueue, ensureTable, type CreatedQueue } from '../../local/provision';
@@ -22,7 +23,19 @@ export async function createJobsTable(): Promise<string> {
   await ensureTable(dynamoClient(), {
     TableName: name,
     KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
-    AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+    AttributeDefinitions: [
+      { AttributeName: 'pk', AttributeType: 'S' },
+      { AttributeName: SWEEP_KEYS.shard, AttributeType: 'S' },
+      { AttributeName: SWEEP_KEYS.at, AttributeType: 'N' },
+    ],
+    // As infra/jobs-table.ts declares it: the sweeper's sparse index.
+    GlobalSecondaryIndexes: [
+      {
+        IndexName: SWEEP_INDEX,
+        KeySchema: [{ AttributeName: SWEEP_KEYS.shard, KeyType: 'HASH' }, { AttributeName: SWEEP_KEYS.at, KeyType: 'RANGE' }],
+        Projection: { ProjectionType: 'KEYS_ONLY' },
+      },
+    ],
     TimeToLiveAttribute: 'expiresAt',
   });
   return name;
