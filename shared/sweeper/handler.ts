@@ -7,23 +7,26 @@ import { SweepStore } from '../store/sweep-store';
 import { sweepConfigFromEnv } from './config';
 import { sweep, type SweepDeps } from './sweep';
 
+/** SendMessage, as the sweeper sends a job's message again or its copy to a DLQ. */
+export const sendToQueue: SweepDeps['send'] = async (queueUrl, body, options) => {
+  const sqs = await sqsClient();
+  await sqs.send(
+    new SendMessageCommand({
+      QueueUrl: queueUrl,
+      MessageBody: body,
+      ...(options.fifo ? { MessageGroupId: options.fifo.groupId, MessageDeduplicationId: options.fifo.deduplicationId } : {}),
+      ...(options.attributes
+        ? { MessageAttributes: Object.fromEntries(Object.entries(options.attributes).map(([name, value]) => [name, { DataType: 'String', StringValue: value }])) }
+        : {}),
+    }),
+  );
+};
+
 export function sweepDepsFromEnv(env: NodeJS.ProcessEnv = process.env): SweepDeps {
   return {
     store: new SweepStore(dynamoClient(), requireEnv(ENV.tableName, env)),
     types: sweepConfigFromEnv(env),
-    send: async (queueUrl, body, options) => {
-      const sqs = await sqsClient();
-      await sqs.send(
-        new SendMessageCommand({
-          QueueUrl: queueUrl,
-          MessageBody: body,
-          ...(options.fifo ? { MessageGroupId: options.fifo.groupId, MessageDeduplicationId: options.fifo.deduplicationId } : {}),
-          ...(options.attributes
-            ? { MessageAttributes: Object.fromEntries(Object.entries(options.attributes).map(([name, value]) => [name, { DataType: 'String', StringValue: value }])) }
-            : {}),
-        }),
-      );
-    },
+    send: sendToQueue,
     log: createLogger({ component: 'sweeper' }),
   };
 }
