@@ -63,12 +63,12 @@ describe('classifyCancellation', () => {
   describe('not runnable: the message is dropped', () => {
     it('when the job is FAILED (a redrive does not re-run it)', () => {
       const failedItem = { ...JOB_ITEM, status: { S: 'FAILED' } };
-      expect(classifyCancellation([conditionFailed(failedItem), none], B)).toMatchObject({ kind: 'not-runnable', reason: expect.stringContaining('FAILED') });
+      expect(classifyCancellation([conditionFailed(failedItem), none], B)).toMatchObject({ kind: 'not-runnable', refusal: { action: 'drop', reason: expect.stringContaining('FAILED') } });
     });
 
     it('when the message is of an earlier generation, or carries another payload', () => {
-      expect(classifyCancellation([conditionFailed({ ...JOB_ITEM, status: { S: 'PENDING' }, generation: { N: '2' } }), none], B)).toMatchObject({ kind: 'not-runnable', reason: expect.stringContaining('generation 1') });
-      expect(classifyCancellation([conditionFailed({ ...JOB_ITEM, status: { S: 'PENDING' }, payloadHash: { S: 'other' } }), none], B)).toMatchObject({ kind: 'not-runnable', reason: expect.stringContaining('does not match') });
+      expect(classifyCancellation([conditionFailed({ ...JOB_ITEM, status: { S: 'PENDING' }, generation: { N: '2' } }), none], B)).toMatchObject({ kind: 'not-runnable', refusal: { action: 'drop', reason: expect.stringContaining('generation 1') } });
+      expect(classifyCancellation([conditionFailed({ ...JOB_ITEM, status: { S: 'PENDING' }, payloadHash: { S: 'other' } }), none], B)).toMatchObject({ kind: 'not-runnable', refusal: { action: 'park', reason: expect.stringContaining('does not match') } });
     });
   });
 
