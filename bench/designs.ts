@@ -14,6 +14,7 @@ import { webhook } from '../shared/jobs/webhook';
 import { payloadHash } from '../shared/jobs/payload-hash';
 import { createLogger } from '../shared/log';
 import { JobStore } from '../shared/store/job-store';
+import { SWEEP_INDEX, SWEEP_KEYS } from '../shared/store/job-record';
 import { SubmissionStore } from '../shared/store/submission-store';
 import { mapLimit } from '../shared/worker/map-limit';
 import { processBatch, type QueueActions } from '../shared/worker/process-batch';
@@ -52,9 +53,26 @@ export function jobTypeOf(kind: Kind): JobType {
   return (kind === 'transfer' ? transfer : webhook) as unknown as JobType;
 }
 
-async function createTable(admin: DynamoDBClient, prefix: string, key: string, ttl: string): Promise<string> {
+async function createTable(admin: DynamoDBClient, prefix: string, key: string, ttl: string, options: { sweepIndex?: boolean } = {}): Promise<string> {
   const name = `bench-${prefix}-${++tableSeq}-${randomUUID().slice(0, 6)}`;
-  await ensureTable(admin, { TableName: name, KeySchema: [{ AttributeName: key, KeyType: 'HASH' }], AttributeDefinitions: [{ AttributeName: key, AttributeType: 'S' }], TimeToLiveAttribute: ttl });
+  // jobline's table carries its sparse sweep index, as infra/jobs-table.ts declares it: its writes pay for it.
+  const index = options.sweepIndex
+    ? {
+        GlobalSecondaryIndexes: [
+          { IndexName: SWEEP_INDEX, KeySchema: [{ AttributeName: SWEEP_KEYS.shard, KeyType: 'HASH' as const }, { AttributeName: SWEEP_KEYS.at, KeyType: 'RANGE' as const }], Projection: { ProjectionType: 'KEYS_ONLY' as const } },
+        ],
+      }
+    : {};
+  await ensureTable(admin, {
+    TableName: name,
+    KeySchema: [{ AttributeName: key, KeyType: 'HASH' }],
+    AttributeDefinitions: [
+      { AttributeName: key, AttributeType: 'S' },
+      ...(options.sweepIndex ? [{ AttributeName: SWEEP_KEYS.shard, AttributeType: 'S' as const }, { AttributeName: SWEEP_KEYS.at, AttributeType: 'N' as const }] : []),
+    ],
+    ...index,
+    TimeToLiveAttribute: ttl,
+  });
   return name;
 }
 
@@ -73,7 +91,7 @@ export function joblineDesign(shared: Shared, variant?: { name: string; store: (
     queueCalls: 0,
     async prepare(workload) {
       const type = jobTypeOf(workload.kind);
-      const table = await createTable(shared.admin, 'jobs', 'pk', 'expiresAt');
+      const table = await createTable(shared.admin, 'jobs', 'pk', 'expiresAt', { sweepIndex: true });
       // The job records as POST /jobs/{type} leaves them: PENDING, message on the queue.
       const setup = new SubmissionStore(shared.admin, table);
       const now = Date.now();
