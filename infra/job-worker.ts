@@ -70,6 +70,8 @@ export class JobWorker extends Construct {
       visibilityTimeout: Duration.seconds(visibilityTimeoutSeconds(q)),
       retentionPeriod: QUEUE_RETENTION,
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: q.maxReceiveCount },
+      // No other queue may send its dead letters here (they would arrive as job messages).
+      redriveAllowPolicy: { redrivePermission: RedrivePermission.DENY_ALL },
     });
 
     this.worker = new JoblineFunction(this, 'Worker', {

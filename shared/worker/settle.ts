@@ -10,7 +10,7 @@
 import type { SQSRecord } from 'aws-lambda';
 import { reasonOf } from '../errors';
 import { jobIdOf } from '../jobs/message';
-import { retryDelaySeconds } from './backoff';
+import { MAX_VISIBILITY_SECONDS, retryDelaySeconds } from './backoff';
 import { mapLimit } from './map-limit';
 import type { Outcome } from './outcome';
 import type { WorkerDeps } from './process-batch';
@@ -63,6 +63,9 @@ export async function settle(entries: readonly (readonly [SQSRecord, Outcome])[]
       log.warn('could not record the failed attempt', { reason: reasonOf(error) });
     }
     const seconds = outcome.delaySeconds ?? retryDelaySeconds(attempt, deps.backoff ?? deps.jobType.queue.backoff, outcome.retryAfterSeconds);
+    if ((outcome.retryAfterSeconds ?? 0) > MAX_VISIBILITY_SECONDS) {
+      log.warn('the target asked to wait longer than SQS can hold a message back; retrying after the longest visibility timeout instead', { retryAfterSeconds: outcome.retryAfterSeconds, retryInSeconds: seconds });
+    }
     if (outcome.mayFail) log.warn('job attempt failed; retrying with backoff', { reason: outcome.reason, retryInSeconds: seconds });
     delays.push({ record, seconds });
   });

@@ -97,6 +97,10 @@ describe('job queues', () => {
     for (const id of [w.queueId, w.deadLetterQueueId]) expect(props(id).FifoQueue).toBeUndefined();
   });
 
+  it.each(typeNames)('%s: no other queue may redrive its dead letters into the job queue', (name) => {
+    expect(props(workerOf(s.json, name).queueId).RedriveAllowPolicy).toEqual({ redrivePermission: 'denyAll' });
+  });
+
   it.each(typeNames)('%s: FIFO exactly when the job type declares it', (name) => {
     const w = workerOf(s.json, name);
     expect(props(w.queueId).FifoQueue === true).toBe(typeNamed(name).queue.fifo);
