@@ -6,20 +6,30 @@ import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-r
 import { api, target, waitForJob, type ApiResponse } from './client';
 
 let receiver: WebhookReceiver | undefined;
-let okUrl: string | undefined;
-let rejectUrl: string | undefined;
+// A deployed worker cannot reach this machine: give it public targets (one answering 2xx, one 4xx). Read
+// here, at collection, because it.runIf decides before beforeAll runs.
+let okUrl: string | undefined = process.env.JOBLINE_E2E_WEBHOOK_URL;
+let rejectUrl: string | undefined = process.env.JOBLINE_E2E_WEBHOOK_REJECT_URL;
+const hasOkTarget = target.local || okUrl !== undefined;
+const hasRejectTarget = target.local || rejectUrl !== undefined;
+/** Locally, a target that rejects the first call of each path and accepts every later one (a fix deployed). */
+let rejectOnceUrl: (() => string) | undefined;
 
 beforeAll(async () => {
-  if (target.local) {
-    receiver = await startWebhookReceiver();
-    receiver.respond = (request) => (request.url?.startsWith('/reject') ? 404 : 200);
-    okUrl = `${receiver.url}/ok`;
-    rejectUrl = `${receiver.url}/reject`;
-  } else {
-    // A deployed worker cannot reach this machine: give it public targets (one answering 2xx, one 4xx).
-    okUrl = process.env.JOBLINE_E2E_WEBHOOK_URL;
-    rejectUrl = process.env.JOBLINE_E2E_WEBHOOK_REJECT_URL;
-  }
+  if (!target.local) return;
+  receiver = await startWebhookReceiver();
+  const seen = new Set<string>();
+  receiver.respond = (request) => {
+    if (request.url?.startsWith('/reject-once/')) {
+      const first = !seen.has(request.url);
+      seen.add(request.url);
+      return first ? 422 : 200;
+    }
+    return request.url?.startsWith('/reject') ? 404 : 200;
+  };
+  okUrl = `${receiver.url}/ok`;
+  rejectUrl = `${receiver.url}/reject`;
+  rejectOnceUrl = () => `${receiver!.url}/reject-once/${randomUUID()}`;
 });
 afterAll(() => receiver?.close());
 
@@ -36,7 +46,7 @@ describe('each example job type succeeds', () => {
     expect(job).toMatchObject({ status: 'SUCCEEDED', attempts: 1, result: { from: account('alice'), to: account('bob'), amount: 125 } });
   });
 
-  it.runIf(okUrl !== undefined || target.local)('webhook', async () => {
+  it.runIf(hasOkTarget)('webhook', async () => {
     const submitted = await api('POST', '/jobs/webhook', { body: { url: okUrl, body: { event: 'order.paid', id: 42 } } });
     expect(submitted.status).toBe(202);
     const job = await waitForJob(submitted.body.jobId);
@@ -48,17 +58,17 @@ describe('each example job type succeeds', () => {
 describe('Idempotency-Key', () => {
   it('a retried submit returns the same job and runs it once', async () => {
     const key = `e2e-${randomUUID()}`;
-    const payload = { url: okUrl, body: { attempt: 'same' } };
-    const first = await api('POST', '/jobs/webhook', { body: payload, headers: { 'idempotency-key': key } });
-    const second = await api('POST', '/jobs/webhook', { body: payload, headers: { 'idempotency-key': key } });
+    const payload = { from: account('idem-a'), to: account('idem-b'), amount: 7 };
+    const first = await api('POST', '/jobs/transfer', { body: payload, headers: { 'idempotency-key': key } });
+    const second = await api('POST', '/jobs/transfer', { body: payload, headers: { 'idempotency-key': key } });
     expect(first.status).toBe(202);
     expect(second.status).toBe(202);
     expect(second.body.jobId).toBe(first.body.jobId);
     expect(second.headers.get('idempotent-replayed')).toBe('true');
-    await waitForJob(first.body.jobId);
-    const third = await api('POST', '/jobs/webhook', { body: payload, headers: { 'idempotency-key': key } });
+    // Two messages (a PENDING job's message is sent again on a resubmit), one run: attempts 1.
+    expect(await waitForJob(first.body.jobId)).toMatchObject({ status: 'SUCCEEDED', attempts: 1 });
+    const third = await api('POST', '/jobs/transfer', { body: payload, headers: { 'idempotency-key': key } });
     expect(third.body).toMatchObject({ jobId: first.body.jobId, status: 'SUCCEEDED' });
-    if (receiver) expect(receiver.calls.get(first.body.jobId)).toBe(1);
   });
 
   it('the same key with another payload is refused', async () => {
@@ -97,7 +107,7 @@ describe('bad input gets a 4xx with the reason', () => {
 });
 
 describe('poison jobs', () => {
-  it.runIf(rejectUrl !== undefined || target.local)('a job its target rejects ends FAILED with the reason, and its message is in the DLQ', async () => {
+  it.runIf(hasRejectTarget)('a job its target rejects ends FAILED with the reason, and its message is in the DLQ', async () => {
     const submitted = await api('POST', '/jobs/webhook', { body: { url: rejectUrl, body: { poison: true } } });
     const job = await waitForJob(submitted.body.jobId);
     expect(job).toMatchObject({ status: 'FAILED', error: 'PermanentError: webhook target answered 404' });
@@ -109,6 +119,41 @@ describe('poison jobs', () => {
       parked.push(...(Messages ?? []).map((m) => ({ jobId: m.MessageAttributes?.['jobline-job-id']?.StringValue, reason: m.MessageAttributes?.['jobline-reason']?.StringValue })));
     }
     expect(parked).toContainEqual({ jobId: submitted.body.jobId, reason: 'PermanentError: webhook target answered 404' });
+  });
+});
+
+describe('retry', () => {
+  it.runIf(target.local)('a FAILED job, retried once its target is fixed, runs again as generation 2 and succeeds', async () => {
+    const submitted = await api('POST', '/jobs/webhook', { body: { url: rejectOnceUrl!(), body: { order: 7 } } });
+    const jobId = submitted.body.jobId as string;
+    expect(await waitForJob(jobId)).toMatchObject({ status: 'FAILED', generation: 1, error: 'PermanentError: webhook target answered 422' });
+    const retried = await api('POST', `/jobs/${jobId}/retry`);
+    expect(retried).toMatchObject({ status: 202, body: { jobId, status: 'PENDING' } });
+    expect(await waitForJob(jobId)).toMatchObject({ status: 'SUCCEEDED', generation: 2, result: { status: 200 } });
+    expect(receiver!.calls.get(jobId)).toBe(2);
+  });
+
+  it('refuses to retry a job that did not fail, saying its state', async () => {
+    const submitted = await api('POST', '/jobs/transfer', { body: { from: account('r-a'), to: account('r-b'), amount: 1 } });
+    await waitForJob(submitted.body.jobId);
+    const retried = await api('POST', `/jobs/${submitted.body.jobId}/retry`);
+    expect(retried).toMatchObject({ status: 409, body: { error: { code: 'not_retryable', details: { status: 'SUCCEEDED' } } } });
+  });
+});
+
+describe('callers', () => {
+  // Locally the gateway takes the caller from the SigV4 Credential of the Authorization header (it checks
+  // no signature); remotely this needs a second identity, so it runs locally only.
+  const as = (keyId: string) => ({ authorization: `AWS4-HMAC-SHA256 Credential=${keyId}/20261127/us-east-1/execute-api/aws4_request, SignedHeaders=host, Signature=${'0'.repeat(64)}` });
+
+  it.runIf(target.local)('two callers with one Idempotency-Key get two jobs, and neither sees the other\'s', async () => {
+    const key = `shared-${randomUUID()}`;
+    const a = await api('POST', '/jobs/transfer', { body: { from: account('ca'), to: account('cb'), amount: 1 }, headers: { 'idempotency-key': key, ...as('CALLERA') } });
+    const b = await api('POST', '/jobs/transfer', { body: { from: account('cc'), to: account('cd'), amount: 2 }, headers: { 'idempotency-key': key, ...as('CALLERB') } });
+    expect([a.status, b.status]).toEqual([202, 202]);
+    expect(b.body.jobId).not.toBe(a.body.jobId);
+    expect((await api('GET', `/jobs/${a.body.jobId}`, { headers: as('CALLERB') })).status).toBe(404);
+    expect((await api('GET', `/jobs/${a.body.jobId}`, { headers: as('CALLERA') })).status).toBe(200);
   });
 });
 
