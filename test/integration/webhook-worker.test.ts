@@ -110,7 +110,7 @@ describe('webhook worker (leased path)', () => {
     const [first] = await receiveRecords(queues.queue);
     expect(await processBatch([first!], invocation(), deps)).toEqual({ batchItemFailures: [{ itemIdentifier: first!.messageId }] });
     expect(await status(jobId)).toMatchObject({ status: 'PENDING', attempts: 1, error: 'TransientError: webhook target answered 503' });
-    // Backoff: the message is invisible for a while (base 2 s, jittered into 1-2 s).
+    // Backoff: the message is invisible for a while (base 5 s, jittered into 2.5-5 s).
     expect(await receiveRecords(queues.queue)).toHaveLength(0);
 
     await expireVisibility(queues.queue, [first!]);
@@ -119,11 +119,18 @@ describe('webhook worker (leased path)', () => {
     expect(await processBatch([second!], invocation(), deps)).toEqual({ batchItemFailures: [{ itemIdentifier: second!.messageId }] });
     expect(await status(jobId)).toMatchObject({ status: 'FAILED', attempts: 2, error: 'gave up after 2 attempts: TransientError: webhook target answered 503' });
 
-    // SQS moves it to the DLQ (the worker set its visibility to 0 so that happens at once).
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // SQS moves it to the DLQ (the worker set its visibility to 0 so that happens at once): poll for it,
+    // with a deadline, since a busy machine may take a moment.
     const sqs = await sqsClient();
-    const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queues.dlq.url, AttributeNames: ['ApproximateNumberOfMessages'] }));
-    expect(Attributes?.ApproximateNumberOfMessages).toBe('1');
+    const deadline = Date.now() + 10_000;
+    let inDlq = '0';
+    while (inDlq !== '1' && Date.now() < deadline) {
+      await receiveRecords(queues.queue);
+      const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queues.dlq.url, AttributeNames: ['ApproximateNumberOfMessages'] }));
+      inDlq = Attributes?.ApproximateNumberOfMessages ?? '0';
+      if (inDlq !== '1') await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(inDlq).toBe('1');
     expect(receiver.calls.get(jobId)).toBe(2);
   });
 });
