@@ -5,6 +5,8 @@
  */
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { jobTypes as allJobTypes } from '../shared/jobs';
+import { parseContext, type QueueOverrides } from './context';
 import { JoblineStack, type JoblineStackProps } from './jobline-stack';
 
 export interface AppOptions extends JoblineStackProps {
@@ -14,15 +16,16 @@ export interface AppOptions extends JoblineStackProps {
   validateTemplates?: boolean;
 }
 
-export function contextOptions(app: App): AppOptions {
-  const ctx = (key: string) => app.node.tryGetContext(key) as string | undefined;
-  const overrides = ctx('queueOverrides');
+/** The app's settings from CDK context, checked (infra/context.ts): a typo is an error, not a default. */
+export function contextOptions(app: App, jobTypes: readonly { name: string }[] = allJobTypes): AppOptions {
+  const settings = parseContext(app.node.getAllContext() as Record<string, unknown>, jobTypes.map((t) => t.name));
   return {
-    stackName: ctx('stackName'),
-    authorization: ctx('authorization') === 'none' ? 'none' : 'iam',
-    alarmTopicArn: ctx('alarmTopicArn'),
-    queueOverrides: overrides ? (typeof overrides === 'string' ? JSON.parse(overrides) : overrides) : undefined,
-    logLevel: (ctx('logLevel') as AppOptions['logLevel']) ?? undefined,
+    stackName: settings.stackName,
+    authorization: settings.authorization,
+    alarmTopicArn: settings.alarmTopicArn,
+    queueOverrides: settings.queueOverrides as QueueOverrides | undefined,
+    logLevel: settings.logLevel,
+    retentionDays: settings.retentionDays,
   };
 }
 
@@ -33,7 +36,7 @@ export function buildApp(options: AppOptions = {}): { app: App; stack: JoblineSt
     ...(options.outdir ? { outdir: options.outdir } : {}),
     ...(options.validateTemplates === false ? { builtinCloudFormationValidation: false } : {}),
   });
-  const settings = { ...contextOptions(app), ...stripUndefined(options) };
+  const settings = { ...stripUndefined(contextOptions(app, options.jobTypes)), ...stripUndefined(options) };
   const stack = new JoblineStack(app, settings.stackName ?? 'Jobline', {
     ...settings,
     env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
