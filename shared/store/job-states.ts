@@ -22,7 +22,7 @@ export const isTerminal = (status: JobStatus): boolean => TERMINAL_STATUSES.has(
 export interface Transition {
   name: string;
   from: readonly (JobStatus | '(none)')[];
-  to: JobStatus;
+  to: JobStatus | '(unchanged)';
   by: string;
   /** The condition of the write, in words (the code's ConditionExpression says the same). */
   when: string;
@@ -33,7 +33,7 @@ export const TRANSITIONS: readonly Transition[] = [
     name: 'submit',
     from: ['(none)'],
     to: 'PENDING',
-    by: 'API / JobClient',
+    by: 'API',
     when: 'no live record has the job id (a key is scoped to its caller; an expired record counts as none)',
   },
   {
@@ -74,9 +74,9 @@ export const TRANSITIONS: readonly Transition[] = [
   {
     name: 'resend',
     from: ['PENDING', 'RUNNING'],
-    to: 'PENDING',
+    to: '(unchanged)',
     by: 'sweeper',
-    when: 'no progress for the stale time (message never sent, lost, or its worker died): the message is sent again',
+    when: 'no progress for the stale time (message never sent or lost; RUNNING: lease long expired, its worker died): the message is sent again',
   },
   {
     name: 'give up',
