@@ -12,9 +12,6 @@
  * - BatchWriteItem: 1 WRU per item;
  * - GetItem / BatchGetItem with ConsistentRead: 1 RRU per item (0.5 when eventually consistent);
  *   TransactGetItems: 2 RRU per item.
- * - a write that takes an item out of a global secondary index (jobline's completions REMOVE the sweep
- *   index keys): 1 more WRU for the index's delete. Billed only when the item was in the index; in this
- *   benchmark every job record is, as the API leaves it.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 
@@ -60,14 +57,11 @@ function requestUnits(command: string, input: Record<string, unknown>): { wru: n
   const readUnit = (consistent: unknown) => (consistent === true ? 1 : 0.5);
   switch (command) {
     case 'PutItemCommand':
+    case 'UpdateItemCommand':
     case 'DeleteItemCommand':
       return { wru: 1, rru: 0 };
-    case 'UpdateItemCommand':
-      return { wru: 1 + leavesIndex(input), rru: 0 };
-    case 'TransactWriteItemsCommand': {
-      const items = (input.TransactItems as { Update?: Record<string, unknown> }[] | undefined) ?? [];
-      return { wru: 2 * items.length + items.reduce((n, item) => n + (item.Update ? leavesIndex(item.Update) : 0), 0), rru: 0 };
-    }
+    case 'TransactWriteItemsCommand':
+      return { wru: 2 * ((input.TransactItems as unknown[] | undefined)?.length ?? 0), rru: 0 };
     case 'BatchWriteItemCommand': {
       const tables = Object.values((input.RequestItems ?? {}) as Record<string, unknown[]>);
       return { wru: tables.reduce((n, writes) => n + writes.length, 0), rru: 0 };
@@ -83,13 +77,6 @@ function requestUnits(command: string, input: Record<string, unknown>): { wru: n
     default:
       return { wru: 0, rru: 0 };
   }
-}
-
-/** 1 when an update REMOVEs the sweep index's keys (the index deletes its entry), else 0. */
-function leavesIndex(update: Record<string, unknown>): number {
-  const expression = String(update.UpdateExpression ?? '');
-  const remove = /\bREMOVE\b(.*)$/s.exec(expression)?.[1] ?? '';
-  return /\bsweepShard\b/.test(remove.split(/\b(SET|ADD|DELETE)\b/)[0] ?? '') ? 1 : 0;
 }
 
 /** Adds a counter to `client`: every request it sends from now on is counted. */

@@ -1,7 +1,7 @@
 /**
- * The sweeper: a function that EventBridge runs every minute. It finds the jobs that made no progress
- * (shared/sweeper) through the table's sparse sweep index and sends their messages again, or gives them up
- * (FAILED, message copied to the DLQ). It reaches only job records, the job queues and their DLQs.
+ * The sweeper: a function that EventBridge runs every minute. It walks the table's sweep index in time
+ * order (shared/sweeper) and sends again the messages of jobs that made no progress, or gives them up
+ * (FAILED, message copied to the DLQ). It reaches only job records, its cursors, the job queues and DLQs.
  */
 import { Duration, Stack } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
@@ -65,7 +65,8 @@ export class JobSweeper extends Construct {
     });
     const role = this.handler.role;
     role.addToPrincipalPolicy(new PolicyStatement({ actions: ['dynamodb:Query'], resources: [`${props.table.tableArn}/index/${SWEEP_INDEX}`] }));
-    role.addToPrincipalPolicy(jobRecordsOnly(props.table, ['dynamodb:BatchGetItem', 'dynamodb:UpdateItem']));
+    // Job records, and its own cursors (SWEEP#<shard>).
+    role.addToPrincipalPolicy(jobRecordsOnly(props.table, ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem'], ['SWEEP#']));
     const queueArns = [...props.workers.values()].flatMap(({ worker }) => [worker.queue.queueArn, worker.deadLetterQueue.queueArn]);
     role.addToPrincipalPolicy(new PolicyStatement({ actions: ['sqs:SendMessage'], resources: queueArns }));
 

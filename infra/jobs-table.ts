@@ -19,8 +19,9 @@ export class JobsTable extends Construct {
       encryption: TableEncryption.AWS_MANAGED,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     });
-    // Sparse: only jobs that are not terminal carry its keys, so the sweeper finds the ones that made no
-    // progress with a Query per shard, never a Scan. Keys only: the sweeper reads the records it acts on.
+    // Every job record carries a sweep time; the sweeper walks this index in time order from a cursor
+    // (a Query per shard, never a Scan), so each entry is read once when due and the workers never write
+    // it. Keys only: the sweeper reads the records it looks at.
     this.table.addGlobalSecondaryIndex({
       indexName: SWEEP_INDEX,
       partitionKey: { name: SWEEP_KEYS.shard, type: AttributeType.STRING },

@@ -19,7 +19,7 @@ import { classifyCancellation, classifyGroupCancellation, type GroupVerdict } fr
 import { JobTable } from './job-table';
 import { conditionalUpdate, JOB_NAMES as NAMES } from './conditional-update';
 import { refusalOf, type Binding, type Refusal } from './binding';
-import { fromItem, jobKey, SWEEP_KEYS, type Item, type JobRecord } from './job-record';
+import { fromItem, jobKey, type Item, type JobRecord } from './job-record';
 
 export type { Binding } from './binding';
 
@@ -50,9 +50,6 @@ export function storedResult(result: unknown): AttributeValue {
   if (bytes > MAX_RESULT_BYTES) return { S: JSON.stringify({ resultNotStored: `the result is ${bytes} bytes; records keep at most ${MAX_RESULT_BYTES}` }) };
   return { S: json };
 }
-
-/** The sweep index attributes go when a job is terminal: the index holds only jobs that may need a sweep. */
-const LEAVE_SWEEP_INDEX = `${SWEEP_KEYS.shard}, ${SWEEP_KEYS.at}`;
 
 export class JobStore extends JobTable {
   /**
@@ -137,7 +134,7 @@ export class JobStore extends JobTable {
           Key: jobKey(jobId),
           // The lease fields stay, as a record of who completed the job; an earlier attempt's error is not
           // shown once the job SUCCEEDED (toJobView), so it is left rather than removed: a smaller write.
-          UpdateExpression: `SET #status = :succeeded, #result = :result, finishedAt = :at, updatedAt = :at REMOVE ${LEAVE_SWEEP_INDEX}`,
+          UpdateExpression: 'SET #status = :succeeded, #result = :result, finishedAt = :at, updatedAt = :at',
           ConditionExpression: '#status = :running AND leaseOwner = :owner',
           ExpressionAttributeNames: { ...NAMES, '#result': 'result' },
           ExpressionAttributeValues: { ':succeeded': { S: 'SUCCEEDED' }, ':running': { S: 'RUNNING' }, ':owner': { S: owner }, ':result': storedResult(result), ':at': { S: at } },
@@ -164,7 +161,7 @@ export class JobStore extends JobTable {
         Key: jobKey(binding.jobId),
         // As small as the update can be: transactional jobs hold no lease, and an earlier attempt's error is
         // not shown once the job SUCCEEDED (toJobView). The job's start is its completion: one write.
-        UpdateExpression: `SET #status = :succeeded, #result = :result, finishedAt = :at, updatedAt = :at ADD attempts :one REMOVE ${LEAVE_SWEEP_INDEX}`,
+        UpdateExpression: 'SET #status = :succeeded, #result = :result, finishedAt = :at, updatedAt = :at ADD attempts :one',
         ConditionExpression: '#status = :pending AND generation = :gen AND payloadHash = :hash AND #type = :type',
         ExpressionAttributeNames: { ...NAMES, '#result': 'result', '#type': 'type' },
         ExpressionAttributeValues: {
@@ -263,7 +260,7 @@ export class JobStore extends JobTable {
     return conditionalUpdate(this.client, {
       TableName: this.tableName,
       Key: jobKey(binding.jobId),
-      UpdateExpression: `SET #status = :failed, #error = :reason, finishedAt = :at, updatedAt = :at REMOVE leaseOwner, leaseUntil, ${LEAVE_SWEEP_INDEX}${options.countAttempt ? ' ADD attempts :one' : ''}`,
+      UpdateExpression: `SET #status = :failed, #error = :reason, finishedAt = :at, updatedAt = :at REMOVE leaseOwner, leaseUntil${options.countAttempt ? ' ADD attempts :one' : ''}`,
       ConditionExpression:
         'generation = :gen AND payloadHash = :hash AND #status IN (:pending, :running) AND (attribute_not_exists(leaseOwner) OR leaseOwner = :owner OR leaseUntil < :nowMs)',
       ExpressionAttributeNames: { ...NAMES, '#error': 'error' },

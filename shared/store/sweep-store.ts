@@ -1,33 +1,61 @@
 /**
- * What the sweeper does to job records: find the jobs that are due (a Query per shard of the sparse sweep
- * index, which holds only jobs that are not terminal), and the transitions `resend` and `give up`. Every
- * write is conditional on the state the sweeper read, so a job that moved on in between is left alone.
+ * What the sweeper does to job records. Every job carries a sweep time (`sweepAt`) in a keys-only index,
+ * spread over a few shards; the sweeper walks each shard's index in time order from a cursor it keeps in
+ * the table (`SWEEP#<shard>`), so each entry is looked at once, when its time has come: a job that
+ * finished by then costs one read and no write, and the workers never touch the index. A job the sweeper
+ * postpones or sends again gets a later sweep time, and so a later look. Every write to a job is
+ * conditional on the state the sweeper read, so a job that moved on in between is left alone.
  */
-import { QueryCommand } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, QueryCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { conditionalUpdate, JOB_NAMES as NAMES } from './conditional-update';
 import { jobKey, SWEEP_INDEX, SWEEP_KEYS, SWEEP_SHARDS, type JobRecord } from './job-record';
 import { JobStore } from './job-store';
 
+export const SWEEP_SHARD_IDS = Array.from({ length: SWEEP_SHARDS }, (_, i) => `sweep#${i}`);
+
+export interface SweepPage {
+  entries: { jobId: string; sweepAt: number }[];
+  /** Where the next page starts; undefined after the last one. */
+  next?: Record<string, AttributeValue>;
+}
+
+const cursorKey = (shard: string) => ({ pk: { S: `SWEEP#${shard}` } });
+
 export class SweepStore extends JobStore {
-  /** Ids of the jobs whose sweep time has come, oldest first, at most `limit` per shard. */
-  async dueJobIds(nowMs: number, limit = 100): Promise<string[]> {
-    const shards = Array.from({ length: SWEEP_SHARDS }, (_, i) => `sweep#${i}`);
-    const pages = await Promise.all(
-      shards.map(async (shard) => {
-        const { Items } = await this.client.send(
-          new QueryCommand({
-            TableName: this.tableName,
-            IndexName: SWEEP_INDEX,
-            KeyConditionExpression: '#shard = :shard AND #at <= :now',
-            ExpressionAttributeNames: { '#shard': SWEEP_KEYS.shard, '#at': SWEEP_KEYS.at },
-            ExpressionAttributeValues: { ':shard': { S: shard }, ':now': { N: String(nowMs) } },
-            Limit: limit,
-          }),
-        );
-        return (Items ?? []).map((item) => item.pk!.S!.slice('JOB#'.length));
+  /** The sweep time up to which a shard has been swept (0 before its first sweep). */
+  async cursor(shard: string): Promise<number> {
+    const { Item } = await this.client.send(new GetItemCommand({ TableName: this.tableName, Key: cursorKey(shard), ConsistentRead: true }));
+    return Number(Item?.sweptUntil?.N ?? 0);
+  }
+
+  /** Moves a shard's cursor forward (never back: two sweeps at once cannot undo each other's progress). */
+  async advanceCursor(shard: string, sweptUntil: number): Promise<void> {
+    await conditionalUpdate(this.client, {
+      TableName: this.tableName,
+      Key: cursorKey(shard),
+      UpdateExpression: 'SET sweptUntil = :until',
+      ConditionExpression: 'attribute_not_exists(sweptUntil) OR sweptUntil < :until',
+      ExpressionAttributeValues: { ':until': { N: String(sweptUntil) } },
+    });
+  }
+
+  /** One page of a shard's index entries with `after < sweepAt <= until`, oldest first. */
+  async entries(shard: string, after: number, until: number, start?: Record<string, AttributeValue>, limit = 100): Promise<SweepPage> {
+    const { Items, LastEvaluatedKey } = await this.client.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: SWEEP_INDEX,
+        KeyConditionExpression: '#shard = :shard AND #at BETWEEN :from AND :until',
+        ExpressionAttributeNames: { '#shard': SWEEP_KEYS.shard, '#at': SWEEP_KEYS.at },
+        ExpressionAttributeValues: { ':shard': { S: shard }, ':from': { N: String(after + 1) }, ':until': { N: String(until) } },
+        Limit: limit,
+        ...(start ? { ExclusiveStartKey: start } : {}),
       }),
     );
-    return pages.flat();
+    return {
+      entries: (Items ?? []).map((item) => ({ jobId: item.pk!.S!.slice('JOB#'.length), sweepAt: Number(item[SWEEP_KEYS.at]!.N) })),
+      ...(LastEvaluatedKey ? { next: LastEvaluatedKey } : {}),
+    };
   }
 
   /** The condition that the job is as the sweeper read it. */
@@ -71,10 +99,11 @@ export class SweepStore extends JobStore {
     return conditionalUpdate(this.client, {
       TableName: this.tableName,
       Key: jobKey(job.jobId),
-      UpdateExpression: `SET #status = :failed, #error = :reason, finishedAt = :at, updatedAt = :at REMOVE leaseOwner, leaseUntil, ${SWEEP_KEYS.shard}, ${SWEEP_KEYS.at}`,
+      UpdateExpression: 'SET #status = :failed, #error = :reason, finishedAt = :at, updatedAt = :at REMOVE leaseOwner, leaseUntil',
       ConditionExpression,
       ExpressionAttributeNames: { ...NAMES, '#error': 'error' },
       ExpressionAttributeValues: { ...values, ':failed': { S: 'FAILED' }, ':reason': { S: reason }, ':at': { S: at } },
     });
   }
 }
+

@@ -386,13 +386,16 @@ describe('security: IAM', () => {
     expect(tableActions.sort()).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
   });
 
-  it('the API, the leased workers and the sweeper reach job records only (JOB# leading keys), never the accounts or other items', () => {
+  it('the API, the leased workers and the sweeper reach job records only (JOB# leading keys; the sweeper also its SWEEP# cursors), never the accounts or other items', () => {
     const leased = typeNames.filter((n) => typeNamed(n).kind === 'leased').map((n) => workerOf(s.json, n).roleId);
     const roles = [apiFunctionOf(s.json).roleId, sweeperOf().roleId, ...leased];
     for (const roleId of roles) {
       const onTable = roleStatements(s.json, roleId).filter((st) => st.Effect === 'Allow' && referencedIds(st.Resource).has(tableId()) && !JSON.stringify(st.Resource).includes('/index/'));
       expect(onTable.length, roleId).toBeGreaterThan(0);
-      for (const st of onTable) expect(st.Condition, roleId).toEqual({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['JOB#*'] } });
+      for (const st of onTable) {
+        const allowed = roleId === sweeperOf().roleId ? ['JOB#*', 'SWEEP#*'] : ['JOB#*'];
+        expect(st.Condition, roleId).toEqual({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': allowed } });
+      }
     }
   });
 
@@ -423,7 +426,7 @@ describe('sweeper', () => {
     }
   });
 
-  it('keeps the job table\'s sweep index sparse and keys-only', () => {
+  it('gives the job table a keys-only sweep index (sweep time by shard)', () => {
     expect(props(tableId()).GlobalSecondaryIndexes).toEqual([
       {
         IndexName: 'sweep',

@@ -250,7 +250,7 @@ describe('no job is left RUNNING or PENDING', () => {
     expect(report).toMatchObject({ gaveUp: 1 });
     expect(await status(jobId)).toMatchObject({ status: 'FAILED', error: expect.stringContaining(`gave up after ${webhookType.queue.maxReceiveCount} attempts`) });
     expect(await drainDeadLetters()).toEqual([expect.objectContaining({ jobId, reason: expect.stringContaining('gave up') })]);
-    // Terminal: the sweep index no longer holds it.
+    // The sweeper's cursor has passed it: each index entry is looked at once.
     expect(await sweep(sweepDeps(Date.now() + 48 * 3_600_000))).toMatchObject({ looked: 0 });
   });
 
