@@ -37,7 +37,7 @@ export interface JobRecord {
   leaseOwner?: string;
   /** Epoch milliseconds until which `leaseOwner` holds the job. */
   leaseUntil?: number;
-  /** Epoch milliseconds after which the sweeper looks at the job (only while it is not terminal). */
+  /** Epoch milliseconds at which the sweeper looks at the job (once; again only if it moves this). */
   sweepAt?: number;
   /** How many times the sweeper sent the job's message again. */
   sweeps?: number;
@@ -47,7 +47,7 @@ export interface JobRecord {
 
 export type Item = Record<string, AttributeValue>;
 
-/** The sparse index of jobs that are not terminal yet, by the time the sweeper should look at them. */
+/** The index of every job by the time the sweeper should look at it, walked in time order (sweep-store.ts). */
 export const SWEEP_INDEX = 'sweep';
 export const SWEEP_SHARDS = 8;
 /** Attribute names of the index keys. */
