@@ -2,29 +2,13 @@
  * HTTP client of the end-to-end suite. Against a remote API that requires IAM it signs requests with
  * SigV4 (service execute-api) using the standard AWS credential chain; locally it sends them as they are.
  */
-import { createHash, createHmac } from 'node:crypto';
 import { inject } from 'vitest';
 import { SignatureV4 } from '@smithy/signature-v4';
+import { Sha256 } from '../support/sha256';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 
 export const target = inject('target');
 
-type Data = string | ArrayBuffer | ArrayBufferView;
-const bytes = (data: Data) => (typeof data === 'string' ? Buffer.from(data) : ArrayBuffer.isView(data) ? Buffer.from(data.buffer, data.byteOffset, data.byteLength) : Buffer.from(data));
-
-/** The SHA-256 the signer needs, on node:crypto. */
-class Sha256 {
-  private readonly hash;
-  constructor(secret?: Data) {
-    this.hash = secret === undefined ? createHash('sha256') : createHmac('sha256', bytes(secret));
-  }
-  update(data: Data) {
-    this.hash.update(bytes(data));
-  }
-  async digest() {
-    return new Uint8Array(this.hash.digest());
-  }
-}
 
 const signer = !target.local && process.env.JOBLINE_API_SIGN !== '0'
   ? new SignatureV4({ service: 'execute-api', region: target.region, credentials: defaultProvider(), sha256: Sha256 })

@@ -1,13 +1,13 @@
 // The local runtime on a small hand-written cloud assembly (manifest, template, function assets): scheduled
 // EventBridge rules fire their functions, tables get their global secondary indexes, and IAM routes pass the
 // caller's identity from the SigV4 header.
-import { createHash, createHmac } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { Sha256 } from '../support/sha256';
 import { ensureTable } from '../../local/provision';
 import { startLocalRuntime, type LocalRuntime, type LocalRuntimeOptions } from '../../local/runtime';
 import { uniqueName } from '../support/resources';
@@ -191,22 +191,6 @@ describe('global secondary indexes', () => {
   });
 });
 
-type Data = string | ArrayBuffer | ArrayBufferView;
-const bytes = (data: Data) => (typeof data === 'string' ? Buffer.from(data) : ArrayBuffer.isView(data) ? Buffer.from(data.buffer, data.byteOffset, data.byteLength) : Buffer.from(data));
-
-/** SHA-256 on node:crypto, for the signer. */
-class Sha256 {
-  private readonly hash;
-  constructor(secret?: Data) {
-    this.hash = secret === undefined ? createHash('sha256') : createHmac('sha256', bytes(secret));
-  }
-  update(data: Data) {
-    this.hash.update(bytes(data));
-  }
-  async digest() {
-    return new Uint8Array(this.hash.digest());
-  }
-}
 
 describe('IAM routes', () => {
   it('pass the SigV4 caller, the anonymous local caller or 403, as the gateway documents', async () => {
