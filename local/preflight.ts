@@ -1,0 +1,383 @@
+/**
+ * What `npm start` checks and says before it runs anything: its options (`--help`, an unknown option),
+ * Node's version, the Java that DynamoDB Local needs, the ports it will listen on; then each job type's
+ * effective settings as synthesized, and how to reach the local endpoints with an AWS SDK or the AWS CLI.
+ * A problem is one line of cause and one line of fix. The checks take their inputs (a spawn result, a port
+ * probe) as arguments, so that tests can give them any machine.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import type { StackModel } from './template/stack-model';
+
+export interface Problem {
+  cause: string;
+  fix: string;
+}
+
+/** One line of cause, one line of fix. */
+export function formatProblem(problem: Problem): string {
+  return `jobline: ${problem.cause}\n  fix: ${problem.fix}`;
+}
+
+// ---- options --------------------------------------------------------------------------------------------
+
+export const DEFAULT_PORTS = { api: 3000, dynamodb: 8000, sqs: 9324 } as const;
+
+export interface StartOptions {
+  /** HTTP API port; 0: any free port. */
+  port: number;
+  dynamodbPort: number;
+  sqsPort: number;
+  /** An AWS-compatible endpoint for SQS and DynamoDB instead of the embedded emulators. */
+  endpoint?: string;
+  synth: boolean;
+  stack?: string;
+}
+
+export type ParsedStartArgs = { kind: 'help' } | { kind: 'error'; message: string } | { kind: 'run'; options: StartOptions };
+
+const OPTIONS = {
+  port: { type: 'string', value: 'N', help: `HTTP API port (default: PORT or ${DEFAULT_PORTS.api}; 0: any free port)` },
+  'dynamodb-port': { type: 'string', value: 'N', help: `port of the embedded DynamoDB Local (default ${DEFAULT_PORTS.dynamodb}; 0: any free port)` },
+  'sqs-port': { type: 'string', value: 'N', help: `port of the embedded SQS emulator (default ${DEFAULT_PORTS.sqs}; 0: any free port)` },
+  endpoint: {
+    type: 'string',
+    value: 'URL',
+    help: 'use an AWS-compatible endpoint for SQS and DynamoDB (e.g. LocalStack, http://localhost:4566)\ninstead of the embedded emulators (then no Java is needed); AWS_ENDPOINT_URL does the same',
+  },
+  synth: { type: 'boolean', help: 'synthesize cdk.out again even when it was made from the same sources and settings' },
+  stack: { type: 'string', value: 'NAME', help: 'the stack to run when cdk.out holds several' },
+  help: { type: 'boolean', short: 'h', help: 'print this help and exit' },
+} as const satisfies Record<string, { type: 'string' | 'boolean'; value?: string; short?: string; help: string }>;
+
+export function usage(): string {
+  const rows = Object.entries(OPTIONS).map(([name, o]) => {
+    const short = 'short' in o ? `-${o.short}, ` : '';
+    return [`  ${short}--${name}${'value' in o ? ` ${o.value}` : ''}`, o.help] as const;
+  });
+  const width = Math.max(...rows.map(([flag]) => flag.length)) + 2;
+  return [
+    'usage: npm start -- [options]',
+    '',
+    'Runs the synthesized stack (cdk.out, synthesized first when needed) on this machine, without Docker: the HTTP API,',
+    'a worker per job type polling its queue, the scheduled functions, on embedded DynamoDB Local (Java 17+) and SQS.',
+    '',
+    'options:',
+    ...rows.map(([flag, help]) => `${flag.padEnd(width)}${help.split('\n').join(`\n${' '.repeat(width)}`)}`),
+    '',
+    'environment:',
+    `  PORT                the HTTP API port when --port is not given`,
+    `  AWS_ENDPOINT_URL    as --endpoint`,
+    `  JAVA_HOME           the Java 17+ that runs DynamoDB Local (default: java on PATH)`,
+    '',
+    'Function logs go to .jobline/logs/<function>.log. Ctrl-C stops everything.',
+  ].join('\n');
+}
+
+function parsePort(text: string, what: string): number | string {
+  const port = /^\d+$/.test(text.trim()) ? Number(text.trim()) : NaN;
+  return Number.isInteger(port) && port >= 0 && port <= 65_535 ? port : `${what} must be a port number (0-65535), not ${JSON.stringify(text)}`;
+}
+
+/** The options of `npm start`; `env` gives PORT and AWS_ENDPOINT_URL. Never throws. */
+export function parseStartArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ParsedStartArgs {
+  const parseOptions = Object.fromEntries(
+    Object.entries(OPTIONS).map(([name, o]) => [name, { type: o.type, ...('short' in o ? { short: o.short } : {}) }]),
+  ) as Record<string, { type: 'string' | 'boolean'; short?: string }>;
+  const { values, tokens } = parseArgs({ args: [...argv], options: parseOptions, strict: false, allowPositionals: true, tokens: true });
+  for (const token of tokens) {
+    if (token.kind === 'positional') return { kind: 'error', message: `unexpected argument ${token.value}` };
+    if (token.kind !== 'option') continue;
+    const known = OPTIONS[token.name as keyof typeof OPTIONS];
+    if (!known || (token.rawName.startsWith('--') && token.rawName !== `--${token.name}`)) return { kind: 'error', message: `unknown option ${token.rawName}` };
+    // `--port --synth` is a missing value, not the port "--synth".
+    if (known.type === 'string' && (token.value === undefined || (!token.inlineValue && token.value.startsWith('-')))) return { kind: 'error', message: `option --${token.name} needs a value` };
+    if (known.type === 'boolean' && token.inlineValue) return { kind: 'error', message: `option --${token.name} takes no value` };
+  }
+  if (values.help) return { kind: 'help' };
+
+  const ports: Record<'port' | 'dynamodbPort' | 'sqsPort', number> = { port: DEFAULT_PORTS.api, dynamodbPort: DEFAULT_PORTS.dynamodb, sqsPort: DEFAULT_PORTS.sqs };
+  const given: [keyof typeof ports, string | undefined, string][] = [
+    ['port', typeof values.port === 'string' ? values.port : env.PORT || undefined, typeof values.port === 'string' ? '--port' : 'PORT'],
+    ['dynamodbPort', values['dynamodb-port'] as string | undefined, '--dynamodb-port'],
+    ['sqsPort', values['sqs-port'] as string | undefined, '--sqs-port'],
+  ];
+  for (const [key, text, what] of given) {
+    if (text === undefined) continue;
+    const port = parsePort(text, what);
+    if (typeof port === 'string') return { kind: 'error', message: port };
+    ports[key] = port;
+  }
+  const endpoint = (typeof values.endpoint === 'string' ? values.endpoint : env.AWS_ENDPOINT_URL) || undefined;
+  if (endpoint !== undefined && !/^https?:\/\/[^/\s]+/.test(endpoint)) return { kind: 'error', message: `--endpoint must be an http(s) URL, not ${JSON.stringify(endpoint)}` };
+  return {
+    kind: 'run',
+    options: { ...ports, ...(endpoint ? { endpoint } : {}), synth: values.synth === true, ...(typeof values.stack === 'string' ? { stack: values.stack } : {}) },
+  };
+}
+
+// ---- Node -----------------------------------------------------------------------------------------------
+
+export const MIN_NODE_MAJOR = 20;
+
+const majorOf = (version: string) => Number(/^v?(\d+)/.exec(version)?.[1] ?? NaN);
+
+export function checkNode(version: string = process.versions.node): Problem | undefined {
+  const major = majorOf(version);
+  if (major >= MIN_NODE_MAJOR) return undefined;
+  return { cause: `Node ${version.replace(/^v/, '')} is too old: jobline needs Node ${MIN_NODE_MAJOR} or newer`, fix: `install Node ${MIN_NODE_MAJOR}+ (e.g. nvm install ${MIN_NODE_MAJOR}) and run npm start with it` };
+}
+
+/** A warning when the functions' Lambda runtimes (e.g. nodejs24.x) are not this machine's Node major version. */
+export function runtimeWarning(runtimes: readonly string[], version: string = process.versions.node): string | undefined {
+  const local = majorOf(version);
+  const other = [...new Set(runtimes)].filter((r) => {
+    const m = /^nodejs(\d+)\.x$/.exec(r);
+    return m !== null && Number(m[1]) !== local;
+  });
+  if (other.length === 0) return undefined;
+  return `warning: functions run on this machine's Node ${local}; in AWS they run on ${other.sort().join(', ')}`;
+}
+
+// ---- Java -----------------------------------------------------------------------------------------------
+
+export const MIN_JAVA_MAJOR = 17;
+export const JAVA_FIX = `install Java ${MIN_JAVA_MAJOR}+, e.g. apt-get install -y openjdk-17-jre-headless (or point JAVA_HOME at one)`;
+
+/** The java that runs DynamoDB Local: $JAVA_HOME/bin/java when JAVA_HOME is set, else java on PATH. */
+export function javaCommand(env: NodeJS.ProcessEnv = process.env): { command: string; javaHome?: string } {
+  return env.JAVA_HOME ? { command: path.join(env.JAVA_HOME, 'bin', 'java'), javaHome: env.JAVA_HOME } : { command: 'java' };
+}
+
+/**
+ * The major version in `java -version`'s output (it goes to stderr): "17.0.15" → 17, "21" → 21,
+ * "1.8.0_392" → 8. Undefined when there is none.
+ */
+export function parseJavaMajor(output: string): number | undefined {
+  const match = /version "(\d+)(?:\.(\d+))?[^"]*"/.exec(output);
+  if (!match) return undefined;
+  const first = Number(match[1]);
+  return first === 1 && match[2] !== undefined ? Number(match[2]) : first;
+}
+
+export interface SpawnResult {
+  error?: { code?: string; message: string };
+  status: number | null;
+  stdout?: string;
+  stderr?: string;
+}
+
+export interface JavaCheckDeps {
+  env?: NodeJS.ProcessEnv;
+  run?: (command: string, args: string[]) => SpawnResult;
+  exists?: (file: string) => boolean;
+}
+
+const runSync = (command: string, args: string[]): SpawnResult => {
+  const result = spawnSync(command, args, { encoding: 'utf8', timeout: 30_000, stdio: ['ignore', 'pipe', 'pipe'] });
+  return { ...(result.error ? { error: result.error as NodeJS.ErrnoException } : {}), status: result.status, stdout: result.stdout ?? '', stderr: result.stderr ?? '' };
+};
+
+/** DynamoDB Local needs Java 17+: runs `java -version` (or $JAVA_HOME/bin/java) and reads its major version. */
+export function checkJava(deps: JavaCheckDeps = {}): Problem | undefined {
+  const env = deps.env ?? process.env;
+  const { command, javaHome } = javaCommand(env);
+  if (javaHome && !(deps.exists ?? existsSync)(command)) {
+    return { cause: `DynamoDB Local needs Java ${MIN_JAVA_MAJOR}+, but JAVA_HOME is ${javaHome} and ${command} does not exist`, fix: JAVA_FIX };
+  }
+  const where = javaHome ? command : 'java on PATH';
+  const result = (deps.run ?? runSync)(command, ['-version']);
+  if (result.error) {
+    const cause = result.error.code === 'ENOENT' ? `DynamoDB Local needs Java ${MIN_JAVA_MAJOR}+, but there is no ${javaHome ? command : 'java on PATH'}` : `DynamoDB Local needs Java ${MIN_JAVA_MAJOR}+, but ${where} did not run (${result.error.code ?? result.error.message})`;
+    return { cause, fix: JAVA_FIX };
+  }
+  const output = `${result.stderr ?? ''}\n${result.stdout ?? ''}`;
+  const major = parseJavaMajor(output);
+  if (result.status !== 0 || major === undefined) {
+    const said = output.split('\n').map((l) => l.trim()).find((l) => l.length > 0);
+    return { cause: `DynamoDB Local needs Java ${MIN_JAVA_MAJOR}+, but \`${command} -version\` ${result.status !== 0 ? `failed (exit ${result.status})` : 'names no version'}${said ? `: ${said}` : ''}`, fix: JAVA_FIX };
+  }
+  if (major < MIN_JAVA_MAJOR) return { cause: `DynamoDB Local needs Java ${MIN_JAVA_MAJOR}+, but ${where} is Java ${major}`, fix: JAVA_FIX };
+  return undefined;
+}
+
+// ---- ports ----------------------------------------------------------------------------------------------
+
+/** Whether a server can listen on the port (on `host`; undefined: every address, as DynamoDB Local does). */
+export function probePort(port: number, host?: string): Promise<{ free: true } | { free: false; code: string }> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', (error: NodeJS.ErrnoException) => resolve({ free: false, code: error.code ?? error.message }));
+    server.listen({ port, ...(host !== undefined ? { host } : {}), exclusive: true }, () => server.close(() => resolve({ free: true })));
+  });
+}
+
+export type PortProbe = (port: number, host?: string) => Promise<{ free: true } | { free: false; code: string }>;
+
+export interface WantedPort {
+  port: number;
+  /** What listens there, e.g. "the HTTP API". */
+  what: string;
+  /** The option that changes it, e.g. "--port". */
+  flag: string;
+  /** Where it will listen (undefined: every address). */
+  host?: string;
+  /** An environment variable that sets it too, e.g. PORT. */
+  envVar?: string;
+}
+
+async function isFree(probe: PortProbe, port: number, host: string | undefined): Promise<boolean> {
+  return (await probe(port, host)).free;
+}
+
+/** A port near `from` that is free and not in `taken`; 0 when none is found (any free port). */
+export async function suggestPort(from: number, host: string | undefined, taken: ReadonlySet<number>, probe: PortProbe = probePort): Promise<number> {
+  for (let port = from + 1; port <= Math.min(65_535, from + 100); port++) {
+    if (!taken.has(port) && (await isFree(probe, port, host))) return port;
+  }
+  return 0;
+}
+
+/** Each port that cannot be listened on (in use, or the same as another), with a free one to use instead. */
+export async function checkPorts(wanted: readonly WantedPort[], probe: PortProbe = probePort): Promise<Problem[]> {
+  const problems: Problem[] = [];
+  const taken = new Set(wanted.map((w) => w.port).filter((p) => p !== 0));
+  const seen = new Map<number, WantedPort>();
+  for (const w of wanted) {
+    if (w.port === 0) continue;
+    const twin = seen.get(w.port);
+    seen.set(w.port, twin ?? w);
+    let cause: string | undefined;
+    if (twin) cause = `port ${w.port} is given both to ${twin.what} and to ${w.what}`;
+    else {
+      const result = await probe(w.port, w.host);
+      if (!result.free) cause = result.code === 'EADDRINUSE' ? `port ${w.port} (${w.what}) is already in use` : `port ${w.port} (${w.what}) cannot be listened on: ${result.code}`;
+    }
+    if (!cause) continue;
+    const suggestion = await suggestPort(w.port, w.host, taken, probe);
+    taken.add(suggestion);
+    problems.push({ cause, fix: portFix(w, suggestion) });
+  }
+  return problems;
+}
+
+export function portFix(w: WantedPort, suggestion: number): string {
+  return `npm start -- ${w.flag} ${suggestion}${w.envVar ? ` (or ${w.envVar}=${suggestion} npm start)` : ''}${suggestion === 0 ? ' (0: any free port)' : ''}`;
+}
+
+/** The ports `npm start` will listen on: the API's, and the embedded emulators' unless an endpoint replaces them. */
+export function wantedPorts(options: StartOptions, apiHost = '127.0.0.1'): WantedPort[] {
+  return [
+    { port: options.port, what: 'the HTTP API', flag: '--port', host: apiHost, envVar: 'PORT' },
+    ...(options.endpoint
+      ? []
+      : [
+          // DynamoDB Local (Java) listens on every address.
+          { port: options.dynamodbPort, what: 'DynamoDB Local', flag: '--dynamodb-port' },
+          { port: options.sqsPort, what: 'the SQS emulator', flag: '--sqs-port', host: '127.0.0.1' },
+        ]),
+  ];
+}
+
+export interface PreflightDeps extends JavaCheckDeps {
+  nodeVersion?: string;
+  probe?: PortProbe;
+}
+
+/** Every problem that would stop `npm start`, found before anything starts. */
+export async function preflight(options: StartOptions, deps: PreflightDeps = {}): Promise<Problem[]> {
+  const problems: Problem[] = [];
+  const node = checkNode(deps.nodeVersion);
+  if (node) problems.push(node);
+  if (!options.endpoint) {
+    const java = checkJava(deps);
+    if (java) problems.push(java);
+  }
+  problems.push(...(await checkPorts(wantedPorts(options), deps.probe)));
+  return problems;
+}
+
+// ---- what runs ------------------------------------------------------------------------------------------
+
+export interface JobTypeSettings {
+  type: string;
+  fifo: boolean;
+  batchSize: number;
+  batchingWindowSeconds: number;
+  maxConcurrency: number;
+  workerTimeoutSeconds: number;
+  visibilityTimeoutSeconds: number;
+  /** Undefined when the queue has no dead-letter queue. */
+  maxReceiveCount?: number;
+  backoffBaseSeconds?: string;
+  backoffMaxSeconds?: string;
+  enabled: boolean;
+}
+
+/** Each job type's effective settings, as the template declares them (event source, queue, worker function). */
+export function jobTypeSettings(model: StackModel): JobTypeSettings[] {
+  const settings: JobTypeSettings[] = [];
+  for (const source of model.eventSources) {
+    const fn = model.functions.find((f) => f.logicalId === source.functionLogicalId);
+    const queue = model.queues.find((q) => q.logicalId === source.queueLogicalId);
+    if (!fn || !queue) continue;
+    const type = fn.environment.JOBLINE_JOB_TYPE;
+    const literal = (name: string) => {
+      const value = fn.environment[name];
+      return typeof value === 'string' || typeof value === 'number' ? String(value) : undefined;
+    };
+    settings.push({
+      type: typeof type === 'string' ? type : fn.name,
+      fifo: queue.fifo,
+      batchSize: source.batchSize,
+      batchingWindowSeconds: source.batchingWindowSeconds,
+      maxConcurrency: source.maxConcurrency,
+      workerTimeoutSeconds: fn.timeoutSeconds,
+      // SQS's default when the template sets none.
+      visibilityTimeoutSeconds: Number(queue.attributes.VisibilityTimeout ?? 30),
+      ...(queue.redrive ? { maxReceiveCount: queue.redrive.maxReceiveCount } : {}),
+      ...(literal('JOBLINE_BACKOFF_BASE_SECONDS') !== undefined ? { backoffBaseSeconds: literal('JOBLINE_BACKOFF_BASE_SECONDS') } : {}),
+      ...(literal('JOBLINE_BACKOFF_MAX_SECONDS') !== undefined ? { backoffMaxSeconds: literal('JOBLINE_BACKOFF_MAX_SECONDS') } : {}),
+      enabled: source.enabled,
+    });
+  }
+  return settings.sort((a, b) => a.type.localeCompare(b.type));
+}
+
+export function renderJobTypeSettings(settings: readonly JobTypeSettings[]): string[] {
+  const width = Math.max(0, ...settings.map((s) => s.type.length));
+  return settings.map(
+    (s) =>
+      `  ${s.type.padEnd(width)}  ${s.fifo ? 'FIFO    ' : 'standard'}  batch size ${s.batchSize}, batching window ${s.batchingWindowSeconds} s, max concurrency ${s.maxConcurrency}, ` +
+      `worker timeout ${s.workerTimeoutSeconds} s, visibility timeout ${s.visibilityTimeoutSeconds} s, ` +
+      `maxReceiveCount ${s.maxReceiveCount ?? '- (no DLQ)'}, backoff base ${s.backoffBaseSeconds ?? '?'} s max ${s.backoffMaxSeconds ?? '?'} s` +
+      `${s.enabled ? '' : ' (event source DISABLED)'}`,
+  );
+}
+
+export interface EndpointInfo {
+  endpoints: { dynamodb: string; sqs: string };
+  embedded: { dynamodb: boolean; sqs: boolean };
+  region: string;
+  credentials: { accessKeyId: string; secretAccessKey: string };
+  tables: readonly string[];
+  deadLetterQueueUrls: readonly string[];
+}
+
+/** Where the local AWS endpoints are, the credentials that reach them and an AWS CLI command for each. */
+export function renderEndpoints(info: EndpointInfo): string[] {
+  const env = `AWS_ACCESS_KEY_ID=${info.credentials.accessKeyId} AWS_SECRET_ACCESS_KEY=${info.credentials.secretAccessKey} AWS_REGION=${info.region}`;
+  const lines = [
+    `  DynamoDB  ${info.endpoints.dynamodb}${info.embedded.dynamodb ? '  (DynamoDB Local, embedded)' : ''}`,
+    `  SQS       ${info.endpoints.sqs}${info.embedded.sqs ? '  (SQS emulator, embedded)' : ''}`,
+    `  credentials: ${env}`,
+    `  e.g. export ${env}`,
+  ];
+  if (info.tables[0]) lines.push(`       aws --endpoint-url ${info.endpoints.dynamodb} dynamodb scan --table-name ${info.tables[0]}`);
+  for (const url of info.deadLetterQueueUrls) lines.push(`       aws --endpoint-url ${info.endpoints.sqs} sqs receive-message --queue-url ${url}`);
+  return lines;
+}
