@@ -50,33 +50,52 @@ async function sweepShard(shard: string, deps: SweepDeps, now: () => number, dea
   const from = await deps.store.cursor(shard);
   const until = now() - INDEX_LAG_MS;
   let start: Parameters<SweepStore['entries']>[3];
+  // The cursor never passes an entry whose job could not be settled (an error, or a job too busy to
+  // move): the next sweep reads it again.
+  let unsettledFrom = Infinity;
   for (;;) {
     if (now() > deadline) return;
     const page = await deps.store.entries(shard, from, until, start);
     if (page.entries.length > 0) {
-      // Eventually consistent reads, at half the cost: every write below is conditional on what was read.
+      // Eventually consistent reads, at half the cost: every write is conditional on what was read, and a
+      // job that moved on in between is read again, consistently.
       const jobs = await deps.store.getMany(page.entries.map((e) => e.jobId), { consistent: false });
-      for (const job of jobs.values()) {
+      for (const entry of page.entries) {
+        const job = jobs.get(entry.jobId);
+        if (!job) continue; // deleted by TTL: nothing left to sweep
         report.looked++;
+        let settled = false;
         try {
-          await sweepOne(job, deps, now(), report);
+          settled = await settle(job, deps, now, report);
         } catch (error) {
           report.errors++;
-          deps.log.warn('could not sweep a job', { jobId: job.jobId, reason: reasonOf(error) });
+          deps.log.warn('could not sweep a job; the next sweep tries again', { jobId: job.jobId, reason: reasonOf(error) });
         }
+        if (!settled) unsettledFrom = Math.min(unsettledFrom, entry.sweepAt);
       }
       // Entries of this sweep time may continue on the next page: if the sweep stops here, they are read
       // again next time (every action is conditional, so a second look is harmless).
       const last = page.entries.at(-1)!.sweepAt;
-      await deps.store.advanceCursor(shard, page.next ? last - 1 : until);
+      await deps.store.advanceCursor(shard, Math.min(page.next ? last - 1 : until, unsettledFrom - 1));
     } else if (!page.next) {
-      await deps.store.advanceCursor(shard, until);
+      await deps.store.advanceCursor(shard, Math.min(until, unsettledFrom - 1));
     }
     if (!page.next) return;
     start = page.next;
   }
 }
 
+/** Tries a job's sweep, reading it again when it moved on between the read and the write. */
+async function settle(first: JobRecord, deps: SweepDeps, now: () => number, report: SweepReport): Promise<boolean> {
+  let job: JobRecord | undefined = first;
+  for (let attempt = 1; job && attempt <= 3; attempt++) {
+    if (await sweepOne(job, deps, now(), report)) return true;
+    job = (await deps.store.getMany([job.jobId])).get(job.jobId);
+  }
+  return job === undefined;
+}
+
+/** One job's sweep. True when it is settled (left alone, postponed, sent again or given up). */
 async function sweepOne(job: JobRecord, deps: SweepDeps, now: number, report: SweepReport): Promise<boolean> {
   const type = deps.types[job.type];
   const decision = decideSweep(job, type, now);
@@ -84,10 +103,11 @@ async function sweepOne(job: JobRecord, deps: SweepDeps, now: number, report: Sw
   switch (decision.action) {
     case 'skip':
       report.finished++;
-      return false;
+      return true;
     case 'postpone':
+      if (!(await deps.store.postpone(job, decision.until))) return false;
       report.postponed++;
-      return deps.store.postpone(job, decision.until);
+      return true;
     case 'resend': {
       if (!(await deps.store.markResent(job, decision.nextSweepAt))) return false;
       await deps.send(type!.queueUrl, encodeRecordMessage(job), { fifo: fifoOf(job, type!, `s${(job.sweeps ?? 0) + 1}`) });

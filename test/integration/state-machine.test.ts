@@ -265,6 +265,38 @@ describe('no job is left RUNNING or PENDING', () => {
   });
 });
 
+describe('the sweeper never loses sight of a job', () => {
+  it('reads a job that moved on between its read and its write again, and decides again', async () => {
+    const jobId = await submit(hook('/ok'));
+    const deps = sweepDeps(Date.now() + 6 * 60_000);
+    // The job makes progress just as the sweeper writes: its first conditional write loses the race.
+    let raced = false;
+    const store = deps.store;
+    const markResent = store.markResent.bind(store);
+    store.markResent = async (job, next) => {
+      if (!raced) {
+        raced = true;
+        await dynamoClient().send(new UpdateItemCommand({ TableName: table, Key: jobKey(jobId), UpdateExpression: 'SET updatedAt = :t', ExpressionAttributeValues: { ':t': { S: new Date(Date.now() - 5 * 60_000).toISOString() } } }));
+      }
+      return markResent(job, next);
+    };
+    expect(await sweep(deps)).toMatchObject({ resent: 1, errors: 0 });
+    expect(raced).toBe(true);
+  });
+
+  it('keeps its cursor before a job it could not settle, so the next sweep reads it again', async () => {
+    const jobId = await submit(hook('/ok'));
+    const later = Date.now() + 6 * 60_000;
+    const busy = sweepDeps(later);
+    busy.store.markResent = async () => false; // the job moves on every time
+    expect(await sweep(busy)).toMatchObject({ looked: 1, resent: 0 });
+    // The next sweep sees it again and settles it.
+    expect(await sweep(sweepDeps(later + 1000))).toMatchObject({ looked: 1, resent: 1 });
+    await work();
+    expect(await status(jobId)).toMatchObject({ status: 'SUCCEEDED' });
+  });
+});
+
 describe('results too large to keep', () => {
   const echo = defineJob({
     name: 'echo',
