@@ -10,6 +10,7 @@
 import { writeSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ENV } from '../config';
 import { TransientError } from '../errors';
 
 export interface FaultConfig {
@@ -34,6 +35,15 @@ export interface FaultConfig {
   killAfterSubmitPutRate?: number;
   /** Share of SQS SendMessage requests applied by SQS whose answer is replaced by a 500 (a lost answer). */
   sqsLostResponseRate?: number;
+  /**
+   * Share of handler runs on their message's last allowed receive (ApproximateReceiveCount at the queue's
+   * maxReceiveCount, JOBLINE_MAX_RECEIVE_COUNT) whose process is killed (SIGKILL) before the handler runs:
+   * a leased job is left RUNNING under a lease that runs out, and SQS parks its message in the DLQ on the
+   * next receive, so only the sweeper can finish the job.
+   */
+  killOnLastReceiveRate?: number;
+  /** Share of handler results replaced by a ~70 KB string: more than a job record keeps. */
+  oversizedResultRate?: number;
 }
 
 let cached: FaultConfig | null | undefined;
@@ -133,8 +143,17 @@ export function addFaultInjection(client: DynamoDBClient, config: FaultConfig | 
   );
 }
 
-/** Handler faults, before the handler runs: a slow start, a transient error, or a hang past the deadline. */
-export async function injectHandlerFaults(config: FaultConfig, jobId: string, signal: AbortSignal): Promise<void> {
+/**
+ * Handler faults, before the handler runs: a kill on the message's last allowed receive, a slow start, a
+ * transient error, or a hang past the deadline.
+ */
+export async function injectHandlerFaults(config: FaultConfig, job: { jobId: string; attempt: number }, signal: AbortSignal): Promise<void> {
+  const { jobId } = job;
+  const maxReceiveCount = Number(process.env[ENV.maxReceiveCount]);
+  if (maxReceiveCount > 0 && job.attempt >= maxReceiveCount && chance(config.killOnLastReceiveRate)) {
+    reportFault('kill', { jobId, attempt: job.attempt, when: 'on the last allowed receive, after the claim, before the handler' });
+    process.kill(process.pid, 'SIGKILL');
+  }
   if (config.handlerDelayMs) await new Promise((resolve) => setTimeout(resolve, config.handlerDelayMs));
   if (chance(config.handlerErrorRate)) {
     reportFault('handler-error', { jobId });
@@ -145,4 +164,22 @@ export async function injectHandlerFaults(config: FaultConfig, jobId: string, si
     await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+/** A result larger than a job record keeps (MAX_RESULT_BYTES, 64 KiB): about 70 KB of JSON. */
+const OVERSIZED_RESULT_BYTES = 70 * 1024;
+
+/**
+ * Result faults, after the handler returned: on a share of runs the result is replaced by a ~70 KB string.
+ * A transactional handler returns `{ result, writes }`: only its `result` is replaced (its writes still
+ * commit); any other value (a leased handler's) is replaced whole.
+ */
+export function injectResultFaults<R>(config: FaultConfig, value: R, jobId: string): R {
+  if (!chance(config.oversizedResultRate)) return value;
+  reportFault('oversized-result', { jobId, bytes: OVERSIZED_RESULT_BYTES });
+  const oversized = 'x'.repeat(OVERSIZED_RESULT_BYTES);
+  if (value !== null && typeof value === 'object' && 'result' in value && Array.isArray((value as { writes?: unknown }).writes)) {
+    return { ...value, result: oversized };
+  }
+  return oversized as R;
 }

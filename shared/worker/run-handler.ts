@@ -1,5 +1,5 @@
 /** Runs a job type's handler within its deadline, with the chaos suite's handler faults where compiled in. */
-import { faultConfig, injectHandlerFaults } from '../aws/fault-injection';
+import { faultConfig, injectHandlerFaults, injectResultFaults } from '../aws/fault-injection';
 import type { JobContext } from '../jobs/define';
 import { withDeadline } from './deadline';
 
@@ -12,7 +12,10 @@ export async function runHandler<R>(ctx: ContextBase, run: (ctx: JobContext) => 
     // check folds to false and the fault injection is left out of them.
     if (process.env.JOBLINE_BUILD_FAULT_INJECTION !== 'false') {
       const injected = faultConfig();
-      if (injected) await injectHandlerFaults(injected, ctx.jobId, signal);
+      if (injected) {
+        await injectHandlerFaults(injected, ctx, signal);
+        return injectResultFaults(injected, await run({ ...ctx, signal }), ctx.jobId);
+      }
     }
     return run({ ...ctx, signal });
   });

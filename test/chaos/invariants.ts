@@ -8,6 +8,49 @@ export interface ObservedJob {
   status: string;
   /** The transfer's payload, for the ledger check. */
   transfer?: { from: string; to: string; amount: number };
+  /** From the job record at the end of the run. */
+  generation?: number;
+  payloadHash?: string;
+  /** The record's finishedAt, in epoch milliseconds. */
+  finishedAt?: number;
+}
+
+/** A message seen in a DLQ (read before each redrive, or in the final drain), as its body names its job. */
+export interface DeadLetterSighting {
+  jobId: string;
+  generation: number;
+  payloadHash: string;
+}
+
+/** A webhook call as the receiver saw it. */
+export interface ObservedCall {
+  key: string;
+  path: string;
+  /** Arrival, epoch milliseconds (the same clock as the records' finishedAt). */
+  at: number;
+  status: number;
+}
+
+/** A job the clients expected to fail and watched until it did, and what they did then. */
+export interface WatchedJob {
+  jobId: string;
+  /** The record's finishedAt (epoch ms) when the client first saw the job FAILED; undefined: never seen FAILED. */
+  failedAt?: number;
+  /** Reject-once jobs: resubmitted under a new key, or retried explicitly (`accepted`: the retry was answered 202). */
+  followUp?: { action: 'resubmit'; againJobId?: string } | { action: 'retry'; requestedAt: number; accepted: boolean };
+}
+
+/** What the second caller saw when it submitted the first caller's key with another payload. */
+export interface CrossCallerProbe {
+  key: string;
+  /** The first caller's job. */
+  aJobId: string;
+  /** The second caller's answer to its submit (last one, after retries of 5xx) and the job id in it. */
+  bStatus: number;
+  bJobId?: string;
+  /** Status of the second caller's GET of the first caller's job (must be 404), and the reverse. */
+  bGetOfA: number;
+  aGetOfB?: number;
 }
 
 export interface Observation {
@@ -15,13 +58,28 @@ export interface Observation {
   /** Jobs the harness submitted but never got a job id for (lost before reaching the system). */
   unsubmitted: number;
   balances: Map<string, number>;
-  /** Job ids whose message is in a DLQ. */
+  /** Job ids whose message is in a DLQ (see deadLetteredJobs). */
   deadLettered: Set<string>;
   /** Webhook calls seen by the receiver, per Idempotency-Key (= job id). */
   webhookCalls: Map<string, number>;
   /** Each webhook call's [start, end] in ms, per key; with `leaseMs`, shows two workers running one job. */
   webhookIntervals?: Map<string, [number, number][]>;
   leaseMs?: number;
+  /** Every webhook call, with its path and arrival time. */
+  calls?: ObservedCall[];
+  /** Jobs expected to fail (poison, reject-once, unavailable targets), watched by their clients. */
+  watched?: WatchedJob[];
+  /** Forged messages: the real jobs they name (which must end SUCCEEDED) and their SQS message ids. */
+  forged?: { victims: string[]; messageIds: string[] };
+  /** Message ids of the stale generation-1 copies sent after explicit retries. */
+  stale?: string[];
+  /** Message ids the workers logged as `message dropped without running`. */
+  dropped?: Set<string>;
+  /** Message ids the workers parked in a DLQ (a message that is not its job's own is parked, not run). */
+  parked?: Set<string>;
+  crossCaller?: CrossCallerProbe[];
+  /** Jobs whose handler result was replaced by an oversized one (they must still end SUCCEEDED). */
+  oversized?: Set<string>;
 }
 
 /**
@@ -30,6 +88,10 @@ export interface Observation {
  * after it, ran under a live lease. Two workers claiming at once start their calls milliseconds apart.
  */
 export const LEASE_SLACK_MS = 500;
+
+export const FORGED_PATH_PREFIX = '/forged/';
+export const FORGED_ACCOUNT_PREFIX = 'forged-';
+export const REJECT_ONCE_PATH_PREFIX = '/reject-once/';
 
 export interface Verdict {
   lost: number;
@@ -41,6 +103,21 @@ export interface Verdict {
   webhookCallsPerKey: number;
   /** Webhook calls that ran while another call of the same job still held a live lease. */
   concurrentUnderLease: number;
+  /** Effects of FAILED jobs that re-ran without an explicit retry (see redriveReruns). */
+  redriveReruns: number;
+  /** Effects of forged messages, and jobs named by them that did not end SUCCEEDED (see forgedRan). */
+  forgedRan: number;
+  /** Forged messages no worker refused (dropped or parked), and stale copies no worker dropped. */
+  forgedUnrefused: number;
+  staleUndropped: number;
+  /** Explicitly retried jobs that did not end SUCCEEDED in generation 2. */
+  retriedWrong: number;
+  /** Jobs left PENDING or RUNNING. */
+  stuck: number;
+  /** Violations of caller scoping (see crossCallerViolations). */
+  crossCaller: number;
+  /** Jobs with an oversized result that did not end SUCCEEDED. */
+  oversizedFailed: number;
   problems: string[];
 }
 
@@ -56,6 +133,124 @@ export function callsUnderLiveLease(intervals: ReadonlyMap<string, readonly (rea
     }
   }
   return count;
+}
+
+/**
+ * The FAILED jobs whose own message was seen in a DLQ: a sighting with the job's id, generation and payload
+ * hash (a forged message that ended in a DLQ names a real job, but is not that job's message).
+ */
+export function deadLetteredJobs(jobs: readonly ObservedJob[], sightings: readonly DeadLetterSighting[]): Set<string> {
+  const seen = new Map<string, DeadLetterSighting[]>();
+  for (const s of sightings) seen.set(s.jobId, [...(seen.get(s.jobId) ?? []), s]);
+  const parked = new Set<string>();
+  for (const job of jobs) {
+    if (job.status !== 'FAILED') continue;
+    const own = (seen.get(job.jobId) ?? []).some(
+      (s) => (job.generation === undefined || s.generation === job.generation) && (job.payloadHash === undefined || s.payloadHash === job.payloadHash),
+    );
+    if (own) parked.add(job.jobId);
+  }
+  return parked;
+}
+
+/**
+ * FAILED is terminal: a job re-runs only by an explicit retry. Counts
+ * - webhook calls of a job made after it was FAILED (more than LEASE_SLACK_MS after: a worker stalled past
+ *   its expired lease may still call just after) while it was FAILED: until the client's retry request, or
+ *   for good when it was not retried. The FAILED time is the earliest known: when its client first saw it
+ *   FAILED, else the record's finishedAt at the end;
+ * - watched jobs seen FAILED, never retried, that did not end FAILED;
+ * - reject-once paths where more than one job (Idempotency-Key) got a 2xx: the effect happened twice, once
+ *   for the FAILED job (re-run) and once for its resubmission.
+ */
+export function redriveReruns(jobs: readonly ObservedJob[], calls: readonly ObservedCall[], watched: readonly WatchedJob[], slackMs = LEASE_SLACK_MS): { count: number; examples: string[] } {
+  const byId = new Map(jobs.map((j) => [j.jobId, j]));
+  const windows = new Map<string, [number, number]>();
+  const examples: string[] = [];
+  let count = 0;
+  for (const w of watched) {
+    if (w.failedAt === undefined) continue;
+    const retried = w.followUp?.action === 'retry' && w.followUp.accepted;
+    windows.set(w.jobId, [w.failedAt, retried ? (w.followUp as { requestedAt: number }).requestedAt : Infinity]);
+    const final = byId.get(w.jobId)?.status;
+    if (!retried && final !== undefined && final !== 'FAILED') {
+      count++;
+      if (examples.length < 3) examples.push(`${w.jobId} was FAILED, never retried, and ended ${final}`);
+    }
+  }
+  for (const j of jobs) {
+    if (j.status !== 'FAILED' || j.finishedAt === undefined) continue;
+    const known = windows.get(j.jobId);
+    if (!known) windows.set(j.jobId, [j.finishedAt, Infinity]);
+    else if (known[1] === Infinity) known[0] = Math.min(known[0], j.finishedAt);
+  }
+  for (const call of calls) {
+    const window = windows.get(call.key);
+    if (window && call.at > window[0] + slackMs && call.at < window[1]) {
+      count++;
+      if (examples.length < 5) examples.push(`${call.key} called ${call.at - window[0]} ms after it was FAILED (${call.path})`);
+    }
+  }
+  const succeededKeys = new Map<string, Set<string>>();
+  for (const call of calls) {
+    if (!call.path.startsWith(REJECT_ONCE_PATH_PREFIX) || call.status < 200 || call.status > 299) continue;
+    succeededKeys.set(call.path, (succeededKeys.get(call.path) ?? new Set()).add(call.key));
+  }
+  for (const [path, keys] of succeededKeys) {
+    if (keys.size <= 1) continue;
+    count += keys.size - 1;
+    if (examples.length < 5) examples.push(`${path} got a 2xx for ${keys.size} jobs: ${[...keys].join(', ')}`);
+  }
+  return { count, examples };
+}
+
+/**
+ * Forged messages must not run: no call of a forged target, no balance on a forged account, and every job
+ * a forged message named ends SUCCEEDED (as a plain job does), not FAILED or stuck by the forgery.
+ */
+export function forgedRan(calls: readonly ObservedCall[], balances: ReadonlyMap<string, number>, jobs: readonly ObservedJob[], victims: readonly string[]): { count: number; examples: string[] } {
+  const examples: string[] = [];
+  const forgedCalls = calls.filter((c) => c.path.startsWith(FORGED_PATH_PREFIX));
+  const forgedAccounts = [...balances].filter(([account, balance]) => account.startsWith(FORGED_ACCOUNT_PREFIX) && balance !== 0);
+  const status = new Map(jobs.map((j) => [j.jobId, j.status]));
+  const harmed = victims.filter((id) => status.get(id) !== 'SUCCEEDED');
+  for (const c of forgedCalls.slice(0, 3)) examples.push(`forged call ${c.path} as job ${c.key}`);
+  for (const [account, balance] of forgedAccounts.slice(0, 3)) examples.push(`forged account ${account} has balance ${balance}`);
+  for (const id of harmed.slice(0, 3)) examples.push(`job ${id}, named by a forged message, ended ${status.get(id) ?? 'MISSING'}`);
+  return { count: forgedCalls.length + forgedAccounts.length + harmed.length, examples };
+}
+
+/** Messages the harness sent that must be refused without running, which no worker logged as refused. */
+export function unrefused(messageIds: readonly string[], ...refused: readonly ReadonlySet<string>[]): string[] {
+  return messageIds.filter((id) => !refused.some((set) => set.has(id)));
+}
+
+/**
+ * Keys are scoped to their caller: the second caller's submit of the first caller's key with another payload
+ * gets 202 with a job of its own (not 422, not the first caller's job), that job runs, and neither caller can
+ * read the other's job (404).
+ */
+export function crossCallerViolations(probes: readonly CrossCallerProbe[], jobs: readonly ObservedJob[]): { count: number; examples: string[] } {
+  const status = new Map(jobs.map((j) => [j.jobId, j.status]));
+  const examples: string[] = [];
+  let count = 0;
+  const note = (problem: string) => {
+    count++;
+    if (examples.length < 5) examples.push(problem);
+  };
+  for (const p of probes) {
+    if (p.bStatus !== 202) note(`key ${p.key}: the second caller's submit was answered ${p.bStatus}`);
+    else if (!p.bJobId || p.bJobId === p.aJobId) note(`key ${p.key}: the second caller got ${p.bJobId ? "the first caller's job" : 'no job id'}`);
+    else if (status.get(p.bJobId) !== 'SUCCEEDED') note(`key ${p.key}: the second caller's job ${p.bJobId} ended ${status.get(p.bJobId) ?? 'MISSING'}`);
+    if (p.bGetOfA !== 404) note(`key ${p.key}: the second caller's GET of the first caller's job was answered ${p.bGetOfA}`);
+    if (p.aGetOfB !== undefined && p.aGetOfB !== 404) note(`key ${p.key}: the first caller's GET of the second caller's job was answered ${p.aGetOfB}`);
+  }
+  return { count, examples };
+}
+
+/** Jobs not terminal at the end (the run waited for quiescence: nothing will move them any more). */
+export function stuckJobs(jobs: readonly ObservedJob[]): ObservedJob[] {
+  return jobs.filter((j) => j.status === 'PENDING' || j.status === 'RUNNING');
 }
 
 export function checkInvariants(o: Observation): Verdict {
@@ -91,6 +286,36 @@ export function checkInvariants(o: Observation): Verdict {
   const concurrentUnderLease = o.webhookIntervals && o.leaseMs ? callsUnderLiveLease(o.webhookIntervals, o.leaseMs) : 0;
   if (concurrentUnderLease > 0) problems.push(`${concurrentUnderLease} webhook calls ran while another call of the same job still held its lease`);
 
+  const reruns = redriveReruns(o.jobs, o.calls ?? [], o.watched ?? []);
+  if (reruns.count > 0) problems.push(`${reruns.count} re-runs of FAILED jobs without a retry (e.g. ${reruns.examples.join('; ')})`);
+
+  const forged = forgedRan(o.calls ?? [], o.balances, o.jobs, o.forged?.victims ?? []);
+  if (forged.count > 0) problems.push(`${forged.count} effects of forged messages (e.g. ${forged.examples.join('; ')})`);
+  // A forged message is parked in the DLQ (it is not its job's own); a stale one is dropped.
+  const forgedKept = unrefused(o.forged?.messageIds ?? [], o.dropped ?? new Set(), o.parked ?? new Set());
+  if (forgedKept.length > 0) problems.push(`${forgedKept.length} forged messages no worker refused (e.g. message ${forgedKept.slice(0, 3).join(', ')})`);
+  const staleKept = unrefused(o.stale ?? [], o.dropped ?? new Set());
+  if (staleKept.length > 0) problems.push(`${staleKept.length} stale generation-1 copies no worker dropped (e.g. message ${staleKept.slice(0, 3).join(', ')})`);
+
+  const status = new Map(o.jobs.map((j) => [j.jobId, j]));
+  const retriedWrong = (o.watched ?? []).filter((w) => {
+    if (w.followUp?.action !== 'retry' || !w.followUp.accepted) return false;
+    const job = status.get(w.jobId);
+    return job?.status !== 'SUCCEEDED' || job.generation !== 2;
+  });
+  if (retriedWrong.length > 0) {
+    problems.push(`${retriedWrong.length} retried jobs did not end SUCCEEDED in generation 2 (e.g. ${retriedWrong.slice(0, 3).map((w) => `${w.jobId}:${status.get(w.jobId)?.status ?? 'MISSING'}/gen ${status.get(w.jobId)?.generation}`).join(', ')})`);
+  }
+
+  const stuck = stuckJobs(o.jobs);
+  if (stuck.length > 0) problems.push(`${stuck.length} jobs left PENDING or RUNNING (e.g. ${stuck.slice(0, 3).map((j) => `${j.jobId}:${j.status}`).join(', ')})`);
+
+  const cross = crossCallerViolations(o.crossCaller ?? [], o.jobs);
+  if (cross.count > 0) problems.push(`${cross.count} violations of caller-scoped keys and jobs (e.g. ${cross.examples.join('; ')})`);
+
+  const oversizedFailed = [...(o.oversized ?? [])].filter((id) => status.get(id)?.status !== 'SUCCEEDED');
+  if (oversizedFailed.length > 0) problems.push(`${oversizedFailed.length} jobs with an oversized result did not end SUCCEEDED (e.g. ${oversizedFailed.slice(0, 3).join(', ')})`);
+
   return {
     lost,
     doubleApplied,
@@ -100,6 +325,14 @@ export function checkInvariants(o: Observation): Verdict {
     webhookKeysMissing,
     webhookCallsPerKey: succeededWebhooks.length ? calls / succeededWebhooks.length : 0,
     concurrentUnderLease,
+    redriveReruns: reruns.count,
+    forgedRan: forged.count,
+    forgedUnrefused: forgedKept.length,
+    staleUndropped: staleKept.length,
+    retriedWrong: retriedWrong.length,
+    stuck: stuck.length,
+    crossCaller: cross.count,
+    oversizedFailed: oversizedFailed.length,
     problems,
   };
 }

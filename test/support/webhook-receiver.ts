@@ -1,35 +1,64 @@
 /**
  * A local HTTP target for webhook jobs: counts calls per Idempotency-Key, notes when each call started and
- * ended (performance.now() of this process), and answers as told.
+ * ended (performance.now() of this process), keeps a log of every call (key, path, wall-clock start,
+ * status), and answers as told.
+ *
+ * Paths under `/reject-once/` are answered by the receiver itself: 422 to the first call of a path, 200 to
+ * every later call of it (a target that was broken once and then fixed), whatever `respond` says.
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+
+/** One call as the receiver saw it. */
+export interface ReceivedCall {
+  key: string;
+  path: string;
+  /** When the call arrived, in epoch milliseconds (Date.now()), comparable with the job records' times. */
+  at: number;
+  status: number;
+}
+
+export const REJECT_ONCE_PREFIX = '/reject-once/';
 
 export interface WebhookReceiver {
   url: string;
   calls: Map<string, number>;
   /** Each call's [start, end] in milliseconds, per key. */
   intervals: Map<string, [number, number][]>;
-  /** Decides the status of each call (default 200). */
+  /** Every call, in the order they were answered. */
+  log: ReceivedCall[];
+  /** Decides the status of each call (default 200); not asked for `/reject-once/` paths. */
   respond: (request: IncomingMessage, key: string) => number | Promise<number>;
   close(): Promise<void>;
 }
 
 export async function startWebhookReceiver(): Promise<WebhookReceiver> {
+  const rejectedOnce = new Set<string>();
   const receiver: WebhookReceiver = {
     url: '',
     calls: new Map(),
     intervals: new Map(),
+    log: [],
     respond: () => 200,
     close: async () => {},
   };
   const server: Server = createServer((request, response) => {
     const key = String(request.headers['idempotency-key'] ?? '');
+    const path = (request.url ?? '/').split('?')[0]!;
     const started = performance.now();
+    const at = Date.now();
+    // Decided on arrival, so that of two calls of one path the first to arrive is the one refused.
+    let fixed: number | undefined;
+    if (path.startsWith(REJECT_ONCE_PREFIX)) {
+      fixed = rejectedOnce.has(path) ? 200 : 422;
+      rejectedOnce.add(path);
+    }
     request.resume();
     request.on('end', async () => {
       receiver.calls.set(key, (receiver.calls.get(key) ?? 0) + 1);
-      response.statusCode = await receiver.respond(request, key);
+      const status = fixed ?? (await receiver.respond(request, key));
+      response.statusCode = status;
       receiver.intervals.set(key, [...(receiver.intervals.get(key) ?? []), [started, performance.now()]]);
+      receiver.log.push({ key, path, at, status });
       response.end();
     });
   });

@@ -1,6 +1,16 @@
 // The chaos suite's invariants must be able to fail: each broken world below is caught.
 import { describe, expect, it } from 'vitest';
-import { callsUnderLiveLease, checkInvariants, type Observation } from '../chaos/invariants';
+import {
+  callsUnderLiveLease,
+  checkInvariants,
+  crossCallerViolations,
+  deadLetteredJobs,
+  forgedRan,
+  LEASE_SLACK_MS,
+  redriveReruns,
+  stuckJobs,
+  type Observation,
+} from '../chaos/invariants';
 
 function world(overrides: Partial<Observation> = {}): Observation {
   return {
@@ -22,6 +32,7 @@ describe('chaos invariants', () => {
   it('hold in a consistent world', () => {
     const verdict = checkInvariants(world());
     expect(verdict).toMatchObject({ lost: 0, doubleApplied: 0, failed: 1, failedInDlq: 1, ledgerSum: 0, webhookKeysMissing: 0, webhookCallsPerKey: 2, problems: [] });
+    expect(verdict).toMatchObject({ redriveReruns: 0, forgedRan: 0, forgedUnrefused: 0, staleUndropped: 0, retriedWrong: 0, stuck: 0, crossCaller: 0, oversizedFailed: 0 });
   });
 
   it('catch a transfer applied twice', () => {
@@ -66,6 +77,155 @@ describe('calls under a live lease', () => {
   it('break the invariants', () => {
     const verdict = checkInvariants(world({ webhookIntervals: new Map([['w1', [[0, 1200], [20, 40]]]]), leaseMs: 1000 }));
     expect(verdict.concurrentUnderLease).toBe(1);
+    expect(verdict.problems).toHaveLength(1);
+  });
+});
+
+describe('DLQ sightings', () => {
+  const jobs = [
+    { jobId: 'f1', type: 'webhook', status: 'FAILED', generation: 1, payloadHash: 'h1' },
+    { jobId: 'f2', type: 'webhook', status: 'FAILED', generation: 2, payloadHash: 'h2' },
+    { jobId: 's1', type: 'webhook', status: 'SUCCEEDED', generation: 1, payloadHash: 'h3' },
+  ];
+
+  it('count a FAILED job whose own message (id, generation, payload) was seen in a DLQ', () => {
+    const parked = deadLetteredJobs(jobs, [
+      { jobId: 'f1', generation: 1, payloadHash: 'h1' },
+      { jobId: 'f2', generation: 2, payloadHash: 'h2' },
+      { jobId: 's1', generation: 1, payloadHash: 'h3' },
+    ]);
+    expect([...parked].sort()).toEqual(['f1', 'f2']);
+  });
+
+  it('do not count a forged message, or one of another generation, as the job\'s own', () => {
+    const parked = deadLetteredJobs(jobs, [
+      { jobId: 'f1', generation: 1, payloadHash: 'forged' },
+      { jobId: 'f2', generation: 1, payloadHash: 'h2' },
+    ]);
+    expect(parked.size).toBe(0);
+    expect(checkInvariants(world({ jobs: [...world().jobs, ...jobs.slice(0, 2)], deadLettered: new Set(['w2', ...parked]) })).lost).toBe(2);
+  });
+});
+
+describe('redrive reruns', () => {
+  const failed = { jobId: 'p1', type: 'webhook', status: 'FAILED', finishedAt: 10_000 };
+  const call = (key: string, at: number, path = '/reject', status = 422) => ({ key, path, at, status });
+
+  it('are none when a FAILED job was only called before it FAILED, or within the slack after', () => {
+    expect(redriveReruns([failed], [call('p1', 9_000), call('p1', 10_000 + LEASE_SLACK_MS - 1)], []).count).toBe(0);
+  });
+
+  it('catch a call of a FAILED job after it FAILED (a redriven message run again)', () => {
+    const verdict = checkInvariants(world({ jobs: [...world().jobs, failed], deadLettered: new Set(['w2', 'p1']), calls: [call('p1', 9_000), call('p1', 14_000)] }));
+    expect(verdict.redriveReruns).toBe(1);
+    expect(verdict.problems).toHaveLength(1);
+  });
+
+  it('go by the time the client first saw the job FAILED, even if it was FAILED again later', () => {
+    const watched = [{ jobId: 'p1', failedAt: 5_000 }];
+    expect(redriveReruns([failed], [call('p1', 4_000), call('p1', 8_000)], watched).count).toBe(1);
+  });
+
+  it('allow the calls of an explicit retry, but not calls between the FAILED mark and the retry', () => {
+    const retried = { jobId: 'r1', type: 'webhook', status: 'SUCCEEDED', generation: 2, finishedAt: 30_000 };
+    const watched = [{ jobId: 'r1', failedAt: 10_000, followUp: { action: 'retry' as const, requestedAt: 20_000, accepted: true } }];
+    const clean = [call('r1', 9_000, '/reject-once/1', 422), call('r1', 21_000, '/reject-once/1', 200)];
+    expect(redriveReruns([retried], clean, watched).count).toBe(0);
+    expect(redriveReruns([retried], [...clean, call('r1', 15_000, '/reject-once/1', 200)], watched).count).toBe(1);
+  });
+
+  it('catch a FAILED job that was never retried and did not end FAILED', () => {
+    const rerun = { jobId: 'o1', type: 'webhook', status: 'SUCCEEDED', generation: 1 };
+    expect(redriveReruns([rerun], [], [{ jobId: 'o1', failedAt: 1_000, followUp: { action: 'resubmit' } }]).count).toBe(1);
+  });
+
+  it('catch a reject-once target whose effect happened for two jobs (the FAILED one and its resubmission)', () => {
+    const calls = [call('o1', 1_000, '/reject-once/7', 422), call('o1-again', 3_000, '/reject-once/7', 200)];
+    expect(redriveReruns([], calls, []).count).toBe(0);
+    expect(redriveReruns([], [...calls, call('o1', 900, '/reject-once/7', 200)], []).count).toBe(1);
+  });
+});
+
+describe('forged messages', () => {
+  it('did not run: no forged call, no forged balance, their jobs SUCCEEDED', () => {
+    expect(forgedRan([call('t1', '/hook')], new Map([['a', -5]]), world().jobs, ['t1', 'w1']).count).toBe(0);
+  });
+
+  it('catch a forged webhook call, a forged account with a balance, and a job the forgery failed', () => {
+    const verdict = checkInvariants(
+      world({
+        calls: [call('w1', '/forged/3')],
+        balances: new Map([['a', -5], ['b', 3], ['c', 2], ['forged-4', 7], ['acct', -7]]),
+        forged: { victims: ['w2'], messageIds: [] },
+      }),
+    );
+    // A forged call, a forged balance, and w2 (named by a forged message) FAILED.
+    expect(verdict.forgedRan).toBe(3);
+    expect(verdict.problems.some((p) => p.includes('forged'))).toBe(true);
+  });
+
+  it('catch a forged message no worker refused, and a stale copy no worker dropped', () => {
+    const verdict = checkInvariants(world({ forged: { victims: [], messageIds: ['m1', 'm2', 'm3'] }, dropped: new Set(['m1', 's1']), parked: new Set(['m2', 's2']), stale: ['s1', 's2'] }));
+    expect(verdict.forgedUnrefused).toBe(1);
+    // A stale copy must be dropped, not parked.
+    expect(verdict.staleUndropped).toBe(1);
+    expect(verdict.problems).toHaveLength(2);
+  });
+
+  function call(key: string, path: string) {
+    return { key, path, at: 0, status: 200 };
+  }
+});
+
+describe('explicit retries', () => {
+  it('must end SUCCEEDED in generation 2', () => {
+    const watched = [{ jobId: 'w1', failedAt: 1, followUp: { action: 'retry' as const, requestedAt: 2, accepted: true } }];
+    const gen2 = world().jobs.map((j) => (j.jobId === 'w1' ? { ...j, generation: 2 } : j));
+    expect(checkInvariants(world({ jobs: gen2, watched })).retriedWrong).toBe(0);
+    const verdict = checkInvariants(world({ watched }));
+    expect(verdict.retriedWrong).toBe(1);
+    expect(verdict.problems).toHaveLength(1);
+  });
+});
+
+describe('stuck jobs', () => {
+  it('are jobs left PENDING or RUNNING', () => {
+    const jobs = [...world().jobs, { jobId: 'x1', type: 'transfer', status: 'PENDING' }, { jobId: 'x2', type: 'webhook', status: 'RUNNING' }];
+    expect(stuckJobs(jobs).map((j) => j.jobId)).toEqual(['x1', 'x2']);
+    const verdict = checkInvariants(world({ jobs }));
+    expect(verdict.stuck).toBe(2);
+    expect(verdict.lost).toBe(2);
+  });
+
+  it('are none in a consistent world', () => {
+    expect(checkInvariants(world()).stuck).toBe(0);
+  });
+});
+
+describe('two callers sharing keys', () => {
+  const clean = { key: 'k', aJobId: 't1', bStatus: 202, bJobId: 't2', bGetOfA: 404, aGetOfB: 404 };
+
+  it('hold when the second caller gets a job of its own that runs, and neither reads the other\'s', () => {
+    expect(crossCallerViolations([clean], world().jobs).count).toBe(0);
+  });
+
+  it('catch a 422, the first caller\'s job id, a job that never ran, and a readable foreign job', () => {
+    const jobs = world().jobs;
+    expect(crossCallerViolations([{ ...clean, bStatus: 422, bJobId: undefined }], jobs).count).toBe(1);
+    expect(crossCallerViolations([{ ...clean, bJobId: 't1' }], jobs).count).toBe(1);
+    expect(crossCallerViolations([{ ...clean, bJobId: 'w2' }], jobs).count).toBe(1);
+    expect(crossCallerViolations([{ ...clean, bGetOfA: 200, aGetOfB: 200 }], jobs).count).toBe(2);
+    const verdict = checkInvariants(world({ crossCaller: [{ ...clean, bStatus: 422, bJobId: undefined }] }));
+    expect(verdict.crossCaller).toBe(1);
+    expect(verdict.problems).toHaveLength(1);
+  });
+});
+
+describe('oversized results', () => {
+  it('must not fail the job', () => {
+    expect(checkInvariants(world({ oversized: new Set(['t1', 'w1']) })).oversizedFailed).toBe(0);
+    const verdict = checkInvariants(world({ oversized: new Set(['t1', 'w2']) }));
+    expect(verdict.oversizedFailed).toBe(1);
     expect(verdict.problems).toHaveLength(1);
   });
 });
