@@ -85,39 +85,132 @@ export interface TransactionalOutcome<R> {
   writes: TransactWriteItem[];
 }
 
-interface JobCommon<S extends Schema> {
+/**
+ * A job type's declaration: its name, kind, payload schema and queue options. It is what the API and
+ * `JobClient` need to accept a job, and holds no handler code, so that a bundle built from it (the API's)
+ * stays small. Declare it with `defineJobType`, in a module of its own when the handler imports much.
+ *
+ * `groupKey` is a method (bivariant in its parameter), so a declaration of any payload type is a
+ * `JobDeclaration` without a cast.
+ */
+export interface JobDeclaration<S extends Schema = Schema, K extends JobKind = JobKind> {
   /** Lower-case letters, digits and dashes: it names the route, the queue and the worker. */
-  name: string;
-  schema: S;
+  readonly name: string;
+  readonly kind: K;
+  readonly schema: S;
+  readonly queue: QueueOptions;
   /** FIFO only: the message group of a payload. Jobs of one group run one at a time, in order. */
-  groupKey?: (payload: Infer<S>) => string;
+  groupKey?(payload: Infer<S>): string;
+  /** The module that declared it (found at synth time, for the API's bundle); undefined inside a bundle. */
+  readonly declaredIn?: string;
 }
 
-export interface TransactionalJobSpec<S extends Schema, R> extends JobCommon<S> {
-  kind: 'transactional';
-  handler: (payload: Infer<S>, ctx: JobContext) => Promise<TransactionalOutcome<R>>;
+export interface JobTypeSpec<S extends Schema, K extends JobKind> {
+  name: string;
+  kind: K;
+  schema: S;
   queue?: Partial<QueueOptions>;
+  groupKey?(payload: Infer<S>): string;
 }
 
-export interface LeasedJobSpec<S extends Schema, R> extends JobCommon<S> {
-  kind: 'leased';
-  handler: (payload: Infer<S>, ctx: JobContext) => Promise<R>;
-  queue?: Partial<QueueOptions>;
+export type TransactionalHandler<S extends Schema, R> = (payload: Infer<S>, ctx: JobContext) => Promise<TransactionalOutcome<R>>;
+export type LeasedHandler<S extends Schema, R> = (payload: Infer<S>, ctx: JobContext) => Promise<R>;
+
+interface JobCommon<S extends Schema> extends JobDeclaration<S> {
+  /** The declaration this job implements (itself when declared and defined in one call). */
+  readonly declaration: JobDeclaration<S>;
+  /** The module that defined the handler: the worker's bundle is built from it (undefined inside a bundle). */
+  readonly definedIn?: string;
 }
 
+export interface TransactionalJob<S extends Schema = Schema, R = unknown> extends JobCommon<S> {
+  readonly kind: 'transactional';
+  handler(payload: Infer<S>, ctx: JobContext): Promise<TransactionalOutcome<R>>;
+}
+
+export interface LeasedJob<S extends Schema = Schema, R = unknown> extends JobCommon<S> {
+  readonly kind: 'leased';
+  handler(payload: Infer<S>, ctx: JobContext): Promise<R>;
+}
+
+/** A job type with its handler: what a worker runs and what `Jobline.addJobType` takes. */
+export type JobType<S extends Schema = Schema, R = unknown> = TransactionalJob<S, R> | LeasedJob<S, R>;
+
+export interface TransactionalJobSpec<S extends Schema, R> extends JobTypeSpec<S, 'transactional'> {
+  handler: TransactionalHandler<S, R>;
+}
+export interface LeasedJobSpec<S extends Schema, R> extends JobTypeSpec<S, 'leased'> {
+  handler: LeasedHandler<S, R>;
+}
 export type JobSpec<S extends Schema, R> = TransactionalJobSpec<S, R> | LeasedJobSpec<S, R>;
 
-/** A declared job type with its queue options resolved. */
-export type JobType<S extends Schema = Schema, R = unknown> = JobSpec<S, R> & { queue: QueueOptions };
+/** Declares a job type without its handler: resolves its queue options and rejects settings AWS would refuse. */
+export function defineJobType<S extends Schema, K extends JobKind>(spec: JobTypeSpec<S, K>): JobDeclaration<S, K> {
+  return declare(spec, definingModule());
+}
 
-/** Declares a job type: resolves its queue options and rejects settings that AWS would refuse. */
-export function defineJob<S extends Schema, R>(spec: TransactionalJobSpec<S, R>): JobType<S, R>;
-export function defineJob<S extends Schema, R>(spec: LeasedJobSpec<S, R>): JobType<S, R>;
-export function defineJob<S extends Schema, R>(spec: JobSpec<S, R>): JobType<S, R> {
+function declare<S extends Schema, K extends JobKind>(spec: JobTypeSpec<S, K>, declaredIn: string | undefined): JobDeclaration<S, K> {
   const queue = resolveQueueOptions(spec.queue);
   const problems = validateJobType(spec.name, queue, spec.groupKey !== undefined);
   if (problems.length > 0) throw new Error(`job type "${spec.name}": ${problems.join('; ')}`);
-  return { ...spec, queue } as JobType<S, R>;
+  const declaration: JobDeclaration<S, K> = { name: spec.name, kind: spec.kind, schema: spec.schema, queue, ...(declaredIn ? { declaredIn } : {}) };
+  return spec.groupKey ? { ...declaration, groupKey: spec.groupKey } : declaration;
+}
+
+/**
+ * Defines a job type's handler. Either for a declaration made with `defineJobType` (the handler's module
+ * is then the only one in its worker's bundle that the API never loads), or with the declaration inline:
+ * `defineJob({ name, kind, schema, queue, handler })`.
+ */
+export function defineJob<S extends Schema, R>(declaration: JobDeclaration<S, 'transactional'>, handler: TransactionalHandler<S, R>): TransactionalJob<S, R>;
+export function defineJob<S extends Schema, R>(declaration: JobDeclaration<S, 'leased'>, handler: LeasedHandler<S, R>): LeasedJob<S, R>;
+export function defineJob<S extends Schema, R>(spec: TransactionalJobSpec<S, R>): TransactionalJob<S, R>;
+export function defineJob<S extends Schema, R>(spec: LeasedJobSpec<S, R>): LeasedJob<S, R>;
+export function defineJob<S extends Schema, R>(
+  specOrDeclaration: JobSpec<S, R> | JobDeclaration<S>,
+  handler?: TransactionalHandler<S, R> | LeasedHandler<S, R>,
+): JobType<S, R> {
+  const definedIn = definingModule();
+  if (handler === undefined) {
+    const spec = specOrDeclaration as JobSpec<S, R>;
+    const declaration = declare(spec, definedIn);
+    return { ...declaration, declaration, handler: spec.handler, ...(definedIn ? { definedIn } : {}) } as JobType<S, R>;
+  }
+  const declaration = specOrDeclaration as JobDeclaration<S>;
+  if (typeof handler !== 'function') throw new Error(`job type "${declaration.name}": the handler must be a function`);
+  return { ...declaration, declaration, handler, ...(definedIn ? { definedIn } : {}) } as JobType<S, R>;
+}
+
+/** True for a value made by `defineJob` (what a generated worker entry looks for among a module's exports). */
+export function isJobType(value: unknown): value is JobType {
+  return typeof value === 'object' && value !== null && typeof (value as JobType).handler === 'function' && typeof (value as JobType).declaration === 'object';
+}
+
+/** True for a value made by `defineJobType` or `defineJob` (both carry a declaration). */
+export function isJobDeclaration(value: unknown): value is JobDeclaration {
+  const v = value as JobDeclaration | null;
+  return typeof v === 'object' && v !== null && typeof v.name === 'string' && (v.kind === 'leased' || v.kind === 'transactional') && typeof v.queue === 'object' && typeof v.schema === 'object';
+}
+
+/**
+ * The file of the module that called defineJob/defineJobType, from the call stack (as aws-cdk-lib's
+ * NodejsFunction finds its default entry). Used at synth time only: inside a bundle every frame is the bundle.
+ */
+function definingModule(): string | undefined {
+  const stack = new Error().stack?.split('\n').slice(1) ?? [];
+  const self = fileOf(stack[0] ?? '');
+  for (const frame of stack.slice(1)) {
+    const file = fileOf(frame);
+    if (file && file !== self) return file;
+  }
+  return undefined;
+}
+
+function fileOf(frame: string): string | undefined {
+  const match = /\(?((?:file:\/\/)?\/[^()]*?):\d+:\d+\)?\s*$/.exec(frame);
+  if (!match) return undefined;
+  const location = match[1]!;
+  return location.startsWith('file://') ? decodeURIComponent(new URL(location).pathname) : location;
 }
 
 export function resolveQueueOptions(options: Partial<QueueOptions> = {}): QueueOptions {

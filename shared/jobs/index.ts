@@ -3,7 +3,7 @@ import type { JobType } from './define';
 import { transfer } from './transfer';
 import { webhook } from './webhook';
 
-export const jobTypes: readonly JobType[] = [transfer, webhook] as unknown as readonly JobType[];
+export const jobTypes: readonly JobType[] = [transfer, webhook];
 
 export function findJobType(name: string, types: readonly JobType[] = jobTypes): JobType | undefined {
   return types.find((t) => t.name === name);
