@@ -9,8 +9,8 @@ import { DeleteTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamod
 import type { Context, SQSBatchResponse, SQSRecord } from 'aws-lambda';
 import { ensureTable } from '../local/provision';
 import type { JobType } from '../shared/jobs/define';
-import { transfer } from '../shared/jobs/transfer';
-import { webhook } from '../shared/jobs/webhook';
+import { transfer } from '../app/jobs/transfer/handler';
+import { webhook } from '../app/jobs/webhook/handler';
 import { payloadHash } from '../shared/jobs/payload-hash';
 import { createLogger } from '../shared/log';
 import { JobStore } from '../shared/store/job-store';

@@ -2,7 +2,7 @@
  * The Powertools worker as a Lambda entry point, for the cold-start comparison: the counterpart of
  * functions/worker.ts. It reads its settings from the environment at init, as jobline's worker does.
  */
-import { findJobType } from '../shared/jobs';
+import { findJobType } from '../app/jobs';
 import { benchDynamoClient } from './clients';
 import { createPowertoolsWorker } from './powertools-worker';
 

@@ -5,7 +5,7 @@
  */
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { jobTypes as allJobTypes } from '../shared/jobs';
+import { jobTypes as allJobTypes } from '../app/jobs';
 import { parseContext, type QueueOverrides } from './context';
 import { JoblineStack, type JoblineStackProps } from './jobline-stack';
 

@@ -8,7 +8,7 @@ import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { jobTypes as allJobTypes } from '../shared/jobs';
+import { jobTypes as allJobTypes } from '../app/jobs';
 import { resolveQueueOptions, validateJobType, type JobType, type QueueOptions } from '../shared/jobs/define';
 import { JobSweeper } from './job-sweeper';
 import { JobWorker, QUEUE_RETENTION } from './job-worker';

@@ -2,7 +2,7 @@
 // routes (with its cdk-nag acknowledgement and reason), queueOverrides change one job type's queue.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENV } from '../../shared/config';
-import { transfer } from '../../shared/jobs/transfer';
+import { transfer } from '../../app/jobs/transfer/handler';
 import { acknowledgements, buildTestApp, resource, resourcesOfType, synthesize, workerOf, type BuiltApp, type Synthesized } from '../support/cdk-synth';
 
 let s: Synthesized;

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENV, queueUrlVariable } from '../../shared/config';
-import { jobTypes } from '../../shared/jobs';
+import { jobTypes } from '../../app/jobs';
 import { visibilityTimeoutSeconds } from '../../shared/jobs/define';
 import { MAX_MESSAGE_BYTES } from '../../shared/jobs/message';
 import {

@@ -4,7 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { GetQueueAttributesCommand, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
-import { webhook } from '../../shared/jobs/webhook';
+import { webhook } from '../../app/jobs/webhook/handler';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { encodeMessage } from '../../shared/jobs/message';
 import { newJobId } from '../../shared/jobs/job-id';

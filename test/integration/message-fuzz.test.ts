@@ -11,8 +11,8 @@ import { DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCom
 import { dynamoClient, sqsClient } from '../../shared/aws/clients';
 import type { JobType } from '../../shared/jobs/define';
 import { MAX_MESSAGE_BYTES } from '../../shared/jobs/message';
-import { transfer } from '../../shared/jobs/transfer';
-import { webhook } from '../../shared/jobs/webhook';
+import { transfer } from '../../app/jobs/transfer/handler';
+import { webhook } from '../../app/jobs/webhook/handler';
 import { processBatch } from '../../shared/worker/process-batch';
 import type { CreatedQueue } from '../../local/provision';
 import { apiDeps, call, statusEvent, submitEvent } from '../support/api';

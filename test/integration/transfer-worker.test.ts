@@ -5,7 +5,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { dynamoClient } from '../../shared/aws/clients';
 import { addFaultInjection } from '../../shared/aws/fault-injection';
 import type { JobType } from '../../shared/jobs/define';
-import { transfer } from '../../shared/jobs/transfer';
+import { transfer } from '../../app/jobs/transfer/handler';
 import { JobStore } from '../../shared/store/job-store';
 import { processBatch } from '../../shared/worker/process-batch';
 import { apiDeps, call, statusEvent, submitEvent } from '../support/api';

@@ -5,7 +5,7 @@ import { createServer, type IncomingHttpHeaders, type Server, type ServerRespons
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { JobContext, JobType } from '../../shared/jobs/define';
 import { PermanentError, TransientError } from '../../shared/errors';
-import { callWebhook, webhook, webhookPayload, type WebhookCallOptions } from '../../shared/jobs/webhook';
+import { callWebhook, webhook, webhookPayload, type WebhookCallOptions } from '../../app/jobs/webhook/handler';
 import { createLogger } from '../../shared/log';
 import { PUBLIC_ONLY, type Allow, type ResolvedAddress } from '../../shared/net/address-guard';
 import { processBatch } from '../../shared/worker/process-batch';

@@ -4,7 +4,7 @@ import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { dynamoClient, sqsClient } from '../../shared/aws/clients';
 import type { JobType } from '../../shared/jobs/define';
 import { encodeMessage } from '../../shared/jobs/message';
-import { webhook } from '../../shared/jobs/webhook';
+import { webhook } from '../../app/jobs/webhook/handler';
 import { JobStore } from '../../shared/store/job-store';
 import { processBatch } from '../../shared/worker/process-batch';
 import { apiDeps, bindingOf, call, statusEvent, submitEvent } from '../support/api';

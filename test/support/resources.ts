@@ -7,7 +7,7 @@ import { dynamoClient, sqsClient } from '../../shared/aws/clients';
 import type { JobType } from '../../shared/jobs/define';
 import { visibilityTimeoutSeconds } from '../../shared/jobs/define';
 import { MAX_MESSAGE_BYTES } from '../../shared/jobs/message';
-import { accountKey } from '../../shared/jobs/transfer';
+import { accountKey } from '../../app/jobs/transfer/handler';
 import { createLogger } from '../../shared/log';
 import { JobStore } from '../../shared/store/job-store';
 import { SWEEP_INDEX, SWEEP_KEYS } from '../../shared/store/job-record';

@@ -2,8 +2,8 @@
 // a payload that fails them) and the transfer handler's writes.
 import { describe, expect, it } from 'vitest';
 import type { JobContext } from '../../shared/jobs/define';
-import { accountKey, transfer, transferPayload } from '../../shared/jobs/transfer';
-import { webhook, webhookPayload } from '../../shared/jobs/webhook';
+import { accountKey, transfer, transferPayload } from '../../app/jobs/transfer/handler';
+import { webhook, webhookPayload } from '../../app/jobs/webhook/handler';
 
 const HEADER_RULE = 'jobline sets content-type, content-length, host and idempotency-key itself, and connection, keep-alive, upgrade, expect, te, trailer, transfer-encoding and proxy-* are connection-level headers a webhook call cannot carry';
 import { createLogger } from '../../shared/log';

@@ -14,50 +14,13 @@
  */
 import { request as httpRequest, Agent as HttpAgent, type IncomingMessage, type RequestOptions } from 'node:http';
 import { request as httpsRequest, Agent as HttpsAgent } from 'node:https';
-import * as z from 'zod/mini';
-import type { Infer } from './zod';
-import { PermanentError, TransientError } from '../errors';
-import { AddressRefusedError, allowFromEnv, checkHost, guardedLookup, type Allow, type Resolver } from '../net/address-guard';
-import { defineJob, type JobContext } from './define';
+import { PermanentError, TransientError } from '../../../shared/errors';
+import { defineJob, type JobContext } from '../../../shared/jobs/define';
+import { AddressRefusedError, allowFromEnv, checkHost, guardedLookup, type Allow, type Resolver } from '../../../shared/net/address-guard';
+import { webhookType, type WebhookPayload } from './type';
 
-/** Headers jobline sets itself. */
-const SET_BY_JOBLINE = ['content-type', 'content-length', 'host', 'idempotency-key'];
-/** Hop-by-hop and connection-level headers: they describe jobline's connection, not the call, and cannot be forwarded. */
-const HOP_BY_HOP = ['connection', 'keep-alive', 'upgrade', 'expect', 'te', 'trailer', 'transfer-encoding'];
-const UNSENDABLE_HEADERS = new Set([...SET_BY_JOBLINE, ...HOP_BY_HOP]);
-const isUnsendableHeader = (name: string) => {
-  const lower = name.toLowerCase();
-  return UNSENDABLE_HEADERS.has(lower) || lower.startsWith('proxy-');
-};
+export { webhookPayload, webhookType, type WebhookPayload } from './type';
 
-const listed = (names: readonly string[]) => `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`;
-
-export const webhookPayload = z.strictObject({
-  url: z.url({ protocol: /^https?$/, error: 'url must be an absolute http(s) URL' }).check(z.maxLength(2048, 'url must be at most 2048 characters')),
-  body: z.json(),
-  headers: z.optional(
-    z
-      .record(
-        z.string().check(z.regex(/^[A-Za-z0-9-]{1,64}$/, 'header names are letters, digits and dashes')),
-        // What an HTTP header value may hold (no CR, LF or NUL; Latin-1 only): node:http refuses anything else.
-        z.string().check(z.maxLength(1024), z.regex(/^[\t\x20-\x7e\x80-\xff]*$/, 'header values are printable Latin-1 text without line breaks')),
-      )
-      .check(
-        z.superRefine((headers, ctx) => {
-          const refused = Object.keys(headers).filter(isUnsendableHeader);
-          if (refused.length === 0) return;
-          ctx.addIssue({
-            code: 'custom',
-            input: headers,
-            message: `headers may not set ${refused.slice(0, 10).join(', ')}: jobline sets ${listed(SET_BY_JOBLINE)} itself, and ${listed([...HOP_BY_HOP, 'proxy-*'])} are connection-level headers a webhook call cannot carry`,
-          });
-        }),
-      ),
-  ),
-  timeoutSeconds: z._default(z.number().check(z.int(), z.minimum(1), z.maximum(60)), 10),
-});
-
-export type WebhookPayload = Infer<typeof webhookPayload>;
 export interface WebhookResult {
   status: number;
 }
@@ -232,10 +195,4 @@ function abortReason(signal: AbortSignal): Error {
 
 const headerValue = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value);
 
-export const webhook = defineJob({
-  name: 'webhook',
-  kind: 'leased',
-  schema: webhookPayload,
-  queue: { batchSize: 10, timeoutSeconds: 30, maxConcurrency: 10 },
-  handler: (p, ctx): Promise<WebhookResult> => callWebhook(p, ctx),
-});
+export const webhook = defineJob(webhookType, (p, ctx): Promise<WebhookResult> => callWebhook(p, ctx));
