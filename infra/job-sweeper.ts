@@ -14,6 +14,7 @@ import { ENV } from '../shared/config';
 import { visibilityTimeoutSeconds, type QueueOptions } from '../shared/jobs/define';
 import type { SweepConfig } from '../shared/sweeper/config';
 import { SWEEP_INDEX } from '../shared/store/job-record';
+import { RUNTIME_MODULES } from './function-entries';
 import { JoblineFunction } from './jobline-function';
 import { jobRecordsOnly } from './table-access';
 import type { JobWorker } from './job-worker';
@@ -55,7 +56,7 @@ export class JobSweeper extends Construct {
       };
     }
     this.handler = new JoblineFunction(this, 'Handler', {
-      entry: 'functions/sweeper.ts',
+      entry: RUNTIME_MODULES.sweeper,
       description: 'jobline sweeper: sends lost job messages again, gives up jobs that cannot finish',
       timeout: Duration.seconds(60),
       memorySize: 256,

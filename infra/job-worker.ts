@@ -2,9 +2,9 @@
  * One job type's queue, dead-letter queue, worker function and alarms, derived from its declaration.
  */
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
-import { Alarm, ComparisonOperator, TreatMissingData, type IAlarmAction } from 'aws-cdk-lib/aws-cloudwatch';
+import { Alarm, ComparisonOperator, TreatMissingData, type IAlarmAction, type Metric, type MetricOptions } from 'aws-cdk-lib/aws-cloudwatch';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
-import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { PolicyStatement, type IGrantable, type IPrincipal } from 'aws-cdk-lib/aws-iam';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { DeduplicationScope, FifoThroughputLimit, Queue, QueueEncryption, RedrivePermission } from 'aws-cdk-lib/aws-sqs';
@@ -20,13 +20,15 @@ export const QUEUE_RETENTION = Duration.days(14);
 
 export interface JobWorkerProps {
   name: string;
+  /** The worker's entry file (generated: see function-entries.ts). */
+  entry: string;
   kind: JobKind;
   queue: QueueOptions;
   table: ITable;
   logRetention: RetentionDays;
   logLevel: string;
-  /** Alarm when the oldest message has waited this long. */
-  maxMessageAge: Duration;
+  /** Alarm when the oldest message has waited this long; no alarms when undefined. */
+  maxMessageAge?: Duration;
   alarmAction?: IAlarmAction;
   faultInjection?: boolean;
 }
@@ -43,7 +45,13 @@ const TABLE_ACCESS: Record<JobKind, (table: ITable) => PolicyStatement> = {
     }),
 };
 
-export class JobWorker extends Construct {
+/**
+ * A job type as deployed: its queue, DLQ, worker and alarms. It is an IGrantable, so
+ * `bucket.grantRead(jobType)` gives its handler what it needs, and it has the metrics to watch it.
+ */
+export class JobWorker extends Construct implements IGrantable {
+  readonly jobTypeName: string;
+  readonly grantPrincipal: IPrincipal;
   readonly queue: Queue;
   readonly deadLetterQueue: Queue;
   readonly worker: JoblineFunction;
@@ -51,6 +59,7 @@ export class JobWorker extends Construct {
 
   constructor(scope: Construct, id: string, props: JobWorkerProps) {
     super(scope, id);
+    this.jobTypeName = props.name;
     const q = props.queue;
     const fifo = q.fifo
       ? { fifo: true, contentBasedDeduplication: false, deduplicationScope: DeduplicationScope.MESSAGE_GROUP, fifoThroughputLimit: FifoThroughputLimit.PER_MESSAGE_GROUP_ID }
@@ -75,7 +84,7 @@ export class JobWorker extends Construct {
     });
 
     this.worker = new JoblineFunction(this, 'Worker', {
-      entry: 'functions/worker.ts',
+      entry: props.entry,
       description: `jobline worker for ${props.name} jobs`,
       timeout: Duration.seconds(q.timeoutSeconds),
       memorySize: q.memoryMb,
@@ -94,6 +103,7 @@ export class JobWorker extends Construct {
       },
     });
     const fn = this.worker.function;
+    this.grantPrincipal = this.worker.role;
 
     // Least privilege: its own queue (what the event source needs, which it grants itself, plus visibility
     // changes for backoff), SendMessage to its DLQ to park poison messages, and the table.
@@ -110,22 +120,27 @@ export class JobWorker extends Construct {
       }),
     );
 
+    const maxMessageAge = props.maxMessageAge;
+    if (maxMessageAge === undefined) {
+      this.alarms = [];
+      return;
+    }
     this.alarms = [
-      this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }).createAlarm(this, 'DeadLettersAlarm', {
+      this.metricDeadLetters().createAlarm(this, 'DeadLettersAlarm', {
         alarmDescription: `${props.name}: jobs failed and their messages are in the DLQ. Read their jobline-reason attribute, fix the cause, then redrive.`,
         threshold: 0,
         comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
         evaluationPeriods: 1,
         treatMissingData: TreatMissingData.NOT_BREACHING,
       }),
-      this.queue.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(1), statistic: 'Maximum' }).createAlarm(this, 'OldestMessageAlarm', {
-        alarmDescription: `${props.name}: the oldest job has waited more than ${props.maxMessageAge.toHumanString()}; the workers are behind or stuck.`,
-        threshold: props.maxMessageAge.toSeconds(),
+      this.metricOldestJobAge().createAlarm(this, 'OldestMessageAlarm', {
+        alarmDescription: `${props.name}: the oldest job has waited more than ${maxMessageAge.toHumanString()}; the workers are behind or stuck.`,
+        threshold: maxMessageAge.toSeconds(),
         comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
         evaluationPeriods: 5,
         treatMissingData: TreatMissingData.NOT_BREACHING,
       }),
-      fn.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }).createAlarm(this, 'WorkerErrorsAlarm', {
+      this.metricWorkerErrors().createAlarm(this, 'WorkerErrorsAlarm', {
         alarmDescription: `${props.name}: worker invocations failed (crashes or timeouts; job failures are reported per record, not here).`,
         threshold: 0,
         comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
@@ -134,5 +149,30 @@ export class JobWorker extends Construct {
       }),
     ];
     if (props.alarmAction) for (const a of this.alarms) a.addAlarmAction(props.alarmAction);
+  }
+
+  /** Jobs failed and parked in the DLQ (its visible messages; Maximum per minute). */
+  metricDeadLetters(options: MetricOptions = {}): Metric {
+    return this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum', ...options });
+  }
+
+  /** How long the oldest waiting job has waited, in seconds (Maximum per minute). */
+  metricOldestJobAge(options: MetricOptions = {}): Metric {
+    return this.queue.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(1), statistic: 'Maximum', ...options });
+  }
+
+  /** Jobs waiting in the queue (Maximum per minute). */
+  metricJobsWaiting(options: MetricOptions = {}): Metric {
+    return this.queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum', ...options });
+  }
+
+  /** Failed worker invocations: crashes and timeouts, not job failures (Sum per 5 minutes). */
+  metricWorkerErrors(options: MetricOptions = {}): Metric {
+    return this.worker.function.metricErrors({ period: Duration.minutes(5), statistic: 'Sum', ...options });
+  }
+
+  /** Worker run time per invocation, in milliseconds (p99 per 5 minutes). */
+  metricWorkerDuration(options: MetricOptions = {}): Metric {
+    return this.worker.function.metricDuration({ period: Duration.minutes(5), statistic: 'p99', ...options });
   }
 }

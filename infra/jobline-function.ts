@@ -9,12 +9,13 @@ import { Architecture, LoggingFormat, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { entry, PROJECT_ROOT } from './paths';
+import path from 'node:path';
+import { lockFile } from './paths';
 
 export const LAMBDA_RUNTIME = Runtime.NODEJS_24_X;
 
 export interface JoblineFunctionProps {
-  /** The entry file, relative to the repository root. */
+  /** The entry file (absolute, or relative to the working directory). */
   entry: string;
   description: string;
   environment: Record<string, string>;
@@ -46,7 +47,7 @@ export class JoblineFunction extends Construct {
     });
 
     this.function = new NodejsFunction(this, 'Function', {
-      entry: entry(props.entry),
+      entry: path.resolve(props.entry),
       handler: 'handler',
       description: props.description,
       runtime: LAMBDA_RUNTIME,
@@ -57,8 +58,9 @@ export class JoblineFunction extends Construct {
       logGroup: this.logGroup,
       loggingFormat: LoggingFormat.JSON,
       environment: props.environment,
-      projectRoot: PROJECT_ROOT,
-      depsLockFilePath: entry('package-lock.json'),
+      // The app's own project (its lock file pins what is bundled); this package's, when the app has none.
+      projectRoot: path.dirname(lockFile()),
+      depsLockFilePath: lockFile(),
       bundling: {
         format: OutputFormat.ESM,
         minify: true,

@@ -19,6 +19,8 @@ import { jobRecordsOnly } from './table-access';
 export type ApiAuthorization = 'iam' | 'none';
 
 export interface JobsApiProps {
+  /** The API function's entry file (generated: see function-entries.ts). */
+  entry: string;
   table: ITable;
   queues: ReadonlyMap<string, IQueue>;
   authorization: ApiAuthorization;
@@ -46,7 +48,7 @@ export class JobsApi extends Construct {
     for (const [name, queue] of props.queues) environment[queueUrlVariable(name)] = queue.queueUrl;
 
     this.handler = new JoblineFunction(this, 'Handler', {
-      entry: 'functions/api.ts',
+      entry: props.entry,
       description: 'jobline API: submit jobs and read their status',
       timeout: Duration.seconds(10),
       memorySize: 512,

@@ -18,7 +18,7 @@ import { ensureAssembly } from './synth';
 import { functionCode, readStack } from './template/cloud-assembly';
 import { resolveValue, type PhysicalResource, type ResolveScope } from './template/intrinsics';
 import { stackModel, type FunctionModel, type QueueModel, type StackModel } from './template/stack-model';
-import type { AppOptions } from '../infra/app';
+import type { AppOptions } from '../app/app';
 
 export interface LocalRuntimeOptions {
   /** The cloud assembly to run (default: cdk.out, synthesized first when stale). */

@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { AppOptions } from '../infra/app';
+import type { AppOptions } from '../app/app';
 import { PROJECT_ROOT } from '../infra/paths';
 
 export const DEFAULT_ASSEMBLY_DIR = path.join(PROJECT_ROOT, 'cdk.out');
@@ -215,7 +215,7 @@ export async function ensureAssembly(options: SynthOptions = {}): Promise<Ensure
   const newestSourceMtimeMs = newestSource().mtimeMs;
   // A marker left from an earlier synthesis must not vouch for this one, whatever happens next.
   rmSync(path.join(assemblyDir, SYNTH_MARKER), { force: true });
-  const { buildApp } = await import('../infra/app');
+  const { buildApp } = await import('../app/app');
   buildApp({ ...appOptions, outdir: assemblyDir, validateTemplates: false }).app.synth();
   markAssembly(assemblyDir, appOptions, newestSourceMtimeMs);
   return { assemblyDir, synthesized: true, reason: `${status.reason}${kept}` };

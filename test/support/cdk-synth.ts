@@ -9,8 +9,8 @@ import path from 'node:path';
 import type { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { Construct } from 'constructs';
-import { buildApp, type AppOptions } from '../../infra/app';
-import type { JoblineStack } from '../../infra/jobline-stack';
+import { buildApp, type AppOptions } from '../../app/app';
+import type { JoblineStack } from '../../app/stack';
 
 export interface CfnResource {
   Type: string;

@@ -1,7 +1,7 @@
 // The app's CDK context is checked: a typo or a wrong value fails the synth with what would be valid, where
 // it used to fall back silently (-c authorization=off meant IAM; overrides for a misspelled type vanished).
 import { describe, expect, it } from 'vitest';
-import { parseContext } from '../../infra/context';
+import { parseContext } from '../../app/context';
 
 const TYPES = ['transfer', 'webhook'];
 

@@ -5,9 +5,9 @@
  */
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { jobTypes as allJobTypes } from '../app/jobs';
+import { jobTypes as allJobTypes } from './jobs';
 import { parseContext, type QueueOverrides } from './context';
-import { JoblineStack, type JoblineStackProps } from './jobline-stack';
+import { JoblineStack, type JoblineStackProps } from './stack';
 
 export interface AppOptions extends JoblineStackProps {
   outdir?: string;

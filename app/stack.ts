@@ -4,16 +4,13 @@
  */
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
-import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Topic } from 'aws-cdk-lib/aws-sns';
-import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { jobTypes as allJobTypes } from '../app/jobs';
-import { resolveQueueOptions, validateJobType, type JobType, type QueueOptions } from '../shared/jobs/define';
-import { JobSweeper } from './job-sweeper';
-import { JobWorker, QUEUE_RETENTION } from './job-worker';
-import { JobsApi, type ApiAuthorization } from './jobs-api';
-import { JobsTable } from './jobs-table';
+import { jobTypes as allJobTypes } from './jobs';
+import type { JobType, QueueOptions } from '../shared/jobs/define';
+import { JobWorker, QUEUE_RETENTION } from '../infra/job-worker';
+import { Jobline } from '../infra/jobline';
+import type { ApiAuthorization } from '../infra/jobs-api';
 
 export interface JoblineStackProps extends StackProps {
   jobTypes?: readonly JobType[];
@@ -51,66 +48,36 @@ export interface JoblineStackProps extends StackProps {
 }
 
 export class JoblineStack extends Stack {
-  readonly table: JobsTable;
-  readonly api: JobsApi;
+  readonly jobs: Jobline;
   readonly workers = new Map<string, JobWorker>();
-  readonly sweeper: JobSweeper;
 
   constructor(scope: Construct, id: string, props: JoblineStackProps = {}) {
     super(scope, id, { description: 'jobline: asynchronous jobs on API Gateway, SQS, Lambda and DynamoDB', ...props });
-    const logRetention = RetentionDays.ONE_MONTH;
-    const logLevel = props.logLevel ?? 'info';
-    const alarmAction = props.alarmTopicArn ? new SnsAction(Topic.fromTopicArn(this, 'AlarmTopic', props.alarmTopicArn)) : undefined;
-
     const retentionDays = props.retentionDays ?? 30;
     if (!Number.isInteger(retentionDays) || retentionDays < QUEUE_RETENTION.toDays()) {
       throw new Error(`retentionDays must be a whole number of days, at least ${QUEUE_RETENTION.toDays()} (how long a DLQ keeps a message) (given ${retentionDays})`);
     }
-    this.table = new JobsTable(this, 'Jobs', { removalPolicy: props.tableRemovalPolicy });
-    const queues = new Map<string, IQueue>();
-    const swept = new Map<string, { worker: JobWorker; queue: QueueOptions }>();
+    this.jobs = new Jobline(this, 'Jobs', {
+      tableRemovalPolicy: props.tableRemovalPolicy,
+      api: { authorization: props.authorization ?? 'iam' },
+      retention: Duration.days(retentionDays),
+      sweepInterval: props.sweepInterval,
+      sweepAfter: props.sweepAfter,
+      sweepGrace: props.sweepGrace,
+      alarms: {
+        maxJobAge: props.maxMessageAge,
+        alarmAction: props.alarmTopicArn ? new SnsAction(Topic.fromTopicArn(this, 'AlarmTopic', props.alarmTopicArn)) : undefined,
+      },
+      logLevel: props.logLevel,
+      faultInjection: props.faultInjection,
+    });
     for (const type of props.jobTypes ?? allJobTypes) {
-      const queue = resolveQueueOptions({ ...type.queue, ...props.queueOverrides?.[type.name], fifo: type.queue.fifo });
-      const problems = validateJobType(type.name, queue, type.groupKey !== undefined);
-      if (problems.length > 0) throw new Error(`job type "${type.name}": ${problems.join('; ')}`);
-      const worker = new JobWorker(this, `JobType-${type.name}`, {
-        name: type.name,
-        kind: type.kind,
-        queue,
-        table: this.table.table,
-        logRetention,
-        logLevel,
-        maxMessageAge: props.maxMessageAge ?? Duration.minutes(15),
-        alarmAction,
-        faultInjection: props.faultInjection,
-      });
+      const worker = this.jobs.addJobType(type, { overrides: props.queueOverrides?.[type.name] });
       this.workers.set(type.name, worker);
-      queues.set(type.name, worker.queue);
-      swept.set(type.name, { worker, queue });
       new CfnOutput(this, `QueueUrl-${type.name}`, { value: worker.queue.queueUrl, description: `${type.name} job queue` });
       new CfnOutput(this, `DeadLetterQueueUrl-${type.name}`, { value: worker.deadLetterQueue.queueUrl, description: `${type.name} dead-letter queue` });
     }
-
-    this.api = new JobsApi(this, 'Api', {
-      table: this.table.table,
-      queues,
-      authorization: props.authorization ?? 'iam',
-      retentionDays,
-      sweepAfter: props.sweepAfter ?? Duration.minutes(5),
-      logRetention,
-      logLevel,
-      faultInjection: props.faultInjection,
-    });
-    this.sweeper = new JobSweeper(this, 'Sweeper', {
-      table: this.table.table,
-      workers: swept,
-      interval: props.sweepInterval ?? Duration.minutes(1),
-      grace: props.sweepGrace ?? Duration.minutes(1),
-      logRetention,
-      logLevel,
-      faultInjection: props.faultInjection,
-    });
-    new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'jobline API base URL' });
-    new CfnOutput(this, 'TableName', { value: this.table.table.tableName, description: 'jobs table' });
+    new CfnOutput(this, 'ApiUrl', { value: this.jobs.apiUrl, description: 'jobline API base URL' });
+    new CfnOutput(this, 'TableName', { value: this.jobs.table.tableName, description: 'jobs table' });
   }
 }
