@@ -69,7 +69,7 @@ export class JobSweeper extends Construct {
     // Job records, and its own cursors (SWEEP#<shard>).
     role.addToPrincipalPolicy(jobRecordsOnly(props.table, ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem'], ['SWEEP#']));
     const queueArns = [...props.workers.values()].flatMap(({ worker }) => [worker.queue.queueArn, worker.deadLetterQueue.queueArn]);
-    role.addToPrincipalPolicy(new PolicyStatement({ actions: ['sqs:SendMessage'], resources: queueArns }));
+    if (queueArns.length > 0) role.addToPrincipalPolicy(new PolicyStatement({ actions: ['sqs:SendMessage'], resources: queueArns }));
 
     this.rule = new Rule(this, 'Schedule', {
       description: 'runs the jobline sweeper',

@@ -151,6 +151,12 @@ export class JobWorker extends Construct implements IGrantable {
     if (props.alarmAction) for (const a of this.alarms) a.addAlarmAction(props.alarmAction);
   }
 
+  /** Sets an environment variable of the worker (e.g. a bucket name its handler reads). */
+  addEnvironment(key: string, value: string): this {
+    this.worker.function.addEnvironment(key, value);
+    return this;
+  }
+
   /** Jobs failed and parked in the DLQ (its visible messages; Maximum per minute). */
   metricDeadLetters(options: MetricOptions = {}): Metric {
     return this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum', ...options });

@@ -11,7 +11,7 @@
  * The API and the sweeper serve every job type, so they are built once all are known: when the app is
  * synthesized (an aspect, before any read-only aspect such as cdk-nag runs).
  */
-import { AspectPriority, Aspects, Duration, Lazy, Token, type RemovalPolicy } from 'aws-cdk-lib';
+import { AspectPriority, Aspects, Duration, Lazy, type RemovalPolicy } from 'aws-cdk-lib';
 import type { IAlarmAction } from 'aws-cdk-lib/aws-cloudwatch';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Grant, type IGrantable } from 'aws-cdk-lib/aws-iam';
@@ -126,12 +126,13 @@ export class Jobline extends Construct {
     super(scope, id);
     this.props = props;
     const retention = props.retention ?? DEFAULT_RETENTION;
-    this.retentionDays = Token.isUnresolved(retention) ? DEFAULT_RETENTION.toDays() : retention.toDays({ integral: false });
-    if (!Token.isUnresolved(retention) && (!Number.isInteger(this.retentionDays) || this.retentionDays < QUEUE_RETENTION.toDays())) {
+    // A token (e.g. a CfnParameter) is passed on as it is: CDK converts it only when given in days.
+    this.retentionDays = retention.isUnresolved() ? retention.toDays() : retention.toDays({ integral: false });
+    if (!retention.isUnresolved() && (!Number.isInteger(this.retentionDays) || this.retentionDays < QUEUE_RETENTION.toDays())) {
       throw new Error(`retention must be whole days, at least ${QUEUE_RETENTION.toDays()} (how long a DLQ keeps a message) (given ${retention.toHumanString()})`);
     }
     for (const [name, value] of [['sweepInterval', props.sweepInterval], ['sweepAfter', props.sweepAfter], ['sweepGrace', props.sweepGrace]] as const) {
-      if (value && !Token.isUnresolved(value) && value.toSeconds() < (name === 'sweepGrace' ? 0 : 60)) {
+      if (value && !value.isUnresolved() && value.toSeconds() < (name === 'sweepGrace' ? 0 : 60)) {
         throw new Error(`${name} must be at least ${name === 'sweepGrace' ? '0 seconds' : '1 minute'} (given ${value.toHumanString()})`);
       }
     }

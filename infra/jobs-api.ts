@@ -59,7 +59,9 @@ export class JobsApi extends Construct {
     // Least privilege: create, read and retry job records (and no other item of the table), send to the
     // job queues.
     this.handler.role.addToPrincipalPolicy(jobRecordsOnly(props.table, ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']));
-    this.handler.role.addToPrincipalPolicy(new PolicyStatement({ actions: ['sqs:SendMessage'], resources: [...props.queues.values()].map((q) => q.queueArn) }));
+    if (props.queues.size > 0) {
+      this.handler.role.addToPrincipalPolicy(new PolicyStatement({ actions: ['sqs:SendMessage'], resources: [...props.queues.values()].map((q) => q.queueArn) }));
+    }
 
     const authorizer: IHttpRouteAuthorizer | undefined = props.authorization === 'iam' ? new HttpIamAuthorizer() : undefined;
     this.api = new HttpApi(this, 'HttpApi', { description: 'jobline job API', createDefaultStage: false });

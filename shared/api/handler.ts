@@ -1,15 +1,19 @@
 /** Builds the API function from its environment once per execution environment. */
-import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { dynamoClient, sqsClient } from '../aws/clients';
 import { ENV, numberEnv, queueUrlVariable, requireEnv } from '../config';
-import { jobTypes } from '../jobs';
+import type { JobDeclaration } from '../jobs/define';
 import { createLogger } from '../log';
 import { SubmissionStore } from '../store/submission-store';
+import { sqsSender } from '../submission/sqs-send';
 import { route } from './router';
 import type { QueueTarget, SubmitDeps } from './submit';
 
-export function apiDepsFromEnv(env: NodeJS.ProcessEnv = process.env): SubmitDeps {
+/**
+ * The API's dependencies for `jobTypes` (the declarations are enough: the API never runs a handler), from
+ * the variables infra/ gives the API function: the table, and each type's queue in its own variable.
+ */
+export function apiDepsFromEnv(jobTypes: readonly JobDeclaration[], env: NodeJS.ProcessEnv = process.env): SubmitDeps {
   const queues = new Map<string, QueueTarget>();
   for (const type of jobTypes) {
     const url = env[queueUrlVariable(type.name)];
@@ -19,22 +23,15 @@ export function apiDepsFromEnv(env: NodeJS.ProcessEnv = process.env): SubmitDeps
     jobTypes,
     queues,
     store: new SubmissionStore(dynamoClient(), requireEnv(ENV.tableName, env)),
-    send: async (queue, body, fifo) => {
-      const sqs = await sqsClient();
-      await sqs.send(
-        new SendMessageCommand({
-          QueueUrl: queue.url,
-          MessageBody: body,
-          ...(fifo ? { MessageGroupId: fifo.groupId, MessageDeduplicationId: fifo.deduplicationId } : {}),
-        }),
-      );
-    },
+    send: sqsSender(sqsClient),
     log: createLogger({ component: 'api' }),
     retentionDays: numberEnv(ENV.retentionDays, 30, env, 1),
     sweepAfterSeconds: numberEnv(ENV.sweepAfterSeconds, 300, env, 1),
   };
 }
 
-export function createApiHandler(deps: SubmitDeps = apiDepsFromEnv()) {
-  return (event: APIGatewayProxyEventV2) => route(event, deps);
+/** The API function's handler for `jobTypes`; `deps` (tests) replace what the environment would give. */
+export function createApiHandler(jobTypes: readonly JobDeclaration[], deps?: Omit<SubmitDeps, 'jobTypes'>) {
+  const resolved: SubmitDeps = deps ? { ...deps, jobTypes } : apiDepsFromEnv(jobTypes);
+  return (event: APIGatewayProxyEventV2) => route(event, resolved);
 }

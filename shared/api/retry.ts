@@ -6,7 +6,8 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { isJobId } from '../jobs/job-id';
 import { callerOf } from './caller';
 import { problem, type ApiResponse } from './http';
-import { accepted, sendJobMessage, type SubmitDeps } from './submit';
+import { sendJobMessage } from '../submission/submit-job';
+import { accepted, type SubmitDeps } from './submit';
 
 export async function retryJob(event: APIGatewayProxyEventV2, jobId: string | undefined, deps: SubmitDeps): Promise<ApiResponse> {
   if (!isJobId(jobId)) return problem(404, 'unknown_job', `there is no job "${jobId ?? ''}"`);

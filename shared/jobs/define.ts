@@ -145,8 +145,8 @@ export interface LeasedJobSpec<S extends Schema, R> extends JobTypeSpec<S, 'leas
 export type JobSpec<S extends Schema, R> = TransactionalJobSpec<S, R> | LeasedJobSpec<S, R>;
 
 /** Declares a job type without its handler: resolves its queue options and rejects settings AWS would refuse. */
-export function defineJobType<S extends Schema, K extends JobKind>(spec: JobTypeSpec<S, K>): JobDeclaration<S, K> {
-  return declare(spec, definingModule());
+export function defineJobType<S extends Schema, K extends JobKind, const N extends string>(spec: JobTypeSpec<S, K> & { name: N }): JobDeclaration<S, K> & { readonly name: N } {
+  return declare(spec, definingModule()) as JobDeclaration<S, K> & { readonly name: N };
 }
 
 function declare<S extends Schema, K extends JobKind>(spec: JobTypeSpec<S, K>, declaredIn: string | undefined): JobDeclaration<S, K> {

@@ -1,22 +1,25 @@
 /**
- * Builds a job type's SQS worker from its environment, once per execution environment: the job type,
- * the table, the queues and the clients are set up at init and reused by every invocation.
+ * The worker's composition root: builds a job type's SQS worker from its environment, once per execution
+ * environment (the table, the queues and the clients are set up at init and reused by every invocation).
+ * The job type comes from the entry point that bundles it, not from a registry, so a worker's bundle holds
+ * its own job type only. This is the one worker module that reads the chaos suite's fault configuration.
  */
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { dynamoClient } from '../aws/clients';
-import { faultConfig } from '../aws/fault-injection';
+import { faultConfig, injectHandlerFaults, injectResultFaults, type FaultConfig } from '../aws/fault-injection';
 import { ENV, numberEnv, requireEnv } from '../config';
-import { findJobType } from '../jobs';
+import type { JobType } from '../jobs/define';
 import { createLogger } from '../log';
 import { JobStore } from '../store/job-store';
 import { abandonedHandlers } from './deadline';
-import { processBatch, type WorkerDeps } from './process-batch';
+import type { WorkerDeps } from './deps';
+import { processBatch } from './process-batch';
 import { delayRetries, sendToDeadLetterQueue } from './queue-actions';
 
-export function workerDepsFromEnv(env: NodeJS.ProcessEnv = process.env): WorkerDeps {
-  const typeName = requireEnv(ENV.jobType, env);
-  const jobType = findJobType(typeName);
-  if (!jobType) throw new Error(`unknown job type ${typeName}`);
+export function workerDepsFromEnv(jobType: JobType, env: NodeJS.ProcessEnv = process.env): WorkerDeps {
+  // The stack names the function's job type too: a mismatch means a bundle wired to another type's queue.
+  const named = env[ENV.jobType];
+  if (named && named !== jobType.name) throw new Error(`this worker runs ${jobType.name} jobs, but ${ENV.jobType} is ${named}`);
   const queueUrl = requireEnv(ENV.queueUrl, env);
   const dlqUrl = requireEnv(ENV.deadLetterQueueUrl, env);
   return {
@@ -32,14 +35,27 @@ export function workerDepsFromEnv(env: NodeJS.ProcessEnv = process.env): WorkerD
       maxSeconds: numberEnv(ENV.backoffMaxSeconds, jobType.queue.backoff.maxSeconds, env),
     },
     concurrency: numberEnv(ENV.workerConcurrency, 10, env, 1),
-    log: createLogger({ component: 'worker', type: typeName }),
-    // The chaos suite's short leases, where its fault injection is compiled in (deployed bundles define
-    // JOBLINE_BUILD_FAULT_INJECTION as "false", so this folds away; see infra/jobline-function.ts).
-    ...(process.env.JOBLINE_BUILD_FAULT_INJECTION !== 'false' && faultConfig()?.leaseMs ? { leaseMs: faultConfig()!.leaseMs } : {}),
+    log: createLogger({ component: 'worker', type: jobType.name }),
+    // The chaos suite's faults, where compiled in (deployed bundles define JOBLINE_BUILD_FAULT_INJECTION as
+    // "false", so this folds away and fault-injection.ts is left out; see infra/jobline-function.ts).
+    ...(process.env.JOBLINE_BUILD_FAULT_INJECTION !== 'false' ? chaosDeps(faultConfig()) : {}),
   };
 }
 
-export function createWorkerHandler(deps: WorkerDeps = workerDepsFromEnv()) {
+/** The chaos suite's short leases and handler faults, handed to the steps as plain deps. */
+function chaosDeps(faults: FaultConfig | null): Partial<WorkerDeps> {
+  if (!faults) return {};
+  return {
+    ...(faults.leaseMs ? { leaseMs: faults.leaseMs } : {}),
+    aroundHandler: async (ctx, run) => {
+      await injectHandlerFaults(faults, ctx, ctx.signal);
+      return injectResultFaults(faults, await run(), ctx.jobId);
+    },
+  };
+}
+
+export function createWorkerHandler(jobType: JobType, deps: WorkerDeps = workerDepsFromEnv(jobType)) {
+  if (deps.jobType.name !== jobType.name) throw new Error(`worker deps for ${deps.jobType.name} jobs given to the ${jobType.name} worker`);
   return (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
     if (abandonedHandlers() > 0) {
       // A handler that ran past its deadline in an earlier invocation is still going: ending this

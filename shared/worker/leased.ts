@@ -6,8 +6,8 @@
 import { reasonOf } from '../errors';
 import type { JobType } from '../jobs/define';
 import type { Binding } from '../store/binding';
+import type { LeasedDeps } from './deps';
 import { failureOutcome, refused, unknownJob, type Outcome } from './outcome';
-import type { WorkerDeps } from './process-batch';
 import { runHandler, type ContextBase } from './run-handler';
 
 /**
@@ -16,7 +16,7 @@ import { runHandler, type ContextBase } from './run-handler';
  */
 export const LEASE_CLOCK_SKEW_MS = 5000;
 
-export async function runLeased(type: JobType, binding: Binding, payload: unknown, ctx: ContextBase, owner: string, invocationEnd: number, deps: WorkerDeps, now: () => number): Promise<Outcome> {
+export async function runLeased(type: JobType, binding: Binding, payload: unknown, ctx: ContextBase, owner: string, invocationEnd: number, deps: LeasedDeps, now: () => number): Promise<Outcome> {
   if (type.kind !== 'leased') throw new Error('not a leased job type');
   const lease = invocationEnd + LEASE_CLOCK_SKEW_MS;
   // A shorter lease where the deployment asks for one (the chaos suite's, to make leases run out mid-job).
@@ -37,7 +37,7 @@ export async function runLeased(type: JobType, binding: Binding, payload: unknow
   }
   const { log } = ctx;
   try {
-    const result = await runHandler(ctx, (c) => type.handler(payload, c));
+    const result = await runHandler(ctx, (c) => type.handler(payload, c), deps.aroundHandler);
     const completed = await deps.store.completeLeased(ctx.jobId, owner, result);
     if (completed === 'completed') log.info('job succeeded');
     if (completed === 'lost-lease') {

@@ -18,42 +18,17 @@
 import type { Context, SQSBatchResponse, SQSRecord } from 'aws-lambda';
 import { safeParse } from 'zod/mini';
 import { PermanentError, reasonOf, shortReason } from '../errors';
-import type { JobType } from '../jobs/define';
 import { decodeMessage, jobIdOf, type JobMessage } from '../jobs/message';
-import type { Logger } from '../log';
 import { payloadHash } from '../jobs/payload-hash';
 import { refusalOf, type Binding } from '../store/binding';
-import type { JobStore } from '../store/job-store';
 import { isExpired, type JobRecord } from '../store/job-record';
-import type { BackoffOptions } from './backoff';
+import type { WorkerDeps } from './deps';
 import { runLeased } from './leased';
 import { mapLimit } from './map-limit';
 import { refused, unknownJob, type Outcome } from './outcome';
-import type { DeadLetter } from './queue-actions';
 import type { ContextBase } from './run-handler';
 import { settle } from './settle';
 import { runTransactionalRound } from './transactional';
-
-export interface QueueActions {
-  sendToDeadLetterQueue(letters: readonly DeadLetter[]): Promise<Set<string>>;
-  delayRetries(delays: readonly { record: SQSRecord; seconds: number }[]): Promise<void>;
-}
-
-export interface WorkerDeps {
-  jobType: JobType;
-  store: JobStore;
-  queue: QueueActions;
-  /** The queue's maxReceiveCount (from its RedrivePolicy): the last receive marks the job FAILED. */
-  maxReceiveCount: number;
-  log: Logger;
-  /** Records processed at once within a batch. */
-  concurrency: number;
-  /** Backoff between retries; the job type's declared backoff unless the deployment sets another. */
-  backoff?: BackoffOptions;
-  /** Leases shorter than the invocation (the chaos suite's, so that they run out mid-job). */
-  leaseMs?: number;
-  now?: () => number;
-}
 
 export type InvocationContext = Pick<Context, 'awsRequestId' | 'getRemainingTimeInMillis'>;
 

@@ -11,9 +11,9 @@ import type { SQSRecord } from 'aws-lambda';
 import { reasonOf } from '../errors';
 import { jobIdOf } from '../jobs/message';
 import { MAX_VISIBILITY_SECONDS, retryDelaySeconds } from './backoff';
+import type { SettleDeps } from './deps';
 import { mapLimit } from './map-limit';
 import type { Outcome } from './outcome';
-import type { WorkerDeps } from './process-batch';
 import type { DeadLetter } from './queue-actions';
 
 type DeadLetterOutcome = Extract<Outcome, { kind: 'dead-letter' }>;
@@ -22,7 +22,7 @@ type DeadLetterOutcome = Extract<Outcome, { kind: 'dead-letter' }>;
  * Applies the outcomes: drops, DLQ copies and FAILED marks, and backoff. Returns the records that must be
  * reported as batch item failures (every retry, and every dead letter that could not be parked or failed).
  */
-export async function settle(entries: readonly (readonly [SQSRecord, Outcome])[], deps: WorkerDeps): Promise<SQSRecord[]> {
+export async function settle(entries: readonly (readonly [SQSRecord, Outcome])[], deps: SettleDeps): Promise<SQSRecord[]> {
   const failures: SQSRecord[] = [];
   const delays: { record: SQSRecord; seconds: number }[] = [];
   const letters: (DeadLetter & { outcome: DeadLetterOutcome })[] = [];

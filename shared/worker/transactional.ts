@@ -17,9 +17,9 @@ import { canonicalJson } from '../jobs/payload-hash';
 import type { Binding } from '../store/binding';
 import { MAX_JOB_WRITES, MAX_TRANSACTION_ITEMS, storedResult } from '../store/job-store';
 import type { GroupVerdict } from '../store/cancellation';
+import type { AroundHandler, TransactionalDeps } from './deps';
 import { mapLimit } from './map-limit';
 import { failureOutcome, refused, unknownJob, type Outcome } from './outcome';
-import type { WorkerDeps } from './process-batch';
 import { runHandler, type ContextBase } from './run-handler';
 
 export interface TransactionalJob {
@@ -38,13 +38,13 @@ interface Prepared {
 const TRANSACTION_CONFLICT_TRIES = 3;
 
 /** Runs one round of jobs (at most one per FIFO message group) and returns their outcomes, in order. */
-export async function runTransactionalRound(jobs: readonly TransactionalJob[], type: JobType, deps: WorkerDeps): Promise<Outcome[]> {
+export async function runTransactionalRound(jobs: readonly TransactionalJob[], type: JobType, deps: TransactionalDeps): Promise<Outcome[]> {
   if (type.kind !== 'transactional') throw new Error('not a transactional job type');
   const outcomes = new Array<Outcome>(jobs.length);
   const prepared: { index: number; prepared: Prepared }[] = [];
   await mapLimit(jobs, deps.concurrency, async (job, index) => {
     try {
-      prepared.push({ index, prepared: await prepare(job, type) });
+      prepared.push({ index, prepared: await prepare(job, type, deps.aroundHandler) });
     } catch (error) {
       outcomes[index] = failureOutcome(error, { binding: job.binding, countAttempt: true });
     }
@@ -59,14 +59,14 @@ export async function runTransactionalRound(jobs: readonly TransactionalJob[], t
   return outcomes;
 }
 
-async function prepare(job: TransactionalJob, type: JobType): Promise<Prepared> {
+async function prepare(job: TransactionalJob, type: JobType, around: AroundHandler | undefined): Promise<Prepared> {
   if (type.kind !== 'transactional') throw new Error('not a transactional job type');
-  const { result, writes } = await runHandler(job.ctx, (c) => type.handler(job.payload, c));
+  const { result, writes } = await runHandler(job.ctx, (c) => type.handler(job.payload, c), around);
   if (writes.length > MAX_JOB_WRITES) throw new PermanentError(`a job may commit at most ${MAX_JOB_WRITES} writes with its completion, not ${writes.length}`);
   return { job, result: storedResult(result), writes };
 }
 
-async function commitTogether(members: readonly Prepared[], type: JobType, deps: WorkerDeps): Promise<Outcome[]> {
+async function commitTogether(members: readonly Prepared[], type: JobType, deps: TransactionalDeps): Promise<Outcome[]> {
   let verdicts: GroupVerdict[] | 'committed';
   try {
     verdicts = await deps.store.completeTransactionalGroup(members.map((m) => ({ binding: m.job.binding, result: m.result, writes: m.writes })));
@@ -94,7 +94,7 @@ async function commitTogether(members: readonly Prepared[], type: JobType, deps:
 }
 
 /** One job's completion in its own transaction; a TransactionConflict is retried with fresh writes. */
-async function commitAlone(first: Prepared, type: JobType, deps: WorkerDeps): Promise<Outcome> {
+async function commitAlone(first: Prepared, type: JobType, deps: TransactionalDeps): Promise<Outcome> {
   const { ctx } = first.job;
   let current = first;
   try {
@@ -109,7 +109,7 @@ async function commitAlone(first: Prepared, type: JobType, deps: WorkerDeps): Pr
         // Another transaction touched the same items: compute the writes again and retry at once.
         if (!(error instanceof TransactionConflictError) || attempt >= TRANSACTION_CONFLICT_TRIES) throw error;
         await sleep(10 * 2 ** attempt * Math.random());
-        current = await prepare(first.job, type);
+        current = await prepare(first.job, type, deps.aroundHandler);
       }
     }
   } catch (error) {

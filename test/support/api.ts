@@ -1,5 +1,6 @@
 /** Calls the API function's code as API Gateway would, against the emulators. */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { jobTypes } from '../../app/jobs';
 import { apiDepsFromEnv } from '../../shared/api/handler';
 import { dynamoClient } from '../../shared/aws/clients';
 import type { Binding } from '../../shared/store/binding';
@@ -13,7 +14,7 @@ import type { JobQueues } from './resources';
 export function apiDeps(tableName: string, queues: Record<string, JobQueues>): SubmitDeps {
   const env: NodeJS.ProcessEnv = { [ENV.tableName]: tableName };
   for (const [type, q] of Object.entries(queues)) env[queueUrlVariable(type)] = q.queue.url;
-  return apiDepsFromEnv(env);
+  return apiDepsFromEnv(jobTypes, env);
 }
 
 export function submitEvent(type: string, body: unknown, headers: Record<string, string> = {}): APIGatewayProxyEventV2 {

@@ -14,7 +14,8 @@ import type { GroupVerdict } from '../../shared/store/cancellation';
 import type { Binding } from '../../shared/store/binding';
 import type { ClaimResult, CompleteResult, JobStore } from '../../shared/store/job-store';
 import type { JobRecord } from '../../shared/store/job-record';
-import { processBatch, type QueueActions, type WorkerDeps } from '../../shared/worker/process-batch';
+import type { QueueActions, WorkerDeps } from '../../shared/worker/deps';
+import { processBatch } from '../../shared/worker/process-batch';
 import type { DeadLetter } from '../../shared/worker/queue-actions';
 
 // ---- job types under test: their handlers do what each payload asks ------------------------------------

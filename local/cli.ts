@@ -1,0 +1,43 @@
+#!/usr/bin/env node
+/**
+ * The `jobline` command (the package's bin). `jobline dev` runs the current directory's CDK app locally
+ * (local/dev.ts); `jobline --help` lists the commands. Exit codes: 0 done, 1 failed, 2 wrong usage.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { PACKAGE_ROOT } from '../infra/paths';
+
+const USAGE = `usage: jobline <command> [options]
+
+commands:
+  dev       run this directory's CDK app on this machine (no Docker, no AWS account):
+            synthesize it, start DynamoDB Local and an SQS emulator, run its functions,
+            serve its HTTP API, poll its queues. jobline dev --help lists its options.
+
+options:
+  -h, --help     this help
+  -v, --version  jobline's version`;
+
+const [command, ...rest] = process.argv.slice(2);
+switch (command) {
+  case 'dev': {
+    const { dev } = await import('./dev');
+    await dev(rest);
+    break;
+  }
+  case undefined:
+  case '-h':
+  case '--help':
+  case 'help':
+    console.log(USAGE);
+    break;
+  case '-v':
+  case '--version': {
+    const pkg = JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string };
+    console.log(pkg.version);
+    break;
+  }
+  default:
+    console.error(`jobline: unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
+    process.exit(2);
+}

@@ -1,0 +1,150 @@
+/**
+ * `jobline dev`: runs the CDK app of the current directory on this machine, no Docker: synthesizes it,
+ * starts the embedded emulators (or uses an AWS-compatible endpoint such as LocalStack), runs its functions
+ * from their bundled assets, serves its HTTP API, polls its queues. In this repository `npm start` is this
+ * command. `jobline dev --help` lists the options:
+ *   --port N            HTTP API port (default PORT or 3000)
+ *   --dynamodb-port N   embedded DynamoDB Local's port (default 8000); --sqs-port N: the SQS emulator's (9324)
+ *   --endpoint URL      use an AWS-compatible endpoint for SQS and DynamoDB (e.g. LocalStack,
+ *                       http://localhost:4566) instead of the embedded emulators; AWS_ENDPOINT_URL does the same
+ *   --synth             synthesize even if cdk.out was made from the same sources and settings
+ *   --stack NAME        the stack to run when cdk.out holds several
+ * Before anything starts it checks Node, Java (for DynamoDB Local) and the ports (local/preflight.ts): a
+ * problem is one line of cause and one of fix, and exit code 1. Function logs go to .jobline/logs/<function>.log.
+ *
+ * jobline's own app (this repository, run from its sources) is synthesized in-process and cdk.out is reused
+ * when nothing changed (local/synth.ts); any other app is synthesized by running its cdk.json `app` command.
+ */
+import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import path from 'node:path';
+import { PACKAGE_ROOT } from '../infra/paths';
+import { formatProblem, jobTypeSettings, parseStartArgs, portFix, preflight, renderEndpoints, renderJobTypeSettings, runtimeWarning, suggestPort, usage, wantedPorts } from './preflight';
+
+/** Runs `jobline dev` with these arguments in `projectDir`; returns once the stack runs (Ctrl-C stops it). */
+export async function dev(argv: readonly string[], projectDir: string = process.cwd()): Promise<void> {
+  const parsed = parseStartArgs(argv);
+  if (parsed.kind === 'help') {
+    console.log(usage());
+    process.exit(0);
+  }
+  if (parsed.kind === 'error') {
+    console.error(`jobline: ${parsed.message}\n  see npm start -- --help (jobline dev --help)`);
+    process.exit(2);
+  }
+  const options = parsed.options;
+
+  const problems = await preflight(options);
+  if (problems.length > 0) {
+    for (const problem of problems) console.error(formatProblem(problem));
+    process.exit(1);
+  }
+
+  // The heavy modules (the CDK app, the AWS SDK) load only once the checks have passed.
+  const [{ startLocalRuntime }, { ensureAssembly }, { synthesizeApp }, { readStack }, { stackModel }, { jobTypesOf, startLiveView }] = await Promise.all([
+    import('./runtime'),
+    import('./synth'),
+    import('./app-synth'),
+    import('./template/cloud-assembly'),
+    import('./template/stack-model'),
+    import('./live-view'),
+  ]);
+
+  const logDir = path.join(projectDir, '.jobline', 'logs');
+  mkdirSync(logDir, { recursive: true });
+  const logs = new Map<string, WriteStream>();
+  const logTo = (fn: string, line: string) => {
+    let stream = logs.get(fn);
+    if (!stream) logs.set(fn, (stream = createWriteStream(path.join(logDir, `${fn}.log`), { flags: 'a' })));
+    stream.write(`${line}\n`);
+  };
+
+  console.log('jobline: starting the local stack...');
+  // jobline's own app from its sources: synthesized in-process, cdk.out reused when the sources and settings
+  // are the same (exactly: one that `cdk synth -c queueOverrides=...` made is not reused). Any other app:
+  // its cdk.json app command, as `cdk synth` runs it.
+  const ownApp = path.resolve(projectDir) === PACKAGE_ROOT && import.meta.url.endsWith('.ts');
+  const { assembly, stack, model } = await (async () => {
+    try {
+      const assembly = ownApp
+        ? await ensureAssembly({ force: options.synth })
+        : await synthesizeApp(projectDir, { onOutput: (line) => logTo('synth', line) }).then((made) => ({ assemblyDir: made.assemblyDir, synthesized: true, reason: `ran ${made.command}` }));
+      console.log(assembly.synthesized ? `  synthesized: ${options.synth ? '--synth' : assembly.reason}` : `  reusing ${path.relative(projectDir, assembly.assemblyDir)} (${assembly.reason})`);
+      const stack = readStack(assembly.assemblyDir, options.stack);
+      return { assembly, stack, model: stackModel(stack) };
+    } catch (error) {
+      // The app did not synthesize (e.g. invalid CDK context), or cdk.out has no such stack: what it says is the cause.
+      console.error(`jobline: ${error instanceof Error ? error.message : String(error)}`);
+      process.exit(1);
+    }
+  })();
+  const assemblyName = path.relative(projectDir, assembly.assemblyDir);
+  console.log(`  job types, as synthesized in ${assemblyName}/${stack.stackName}.template.json:`);
+  for (const line of renderJobTypeSettings(jobTypeSettings(model))) console.log(`  ${line}`);
+  const warning = runtimeWarning(model.functions.map((f) => f.runtime));
+  if (warning) console.log(`  ${warning}`);
+
+  let runtime: Awaited<ReturnType<typeof startLocalRuntime>>;
+  try {
+    runtime = await startLocalRuntime({
+      assemblyDir: assembly.assemblyDir,
+      port: options.port,
+      stackName: options.stack,
+      ...(options.endpoint ? { endpoint: options.endpoint } : { emulatorPorts: { dynamodb: options.dynamodbPort, sqs: options.sqsPort } }),
+      onFunctionLog: logTo,
+      // The assembly was checked (and said) above; the runtime's own check of it would only repeat that.
+      onEvent: (message) => {
+        if (!message.startsWith(`reusing ${assembly.assemblyDir} `)) console.log(`  ${message}`);
+      },
+    });
+  } catch (error) {
+    // A port taken between the check and the start (the checks ran a moment ago): the same one-line fix.
+    const e = error as NodeJS.ErrnoException & { port?: number };
+    const wanted = wantedPorts(options).find((w) => w.port === e.port);
+    if (e.code === 'EADDRINUSE' && wanted) {
+      const taken = new Set(wantedPorts(options).map((w) => w.port));
+      console.error(formatProblem({ cause: `port ${wanted.port} (${wanted.what}) is already in use`, fix: portFix(wanted, await suggestPort(wanted.port, wanted.host, taken)) }));
+    } else {
+      console.error(`jobline: the local stack did not start: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    for (const stream of logs.values()) stream.end();
+    process.exit(1);
+  }
+
+  console.log(`\njobline is running. API: ${runtime.apiUrl}`);
+  for (const r of runtime.model.routes) console.log(`  ${r.routeKey.padEnd(20)} ${runtime.apiUrl}${r.routeKey.split(' ')[1]}`);
+  const jobTypes = jobTypesOf(runtime);
+  for (const t of jobTypes) console.log(`  ${t.type}: queue ${t.queueUrl}\n  ${' '.repeat(t.type.length)}  DLQ   ${t.dlqUrl}`);
+  console.log(`  table: ${[...runtime.tables.values()].join(', ')}`);
+  console.log(`  function logs: ${logDir}`);
+  // The runtime gives the functions these credentials: the emulators take any, an external endpoint the caller's.
+  const embeddedOnly = runtime.embedded.dynamodb && runtime.embedded.sqs;
+  const credentials = {
+    accessKeyId: embeddedOnly ? 'local' : (process.env.AWS_ACCESS_KEY_ID ?? 'test'),
+    secretAccessKey: embeddedOnly ? 'local' : (process.env.AWS_SECRET_ACCESS_KEY ?? 'test'),
+  };
+  console.log(`\nlocal AWS endpoints:`);
+  for (const line of renderEndpoints({ endpoints: runtime.endpoints, embedded: runtime.embedded, region: runtime.region, credentials, tables: [...runtime.tables.values()], deadLetterQueueUrls: jobTypes.map((t) => t.dlqUrl) })) {
+    console.log(line);
+  }
+  const example = jobTypes.some((t) => t.type === 'transfer')
+    ? `/jobs/transfer -H 'content-type: application/json' -d '{"from":"alice","to":"bob","amount":100}'`
+    : `/jobs/${jobTypes[0]?.type ?? '<type>'} -H 'content-type: application/json' -d '<payload as JSON>'`;
+  console.log(`\n  try: curl -X POST ${runtime.apiUrl}${example}`);
+  console.log('  Ctrl-C stops everything.\n');
+
+  const stopView = startLiveView(runtime);
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    stopView();
+    console.log(`\n${signal}: stopping...`);
+    await runtime.stop();
+    for (const stream of logs.values()) stream.end();
+    console.log('jobline: stopped.');
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+}

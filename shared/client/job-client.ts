@@ -1,0 +1,219 @@
+/**
+ * `JobClient`: submit and read jobs from any Lambda function or Node.js process with AWS credentials,
+ * straight to the stack's table and queues, with the API's validation, idempotency rules and outcomes
+ * (shared/submission/submit-job.ts runs both).
+ *
+ * ```ts
+ * const jobs = new JobClient({ jobTypes: [transferType, webhookType] });
+ * const { jobId, replayed } = await jobs.submit('transfer', { from: 'alice', to: 'bob', amount: 100 }, { idempotencyKey: 'order-42' });
+ * const view = await jobs.get(jobId); // { jobId, type, status, attempts, result?, error?, ... } | undefined
+ * ```
+ */
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { input } from 'zod/v4/core';
+import { PUBLIC_CALLER } from '../api/caller';
+import { isServiceFailure } from '../api/service-failure';
+import { dynamoClient, sqsClient } from '../aws/clients';
+import { reasonOf } from '../errors';
+import { ENV, numberEnv, queueUrlVariable, requireEnv } from '../config';
+import type { JobDeclaration } from '../jobs/define';
+import { createLogger, type Logger } from '../log';
+import { toJobView, type JobStatus } from '../store/job-record';
+import { SubmissionStore } from '../store/submission-store';
+import { sqsSender } from '../submission/sqs-send';
+import { getJob, jsonValueOf, submitJob, submittableType, type PayloadIssue, type QueueTarget, type SubmissionDeps, type SubmitRefusal } from '../submission/submit-job';
+
+export type { PayloadIssue } from '../submission/submit-job';
+
+/** What `get` returns: the view `GET /jobs/{id}` answers with. */
+export type JobView = ReturnType<typeof toJobView>;
+
+/** The declarations among `T` that a type named `N` may be (any whose name is not a literal type). */
+export type DeclarationNamed<T extends JobDeclaration, N extends string> = T extends unknown ? (N extends T['name'] ? T : never) : never;
+
+/** What `submit` takes as the payload of type `N`: the schema's input (defaults may be left out). */
+export type PayloadOf<T extends JobDeclaration, N extends string> = input<DeclarationNamed<T, N>['schema']>;
+
+export interface JobClientOptions<T extends readonly JobDeclaration[] = readonly JobDeclaration[]> {
+  /** The declared job types (`defineJobType` or `defineJob` results); only these can be submitted. */
+  jobTypes: T;
+  /** The stack's job table. Default: JOBLINE_TABLE_NAME. */
+  tableName?: string;
+  /** Each job type's queue URL by type name. Default: the API function's variables, JOBLINE_QUEUE_URL_<TYPE>. */
+  queueUrls?: Record<string, string>;
+  /**
+   * Who submits: the owner of the jobs and the scope of their idempotency keys. Default `public`, the one
+   * caller of an API deployed without authorization: such jobs can be read over HTTP there, and their keys
+   * are the HTTP callers' keys. With IAM authorization (the default) every HTTP caller is their IAM
+   * principal (an assumed role's session name dropped), another caller than `public`: pass that principal's
+   * ARN here to share jobs and keys with it.
+   */
+  caller?: string;
+  /** Default: the process's shared client (endpoint from AWS_ENDPOINT_URL_DYNAMODB / AWS_ENDPOINT_URL). */
+  dynamodb?: DynamoDBClient;
+  /** Default: the process's shared client (endpoint from AWS_ENDPOINT_URL_SQS / AWS_ENDPOINT_URL). */
+  sqs?: SQSClient;
+  /** Days a job record is kept. Default: JOBLINE_RETENTION_DAYS, else 30 (as the API). */
+  retentionDays?: number;
+  /** When the sweeper first looks at an unfinished job. Default: JOBLINE_SWEEP_AFTER_SECONDS, else 300 (as the API). */
+  sweepAfterSeconds?: number;
+  /** Default: JSON lines on stdout, component `client`, level JOBLINE_LOG_LEVEL. */
+  log?: Logger;
+}
+
+export interface SubmitOptions {
+  /**
+   * Makes retries of one submit the same job: the job id is derived from (caller, type, key). The same key
+   * with the same payload gives that job again (`replayed: true`); with another payload it is refused
+   * (`idempotency_key_reused`). 1-255 printable ASCII characters without commas.
+   */
+  idempotencyKey?: string;
+}
+
+export interface SubmittedJob<N extends string = string> {
+  jobId: string;
+  type: N;
+  /** PENDING for a new job; a replay reports the job's real status. */
+  status: JobStatus;
+  /** True when the idempotency key named a job that already existed: this is that job. */
+  replayed: boolean;
+  /**
+   * False when the job is recorded but its message could not be sent (or its outcome is unknown): the
+   * sweeper sends it. Poll the job; do not submit it again.
+   */
+  queued: boolean;
+}
+
+export type JobRefusalCode = 'unknown_job_type' | 'invalid_idempotency_key' | 'invalid_payload' | 'idempotency_key_reused' | 'payload_too_large';
+
+/** The job was refused; submitting it again as it is would be refused again. */
+export class JobRefusedError extends Error {
+  override readonly name = 'JobRefusedError';
+  readonly code: JobRefusalCode;
+  /** invalid_payload: every failing field (at most 20), or the one reason the payload is not JSON as carried. */
+  readonly issues: readonly PayloadIssue[];
+  /** idempotency_key_reused: the job the key belongs to. */
+  readonly jobId: string | undefined;
+
+  constructor(code: JobRefusalCode, message: string, details: { issues?: readonly PayloadIssue[]; jobId?: string } = {}) {
+    super(message);
+    this.code = code;
+    this.issues = details.issues ?? [];
+    this.jobId = details.jobId;
+  }
+}
+
+/**
+ * DynamoDB could not be reached or refused the request (unavailable, throttled, no such table): nothing
+ * was recorded. `jobId` is the id the job would have had: with an idempotency key, retrying is safe;
+ * without one, `get(jobId)` first (a lost answer may have recorded it). The AWS error is the `cause`.
+ */
+export class JobServiceUnavailableError extends Error {
+  override readonly name = 'JobServiceUnavailableError';
+  readonly jobId: string;
+
+  constructor(message: string, jobId: string, cause: unknown) {
+    super(message, { cause });
+    this.jobId = jobId;
+  }
+}
+
+/**
+ * Submits and reads jobs of the declared types. Build it with the declarations as a literal list and
+ * `submit` checks the payload against the declaration of the type named (when the declarations' names are
+ * literal types).
+ *
+ * The jobs belong to `caller` (default `public`): `get` sees only that caller's jobs, and idempotency keys
+ * are that caller's. HTTP callers authenticated with IAM are other callers (their IAM principal); only an
+ * API deployed without authorization (everyone is `public`) shares jobs and keys with a default client.
+ */
+export class JobClient<const T extends readonly JobDeclaration[] = readonly JobDeclaration[]> {
+  /** The owner of the jobs this client submits and the only caller whose jobs it reads. */
+  readonly caller: string;
+  private readonly deps: SubmissionDeps;
+
+  constructor(options: JobClientOptions<T>) {
+    const env = process.env;
+    const queues = new Map<string, QueueTarget>();
+    for (const type of options.jobTypes) {
+      const url = options.queueUrls ? options.queueUrls[type.name] : env[queueUrlVariable(type.name)];
+      if (url) queues.set(type.name, { url, fifo: type.queue.fifo });
+    }
+    const sqs = options.sqs;
+    this.caller = options.caller ?? PUBLIC_CALLER;
+    if (this.caller === '') throw new Error('JobClient: caller must not be empty');
+    this.deps = {
+      jobTypes: options.jobTypes,
+      queues,
+      store: new SubmissionStore(options.dynamodb ?? dynamoClient(), options.tableName ?? requireEnv(ENV.tableName, env)),
+      send: sqsSender(sqs ?? sqsClient),
+      log: options.log ?? createLogger({ component: 'client' }),
+      retentionDays: options.retentionDays ?? numberEnv(ENV.retentionDays, 30, env, 1),
+      sweepAfterSeconds: options.sweepAfterSeconds ?? numberEnv(ENV.sweepAfterSeconds, 300, env, 1),
+    };
+  }
+
+  /**
+   * Validates the payload against the type's schema (as its JSON form: what the worker gets), records the
+   * job PENDING and sends its message. Throws `JobRefusedError` when the job is refused and
+   * `JobServiceUnavailableError` when it could not be recorded; a message that could not be sent is
+   * `queued: false`, not an error (the job is recorded, the sweeper sends it).
+   */
+  async submit<N extends T[number]['name']>(type: N, payload: PayloadOf<T[number], N>, options: SubmitOptions = {}): Promise<SubmittedJob<N>> {
+    if (!submittableType(this.deps, type)) throw this.refused({ kind: 'unknown_job_type', type, jobTypes: this.deps.jobTypes.map((t) => t.name) }, type);
+    const json = jsonValueOf(payload);
+    if (!json.ok) throw this.refused(json.refusal, type);
+    const { idempotencyKey } = options;
+    const outcome = await submitJob(this.deps, { type, payload: json.value, owner: this.caller, ...(idempotencyKey !== undefined ? { idempotencyKey } : {}) });
+    if (outcome.kind !== 'accepted') throw this.refused(outcome, type, idempotencyKey !== undefined);
+    const { job, replayed, queued } = outcome;
+    return { jobId: job.jobId, type, status: job.status, replayed, queued };
+  }
+
+  /** The job as `GET /jobs/{id}` shows it, or undefined when there is none: unknown, expired, or another caller's. */
+  async get(jobId: string): Promise<JobView | undefined> {
+    try {
+      const job = await getJob(this.deps.store, jobId, this.caller);
+      return job && toJobView(job);
+    } catch (error) {
+      if (isServiceFailure(error)) throw new JobServiceUnavailableError(`the job could not be read (${reasonOf(error)}); retry shortly`, jobId, error);
+      throw error;
+    }
+  }
+
+  private refused(refusal: SubmitRefusal, type: string, keyed = false): Error {
+    switch (refusal.kind) {
+      case 'unknown_job_type': {
+        const declared = this.deps.jobTypes.some((t) => t.name === type);
+        return new JobRefusedError(
+          'unknown_job_type',
+          declared
+            ? `job type "${type}" has no queue URL: set ${queueUrlVariable(type)} or pass queueUrls`
+            : `there is no job type "${type}" (declared: ${refusal.jobTypes.join(', ') || 'none'})`,
+        );
+      }
+      case 'invalid_idempotency_key':
+        return new JobRefusedError('invalid_idempotency_key', refusal.reason);
+      case 'invalid_payload':
+        return new JobRefusedError('invalid_payload', refusal.issues ? `${refusal.reason}: ${summary(refusal.issues)}` : `invalid payload: ${refusal.reason}`, {
+          issues: refusal.issues ?? [{ path: '', message: refusal.reason }],
+        });
+      case 'payload_too_large':
+        return new JobRefusedError('payload_too_large', refusal.reason);
+      case 'idempotency_key_reused':
+        return new JobRefusedError('idempotency_key_reused', 'this idempotency key was used for another payload; use a new key for a new job', { jobId: refusal.jobId });
+      case 'unavailable':
+        return new JobServiceUnavailableError(
+          `the job could not be recorded (${reasonOf(refusal.cause)}); ${keyed ? 'retry with the same idempotency key' : `if the answer was lost it may exist: get("${refusal.jobId}") before submitting again (an idempotency key makes retries safe)`}`,
+          refusal.jobId,
+          refusal.cause,
+        );
+    }
+  }
+}
+
+function summary(issues: readonly PayloadIssue[]): string {
+  return issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ');
+}
+

@@ -1,0 +1,220 @@
+/**
+ * Submitting and reading jobs, without HTTP: what `POST /jobs/{type}` and `GET /jobs/{id}` do once the
+ * request is understood, and what `JobClient` does in any Lambda or Node process. The HTTP layer
+ * (shared/api/) keeps what is HTTP's own (content type, body encoding, JSON text, headers, URLs, status
+ * codes) and maps the outcomes here to its answers.
+ *
+ * The job record is written first and holds the payload (it is the job's outbox): from then on the job
+ * exists, and its message can always be sent again. So the outcome never lies:
+ * - accepted once the record is written and the message is sent;
+ * - accepted with `queued: false` when the send failed or its outcome is unknown: the job is recorded and
+ *   the sweeper sends its message (poll the job; do not submit it again);
+ * - unavailable only when the record could not be written, with the job id it would have (with an
+ *   idempotency key a retry is safe; without one, read that id first: a lost answer may have recorded it).
+ *
+ * With an idempotency key the job id is derived from (owner, type, key), so every retry of a submit
+ * addresses the same record and the record's conditional put is the deduplication: same key and payload
+ * give the job with its real status (a PENDING job's message is sent again, since the first submit may
+ * have stopped before sending it; processing absorbs the duplicate); same key, other payload is refused.
+ */
+import { safeParse } from 'zod/mini';
+import { reasonOf } from '../errors';
+import type { JobDeclaration } from '../jobs/define';
+import { isJobId, jobIdForKey, newJobId } from '../jobs/job-id';
+import { jsonShapeProblem } from '../jobs/json-shape';
+import { encodeMessage, encodeRecordMessage, MAX_MESSAGE_BYTES, MAX_SUBMIT_MESSAGE_BYTES } from '../jobs/message';
+import { payloadHash } from '../jobs/payload-hash';
+import type { Logger } from '../log';
+import type { JobRecord } from '../store/job-record';
+import type { SubmissionStore } from '../store/submission-store';
+import { isServiceFailure } from '../api/service-failure';
+
+/** The queue of a job type. */
+export interface QueueTarget {
+  url: string;
+  fifo: boolean;
+}
+
+/** Sends one message to a job type's queue (with the FIFO group and deduplication id on a FIFO queue). */
+export type SendMessage = (queue: QueueTarget, body: string, fifo?: { groupId: string; deduplicationId: string }) => Promise<void>;
+
+export interface SubmissionDeps {
+  /** The declared job types. Only those with a queue in `queues` can be submitted. */
+  jobTypes: readonly JobDeclaration[];
+  queues: ReadonlyMap<string, QueueTarget>;
+  store: SubmissionStore;
+  send: SendMessage;
+  log: Logger;
+  retentionDays: number;
+  /** When the sweeper first looks at a new job that is not finished by then (it sends lost messages again). */
+  sweepAfterSeconds: number;
+  now?: () => number;
+}
+
+export interface SubmitRequest {
+  /** The job type's name. */
+  type: string;
+  /** The payload as a JSON value (parsed from JSON text, or see `jsonValueOf`); validated here. */
+  payload: unknown;
+  /** The caller: owner of the job and scope of its idempotency key. */
+  owner: string;
+  idempotencyKey?: string;
+}
+
+/** One failing field of a payload: its dotted path ('' for the payload itself) and why. */
+export interface PayloadIssue {
+  path: string;
+  message: string;
+}
+
+export type SubmitRefusal =
+  /** No such job type, or one without a queue here. `jobTypes` names every declared type. */
+  | { kind: 'unknown_job_type'; type: string; jobTypes: string[] }
+  | { kind: 'invalid_idempotency_key'; reason: string }
+  /** `issues` when the schema refused the payload; without, the payload is not JSON this system carries. */
+  | { kind: 'invalid_payload'; reason: string; issues?: PayloadIssue[] }
+  | { kind: 'payload_too_large'; reason: string; messageBytes: number; limit: number }
+  /** The key was used for another payload (or type): `jobId` is that job. */
+  | { kind: 'idempotency_key_reused'; jobId: string }
+  /** The record could not be written: `jobId` is the id the job would have had. */
+  | { kind: 'unavailable'; jobId: string; cause: unknown };
+
+export type SubmitOutcome = { kind: 'accepted'; job: JobRecord; replayed: boolean; queued: boolean } | SubmitRefusal;
+
+/** 1-255 printable ASCII characters without commas (a comma would join two headers sent as one). */
+export const IDEMPOTENCY_KEY = /^[\x20-\x2b\x2d-\x7e]{1,255}$/;
+
+export function isIdempotencyKey(key: unknown): key is string {
+  return typeof key === 'string' && IDEMPOTENCY_KEY.test(key);
+}
+
+export const IDEMPOTENCY_KEY_RULE = 'an idempotency key must be 1-255 printable ASCII characters without commas';
+
+/** The declaration of a type that can be submitted here (declared, and with a queue), and its queue. */
+export function submittableType(deps: Pick<SubmissionDeps, 'jobTypes' | 'queues'>, typeName: string | undefined): { type: JobDeclaration; queue: QueueTarget } | undefined {
+  const type = deps.jobTypes.find((t) => t.name === typeName);
+  const queue = type && deps.queues.get(type.name);
+  return type && queue ? { type, queue } : undefined;
+}
+
+/**
+ * Validates, records and enqueues one job. Refusals are outcomes, not exceptions; what is thrown is
+ * unexpected (a bug, or a store failure that is not the service's, see `isServiceFailure`).
+ */
+export async function submitJob(deps: SubmissionDeps, request: SubmitRequest): Promise<SubmitOutcome> {
+  const target = submittableType(deps, request.type);
+  if (!target) return { kind: 'unknown_job_type', type: request.type, jobTypes: deps.jobTypes.map((t) => t.name) };
+  const { type, queue } = target;
+  const key = request.idempotencyKey;
+  if (key !== undefined && !isIdempotencyKey(key)) return { kind: 'invalid_idempotency_key', reason: IDEMPOTENCY_KEY_RULE };
+
+  const shape = jsonShapeProblem(request.payload);
+  if (shape) return { kind: 'invalid_payload', reason: shape };
+  const parsed = safeParse(type.schema, request.payload);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.slice(0, 20).map((i) => ({ path: i.path.map(String).join('.'), message: i.message }));
+    return { kind: 'invalid_payload', reason: `the payload does not match the ${type.name} schema`, issues };
+  }
+  const payload = parsed.data;
+
+  const owner = request.owner;
+  const jobId = key !== undefined ? jobIdForKey(owner, type.name, key) : newJobId();
+  const message = encodeMessage(jobId, type.name, payload);
+  const messageBytes = Buffer.byteLength(message);
+  if (messageBytes > MAX_SUBMIT_MESSAGE_BYTES) {
+    return { kind: 'payload_too_large', reason: `the job's message is ${messageBytes} bytes; the limit is ${MAX_SUBMIT_MESSAGE_BYTES}`, messageBytes, limit: MAX_SUBMIT_MESSAGE_BYTES };
+  }
+
+  const now = (deps.now ?? Date.now)();
+  const at = new Date(now).toISOString();
+  const groupId = type.queue.fifo ? type.groupKey!(payload) : undefined;
+  const job: JobRecord = {
+    jobId,
+    type: type.name,
+    status: 'PENDING',
+    generation: 1,
+    attempts: 0,
+    payloadHash: payloadHash(payload),
+    payloadBytes: messageBytes,
+    payload: JSON.stringify(payload),
+    owner,
+    createdAt: at,
+    updatedAt: at,
+    sweepAt: now + deps.sweepAfterSeconds * 1000,
+    expiresAt: Math.floor(now / 1000) + deps.retentionDays * 86_400,
+    ...(groupId !== undefined ? { groupId } : {}),
+    ...(key !== undefined ? { idempotencyKey: key } : {}),
+  };
+  const log = deps.log.child({ jobId, type: type.name });
+
+  let created: Awaited<ReturnType<SubmissionStore['create']>>;
+  try {
+    created = await deps.store.create(job);
+  } catch (error) {
+    if (!isServiceFailure(error)) throw error;
+    log.error('could not record the job', { reason: reasonOf(error) });
+    return { kind: 'unavailable', jobId, cause: error };
+  }
+  let current = job;
+  if (!created.created) {
+    const existing = created.existing;
+    if (existing.type !== type.name || existing.payloadHash !== job.payloadHash) {
+      return { kind: 'idempotency_key_reused', jobId: existing.jobId };
+    }
+    if (existing.status !== 'PENDING') {
+      log.info('idempotent resubmit: returning the existing job', { status: existing.status });
+      return { kind: 'accepted', job: existing, replayed: true, queued: true };
+    }
+    // Still PENDING: the first submit may have stopped between its write and its send. Sending again is
+    // safe (a message of a job that already ran is acknowledged without running).
+    current = existing;
+  }
+
+  const queued = await sendJobMessage(deps, queue, current, log);
+  log.info('job submitted', { payloadBytes: messageBytes, replay: !created.created, queued });
+  return { kind: 'accepted', job: current, replayed: !created.created, queued };
+}
+
+/**
+ * Sends a job's message, rebuilt from its record. False when the send failed or its outcome is unknown:
+ * the job is recorded, and the sweeper sends it.
+ */
+export async function sendJobMessage(deps: Pick<SubmissionDeps, 'send'>, queue: QueueTarget, job: JobRecord, log: Logger): Promise<boolean> {
+  const fifo = queue.fifo ? { groupId: job.groupId ?? job.jobId, deduplicationId: `${job.jobId}.${job.generation}` } : undefined;
+  try {
+    await deps.send(queue, encodeRecordMessage(job), fifo);
+    return true;
+  } catch (error) {
+    log.warn('could not send the job\'s message; the sweeper will send it', { reason: reasonOf(error) });
+    return false;
+  }
+}
+
+/**
+ * The job `jobId` of `owner`, or undefined when there is none: not a job id, no record, an expired record,
+ * or another owner's job (which reads exactly like a job that does not exist).
+ */
+export async function getJob(store: SubmissionStore, jobId: string | undefined, owner: string): Promise<JobRecord | undefined> {
+  return isJobId(jobId) ? store.get(jobId, owner) : undefined;
+}
+
+/**
+ * A payload given as a value (not parsed from JSON text) as the JSON value it becomes on the wire: what is
+ * validated is what the worker gets. Undefined properties are dropped, dates become strings, as
+ * JSON.stringify does. A refusal when it has no JSON form (a BigInt, a cycle, undefined itself) or its
+ * JSON text is larger than an SQS message.
+ */
+export function jsonValueOf(payload: unknown): { ok: true; value: unknown } | { ok: false; refusal: SubmitRefusal } {
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(payload);
+  } catch (error) {
+    return { ok: false, refusal: { kind: 'invalid_payload', reason: `the payload cannot be written as JSON: ${error instanceof Error ? error.message : String(error)}` } };
+  }
+  if (text === undefined) return { ok: false, refusal: { kind: 'invalid_payload', reason: 'the payload has no JSON form (it is undefined, a function or a symbol)' } };
+  const bytes = Buffer.byteLength(text);
+  if (bytes > MAX_MESSAGE_BYTES) {
+    return { ok: false, refusal: { kind: 'payload_too_large', reason: `the payload's JSON is ${bytes} bytes, more than SQS's ${MAX_MESSAGE_BYTES}; the limit for a job's message is ${MAX_SUBMIT_MESSAGE_BYTES}`, messageBytes: bytes, limit: MAX_SUBMIT_MESSAGE_BYTES } };
+  }
+  return { ok: true, value: JSON.parse(text) };
+}
