@@ -1,8 +1,10 @@
 /**
- * The Powertools worker as a Lambda entry point, for the cold-start comparison: the counterpart of
- * functions/worker.ts. It reads its settings from the environment at init, as jobline's worker does.
+ * The Powertools worker as a Lambda entry point, for the cold-start comparison: the counterpart of the
+ * transfer worker's generated entry (infra/function-entries.ts `workerEntry`), so it imports the transfer
+ * handler's module only, as jobline's worker bundle does. It reads its settings from the environment at
+ * init, as jobline's worker does.
  */
-import { findJobType } from '../app/jobs';
+import { transfer } from '../app/jobs/transfer/handler';
 import { benchDynamoClient } from './clients';
 import { createPowertoolsWorker } from './powertools-worker';
 
@@ -12,11 +14,12 @@ const env = (name: string) => {
   return value;
 };
 
-const jobType = findJobType(env('JOBLINE_JOB_TYPE'));
-if (!jobType) throw new Error(`unknown job type ${process.env.JOBLINE_JOB_TYPE}`);
+// As jobline's worker: the environment's job type, where set, must be the one this bundle runs.
+const named = process.env.JOBLINE_JOB_TYPE;
+if (named && named !== transfer.name) throw new Error(`this worker runs ${transfer.name} jobs, but JOBLINE_JOB_TYPE is ${named}`);
 
 export const handler = createPowertoolsWorker({
-  jobType,
+  jobType: transfer,
   client: benchDynamoClient(),
   idempotencyTable: env('IDEMPOTENCY_TABLE_NAME'),
   dataTable: env('JOBLINE_TABLE_NAME'),

@@ -16,7 +16,7 @@ import { startDynamoDbLocal } from '../local/emulators/dynamodb-local';
 import { startSqsEmulator } from '../local/emulators/sqs';
 import { runApiBench, type ApiResult } from './api';
 import { benchDynamoClient } from './clients';
-import { measureColdStart, type ColdStartResult } from './cold-start';
+import { coldDetails, coldRows, measureColdStart, type ColdStartResult } from './cold-start';
 import { joblineDesign, powertoolsDesign } from './designs';
 import { startReceiver } from './receiver';
 import { median, quantile } from './stats';
@@ -62,16 +62,6 @@ function workerRows(result: ScenarioResult): Row[] {
   ];
 }
 
-function coldRows(c: ColdStartResult): Row[] {
-  const row = (metric: string, f: (s: ColdStartResult['jobline']) => number): Row => ({ benchmark: 'cold start (esbuild, minified, ESM, node20)', metric, jobline: f(c.jobline), powertools: f(c.powertools), ratio: ratioOf(f(c.jobline), f(c.powertools)) });
-  return [
-    row('worker bundle bytes', (s) => s.bytes),
-    row(`init ms, spawn to import resolved (median of ${c.samples})`, (s) => s.sinceSpawnMs),
-    row(`import alone ms (median of ${c.samples})`, (s) => s.importMs),
-    row(`spawn to exit ms (median of ${c.samples})`, (s) => s.spawnToExitMs),
-  ];
-}
-
 function apiRows(a: ApiResult): Row[] {
   const benchmark = 'API submit (POST /jobs/transfer, 32 keep-alive clients)';
   if ('skipped' in a) return [{ benchmark, metric: 'requests/s', jobline: `skipped: ${a.skipped}` }];
@@ -102,7 +92,8 @@ function targets(results: ScenarioResult[], cold: ColdStartResult): Target[] {
     out.push({ name: `leased job, ${share * 100}% duplicates: jobline no slower than Powertools`, pass: rate(j) >= rate(p), detail: `${(rate(j) / rate(p)).toFixed(2)}x (${rate(j).toFixed(0)} vs ${rate(p).toFixed(0)} records/s)` });
     out.push({ name: `leased job, ${share * 100}% duplicates: jobline no more round trips/record`, pass: trips(j) <= trips(p) + 1e-9, detail: `${trips(j).toFixed(3)} vs ${trips(p).toFixed(3)}` });
   }
-  out.push({ name: 'jobline worker bundle ≤ Powertools worker bundle', pass: cold.jobline.bytes <= cold.powertools.bytes, detail: `${cold.jobline.bytes} vs ${cold.powertools.bytes} bytes (${(cold.jobline.bytes / cold.powertools.bytes).toFixed(3)}x)` });
+  out.push({ name: `jobline's ${cold.jobType} worker bundle ≤ Powertools' ${cold.jobType} worker bundle`, pass: cold.jobline.bytes <= cold.powertools.bytes, detail: `${cold.jobline.bytes} vs ${cold.powertools.bytes} bytes (${(cold.jobline.bytes / cold.powertools.bytes).toFixed(3)}x)` });
+  out.push({ name: 'each worker bundle holds only its own handler (transfer: no webhook code; webhook: no transfer code)', pass: cold.handlerCheck.every((line) => line.includes(': OK,')), detail: `checked by marker strings in ${cold.handlerCheck.length} bundles (see Details)` });
   const init = cold.jobline.sinceSpawnMs / cold.powertools.sinceSpawnMs;
   out.push({ name: 'jobline init time ≤ 0.9x Powertools', pass: init <= 0.9, detail: `${init.toFixed(2)}x (${cold.jobline.sinceSpawnMs.toFixed(1)} vs ${cold.powertools.sinceSpawnMs.toFixed(1)} ms)` });
   const wrong = results.flatMap((r) => Object.entries(r.designs).filter(([, t]) => !t.checks.every((c) => c.ok) || t.unfinished > 0).map(([d]) => `${d} in ${scenarioName(r.scenario)}`));
@@ -134,7 +125,7 @@ function details(results: ScenarioResult[]): string {
 function codeState(): string {
   const git = (...args: string[]) => execFileSync('git', args, { cwd: fileURLToPath(new URL('..', import.meta.url)), stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
   try {
-    const changed = git('status', '--porcelain', '--', 'shared', 'functions', 'local').split('\n').filter(Boolean).map((line) => line.slice(3));
+    const changed = git('status', '--porcelain', '--', 'shared', 'functions', 'local', 'app', 'infra').split('\n').filter(Boolean).map((line) => line.slice(3));
     return `commit ${git('rev-parse', '--short', 'HEAD')}${changed.length > 0 ? ` + uncommitted changes to ${changed.join(', ')}` : ''}`;
   } catch {
     return 'not a git checkout';
@@ -174,7 +165,7 @@ async function main() {
       }
     }
 
-    progress(`cold start (${COLD_SAMPLES} fresh processes per worker)...`);
+    progress(`cold start (${COLD_SAMPLES} fresh processes per worker; \`npx tsx bench/cold-start.ts\` runs this part alone)...`);
     const cold = await measureColdStart({ dynamodb: dynamodb.endpoint, sqs: sqs.endpoint }, COLD_SAMPLES);
 
     progress('API submit...');
@@ -201,7 +192,7 @@ async function main() {
       '## Details',
       '',
       details(results),
-      `- cold start: fastest spawn to import resolved of ${cold.samples}: jobline ${cold.jobline.minSinceSpawnMs.toFixed(1)} ms, Powertools ${cold.powertools.minSinceSpawnMs.toFixed(1)} ms`,
+      ...coldDetails(cold),
       ...('skipped' in api ? [] : [`- API: ${api.requests} requests in ${api.seconds.toFixed(1)} s against ${api.baseUrl}, ${api.accepted} answered 202`]),
       '',
     ].join('\n');

@@ -17,8 +17,18 @@ const fromSources = import.meta.url.endsWith('.ts');
 
 /** The runtime modules a generated entry imports. */
 export const RUNTIME_MODULES = fromSources
-  ? { worker: path.join(here, '../shared/worker/handler.ts'), api: path.join(here, '../shared/api/handler.ts'), sweeper: path.join(here, '../functions/sweeper.ts') }
-  : { worker: path.join(here, 'runtime/worker.js'), api: path.join(here, 'runtime/api.js'), sweeper: path.join(here, 'runtime/sweeper.js') };
+  ? {
+      worker: path.join(here, '../shared/worker/handler.ts'),
+      api: path.join(here, '../shared/api/handler.ts'),
+      sweeper: path.join(here, '../functions/sweeper.ts'),
+      credentials: path.join(here, '../shared/aws/lambda-credentials.ts'),
+    }
+  : {
+      worker: path.join(here, 'runtime/worker.js'),
+      api: path.join(here, 'runtime/api.js'),
+      sweeper: path.join(here, 'runtime/sweeper.js'),
+      credentials: path.join(here, 'runtime/lambda-credentials.js'),
+    };
 
 /** Where generated entries are written: the app's .jobline/entries (ignored by git, like cdk.out). */
 export function entriesDir(cwd: string = process.cwd()): string {

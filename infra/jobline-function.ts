@@ -10,6 +10,7 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import path from 'node:path';
+import { RUNTIME_MODULES } from './function-entries';
 import { lockFile } from './paths';
 
 export const LAMBDA_RUNTIME = Runtime.NODEJS_24_X;
@@ -71,6 +72,9 @@ export class JoblineFunction extends Construct {
         banner: "import { createRequire as __jobline_createRequire } from 'node:module'; const require = __jobline_createRequire(import.meta.url);",
         // Folds the fault-injection checks to constants, so deployed bundles leave that code out entirely.
         define: { 'process.env.JOBLINE_BUILD_FAULT_INJECTION': JSON.stringify(props.faultInjection ? 'true' : 'false') },
+        // Lambda gives credentials in the environment: the SDK's provider chain for other places stays out
+        // of every bundle (shared/aws/lambda-credentials.ts), a third of a worker's code.
+        esbuildArgs: { '--alias:@aws-sdk/credential-provider-node': RUNTIME_MODULES.credentials },
         forceDockerBundling: false,
       },
     });

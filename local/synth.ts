@@ -215,7 +215,10 @@ export async function ensureAssembly(options: SynthOptions = {}): Promise<Ensure
   const newestSourceMtimeMs = newestSource().mtimeMs;
   // A marker left from an earlier synthesis must not vouch for this one, whatever happens next.
   rmSync(path.join(assemblyDir, SYNTH_MARKER), { force: true });
-  const { buildApp } = await import('../app/app');
+  // This repository's own app, loaded from its sources (a variable keeps the published package's bundle
+  // from carrying the example app: there, jobline dev synthesizes the user's app with its cdk.json).
+  const ownApp = '../app/app';
+  const { buildApp } = (await import(ownApp)) as typeof import('../app/app');
   buildApp({ ...appOptions, outdir: assemblyDir, validateTemplates: false }).app.synth();
   markAssembly(assemblyDir, appOptions, newestSourceMtimeMs);
   return { assemblyDir, synthesized: true, reason: `${status.reason}${kept}` };

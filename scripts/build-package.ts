@@ -21,6 +21,7 @@ await build({
     'runtime/worker': 'shared/worker/handler.ts',
     'runtime/api': 'shared/api/handler.ts',
     'runtime/sweeper': 'functions/sweeper.ts',
+    'runtime/lambda-credentials': 'shared/aws/lambda-credentials.ts',
   },
   outdir: dist,
   bundle: true,
