@@ -1,0 +1,18 @@
+// The README's "your CDK app" example is the consumer app that test/integration/consumer-app.test.ts packs,
+// installs and runs: each code block marked <!-- consumer-app:<file> --> must be that file, so the example
+// a user copies is the one the tests run.
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+
+const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+const blocks = [...readme.matchAll(/<!-- consumer-app:(\S+) -->\n```ts\n\/\/ [^\n]*\n([\s\S]*?)\n```/g)].map((m) => ({ file: m[1]!, code: m[2]! }));
+
+describe('the README example', () => {
+  it('shows a job type (declaration and handler) and the stack that adds it', () => {
+    expect(blocks.map((b) => b.file)).toEqual(['lib/jobs/thumbnail/type.ts', 'lib/jobs/thumbnail/handler.ts', 'lib/stack.ts']);
+  });
+
+  it.each(blocks)('shows $file exactly as the consumer-app test runs it', ({ file, code }) => {
+    expect(code).toBe(readFileSync(new URL(`../consumer-app/${file}`, import.meta.url), 'utf8').trimEnd());
+  });
+});
