@@ -4,9 +4,6 @@ import { fileURLToPath } from 'node:url';
 
 /** This package's root (the repository, or node_modules/jobline when installed). */
 export const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-/** @deprecated the name of PACKAGE_ROOT from when jobline was only this repository's app. */
-export const PROJECT_ROOT = PACKAGE_ROOT;
-
 export const entry = (relative: string) => path.join(PACKAGE_ROOT, relative);
 
 const LOCK_FILES = ['package-lock.json', 'yarn.lock', 'pnpm-lock.yaml', 'bun.lockb', 'bun.lock'];

@@ -22,13 +22,16 @@ import { formatProblem, jobTypeSettings, parseStartArgs, portFix, preflight, ren
 
 /** Runs `jobline dev` with these arguments in `projectDir`; returns once the stack runs (Ctrl-C stops it). */
 export async function dev(argv: readonly string[], projectDir: string = process.cwd()): Promise<void> {
+  // jobline's own app from its sources (this repository, where `npm start` is this command).
+  const ownApp = path.resolve(projectDir) === PACKAGE_ROOT && import.meta.url.endsWith('.ts');
+  const command = ownApp ? 'npm start --' : 'jobline dev';
   const parsed = parseStartArgs(argv);
   if (parsed.kind === 'help') {
-    console.log(usage());
+    console.log(usage(command));
     process.exit(0);
   }
   if (parsed.kind === 'error') {
-    console.error(`jobline: ${parsed.message}\n  see npm start -- --help (jobline dev --help)`);
+    console.error(`jobline: ${parsed.message}\n  see ${command} --help`);
     process.exit(2);
   }
   const options = parsed.options;
@@ -62,7 +65,6 @@ export async function dev(argv: readonly string[], projectDir: string = process.
   // jobline's own app from its sources: synthesized in-process, cdk.out reused when the sources and settings
   // are the same (exactly: one that `cdk synth -c queueOverrides=...` made is not reused). Any other app:
   // its cdk.json app command, as `cdk synth` runs it.
-  const ownApp = path.resolve(projectDir) === PACKAGE_ROOT && import.meta.url.endsWith('.ts');
   const { assembly, stack, model } = await (async () => {
     try {
       const assembly = ownApp

@@ -53,14 +53,14 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h', help: 'print this help and exit' },
 } as const satisfies Record<string, { type: 'string' | 'boolean'; value?: string; short?: string; help: string }>;
 
-export function usage(): string {
+export function usage(command = 'npm start --'): string {
   const rows = Object.entries(OPTIONS).map(([name, o]) => {
     const short = 'short' in o ? `-${o.short}, ` : '';
     return [`  ${short}--${name}${'value' in o ? ` ${o.value}` : ''}`, o.help] as const;
   });
   const width = Math.max(...rows.map(([flag]) => flag.length)) + 2;
   return [
-    'usage: npm start -- [options]',
+    `usage: ${command} [options]`,
     '',
     'Runs the synthesized stack (cdk.out, synthesized first when needed) on this machine, without Docker: the HTTP API,',
     'a worker per job type polling its queue, the scheduled functions, on embedded DynamoDB Local (Java 17+) and SQS.',

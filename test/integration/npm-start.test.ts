@@ -4,7 +4,7 @@
 import { spawn, execFileSync } from 'node:child_process';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { PROJECT_ROOT } from '../../infra/paths';
+import { PACKAGE_ROOT } from '../../infra/paths';
 import { freePort } from '../../local/emulators/free-port';
 
 function processesInGroup(pgid: number): string[] {
@@ -25,7 +25,7 @@ describe('npm start', () => {
   it('runs the pipeline, and SIGINT stops every process it started', async () => {
     const [apiPort, dynamodbPort, sqsPort] = [await freePort(), await freePort(), await freePort()];
     const args = ['--port', String(apiPort), '--dynamodb-port', String(dynamodbPort), '--sqs-port', String(sqsPort)];
-    const child = spawn('npm', ['start', '--', ...args], { cwd: PROJECT_ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, AWS_ENDPOINT_URL: '', AWS_ENDPOINT_URL_DYNAMODB: '', AWS_ENDPOINT_URL_SQS: '' } });
+    const child = spawn('npm', ['start', '--', ...args], { cwd: PACKAGE_ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, AWS_ENDPOINT_URL: '', AWS_ENDPOINT_URL_DYNAMODB: '', AWS_ENDPOINT_URL_SQS: '' } });
     pgid = child.pid!;
     let output = '';
     child.stdout.on('data', (d: Buffer) => (output += d.toString()));

@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { PROJECT_ROOT } from '../../infra/paths';
+import { PACKAGE_ROOT } from '../../infra/paths';
 
 interface Ended {
   code: number | null;
@@ -26,8 +26,8 @@ function shellEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
 
 /** Runs the start script to its end (a deadline kills it: these must end on their own, quickly). */
 function start(args: string[], options: { env?: NodeJS.ProcessEnv; command?: string[] } = {}): Promise<Ended> {
-  const [command, ...commandArgs] = options.command ?? ['npx', 'tsx', 'local/start.ts'];
-  const child = spawn(command!, [...commandArgs, ...args], { cwd: PROJECT_ROOT, env: options.env ?? shellEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+  const [command, ...commandArgs] = options.command ?? ['npx', 'tsx', 'local/cli.ts', 'dev'];
+  const child = spawn(command!, [...commandArgs, ...args], { cwd: PACKAGE_ROOT, env: options.env ?? shellEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -72,7 +72,7 @@ function pathWithOnlyNode(): string {
 }
 
 // tsx's own launcher (#!/usr/bin/env node) runs with that PATH; npx would need sh.
-const TSX = [path.join(PROJECT_ROOT, 'node_modules', '.bin', 'tsx'), 'local/start.ts'];
+const TSX = [path.join(PACKAGE_ROOT, 'node_modules', '.bin', 'tsx'), 'local/cli.ts', 'dev'];
 
 describe('npm start before anything starts', () => {
   it('--help prints the usage of every option and exits 0', async () => {
