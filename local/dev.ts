@@ -125,7 +125,7 @@ export async function dev(argv: readonly string[], projectDir: string = process.
     secretAccessKey: embeddedOnly ? 'local' : (process.env.AWS_SECRET_ACCESS_KEY ?? 'test'),
   };
   console.log(`\nlocal AWS endpoints:`);
-  for (const line of renderEndpoints({ endpoints: runtime.endpoints, embedded: runtime.embedded, region: runtime.region, credentials, tables: [...runtime.tables.values()], deadLetterQueueUrls: jobTypes.map((t) => t.dlqUrl) })) {
+  for (const line of renderEndpoints({ endpoints: runtime.endpoints, embedded: runtime.embedded, region: runtime.region, credentials, tables: [...runtime.tables.values()], deadLetterQueueUrls: jobTypes.map((t) => t.dlqUrl), buckets: [...runtime.buckets.values()] })) {
     console.log(line);
   }
   const example = jobTypes.some((t) => t.type === 'transfer')

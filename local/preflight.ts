@@ -360,8 +360,10 @@ export function renderJobTypeSettings(settings: readonly JobTypeSettings[]): str
 }
 
 export interface EndpointInfo {
-  endpoints: { dynamodb: string; sqs: string };
-  embedded: { dynamodb: boolean; sqs: boolean };
+  endpoints: { dynamodb: string; sqs: string; s3?: string };
+  embedded: { dynamodb: boolean; sqs: boolean; s3?: boolean };
+  /** The stack's S3 buckets, by their local names (the S3 line is printed only when there are some). */
+  buckets?: readonly string[];
   region: string;
   credentials: { accessKeyId: string; secretAccessKey: string };
   tables: readonly string[];
@@ -374,10 +376,12 @@ export function renderEndpoints(info: EndpointInfo): string[] {
   const lines = [
     `  DynamoDB  ${info.endpoints.dynamodb}${info.embedded.dynamodb ? '  (DynamoDB Local, embedded)' : ''}`,
     `  SQS       ${info.endpoints.sqs}${info.embedded.sqs ? '  (SQS emulator, embedded)' : ''}`,
+    ...(info.endpoints.s3 ? [`  S3        ${info.endpoints.s3}${info.embedded.s3 ? '  (S3 emulator, embedded, path-style)' : ''}`] : []),
     `  credentials: ${env}`,
     `  e.g. export ${env}`,
   ];
   if (info.tables[0]) lines.push(`       aws --endpoint-url ${info.endpoints.dynamodb} dynamodb scan --table-name ${info.tables[0]}`);
   for (const url of info.deadLetterQueueUrls) lines.push(`       aws --endpoint-url ${info.endpoints.sqs} sqs receive-message --queue-url ${url}`);
+  if (info.endpoints.s3) for (const bucket of info.buckets ?? []) lines.push(`       aws --endpoint-url ${info.endpoints.s3} s3 ls s3://${bucket}`);
   return lines;
 }

@@ -1,6 +1,6 @@
 /**
- * Creates tables and queues through the AWS SDK, from CloudFormation-shaped properties. The local runtime
- * feeds it the resources of the synthesized template; tests feed it the same shapes.
+ * Creates tables, queues and buckets through the AWS SDK, from CloudFormation-shaped properties. The local
+ * runtime feeds it the resources of the synthesized template; tests feed it the same shapes.
  */
 import {
   CreateTableCommand,
@@ -14,6 +14,8 @@ import {
   type TableDescription,
 } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+// Types only (erased): the S3 SDK itself is imported by ensureBucket when it is called.
+import type { BucketLocationConstraint } from '@aws-sdk/client-s3';
 
 export interface TableSpec {
   TableName: string;
@@ -88,4 +90,27 @@ export async function ensureQueue(client: SQSClient, spec: QueueSpec): Promise<C
   const { QueueUrl } = await client.send(new CreateQueueCommand({ QueueName: spec.QueueName, Attributes: spec.Attributes }));
   const { Attributes } = await client.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }));
   return { url: QueueUrl!, arn: Attributes!.QueueArn!, name: spec.QueueName };
+}
+
+export interface BucketSpec {
+  Bucket: string;
+  region: string;
+  credentials: { accessKeyId: string; secretAccessKey: string };
+}
+
+/**
+ * Creates the bucket on an S3-compatible endpoint (addressed path-style) unless the caller owns it already.
+ * Only for an external endpoint: the runtime creates the embedded emulator's buckets directly. The S3 SDK is
+ * loaded here, when needed, so that the local runtime does not depend on @aws-sdk/client-s3 otherwise.
+ */
+export async function ensureBucket(endpoint: string, spec: BucketSpec): Promise<void> {
+  const { S3Client, CreateBucketCommand } = await import('@aws-sdk/client-s3');
+  const client = new S3Client({ region: spec.region, endpoint, credentials: spec.credentials, forcePathStyle: true });
+  try {
+    await client.send(new CreateBucketCommand({ Bucket: spec.Bucket, ...(spec.region !== 'us-east-1' ? { CreateBucketConfiguration: { LocationConstraint: spec.region as BucketLocationConstraint } } : {}) }));
+  } catch (error) {
+    if (!(error instanceof Error && error.name === 'BucketAlreadyOwnedByYou')) throw error;
+  } finally {
+    client.destroy();
+  }
 }

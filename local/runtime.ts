@@ -1,17 +1,18 @@
 /**
  * jobline's Docker-free local runtime: runs the synthesized stack on one machine. It reads cdk.out,
  * starts the embedded emulators (or uses an AWS-compatible endpoint such as LocalStack), creates every
- * table and queue as the template declares it, runs each function from its bundled asset in Lambda-like
+ * table, queue and S3 bucket as the template declares it, runs each function from its bundled asset in Lambda-like
  * execution environments, serves the HTTP API's routes, polls each SQS event source with Lambda's
  * semantics and fires scheduled EventBridge rules (rate expressions). Dev and test only: never deployed.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { startDynamoDbLocal, type RunningEmulator } from './emulators/dynamodb-local';
+import { startS3Emulator, validBucketName } from './emulators/s3';
 import { startSqsEmulator } from './emulators/sqs';
 import { startGateway, type Gateway } from './gateway';
 import { FunctionPool } from './lambda/function-pool';
-import { ensureQueue, ensureTable, type CreatedQueue } from './provision';
+import { ensureBucket, ensureQueue, ensureTable, type CreatedQueue } from './provision';
 import { ScheduledRule, Scheduler } from './scheduler';
 import { SqsPoller } from './sqs-poller';
 import { ensureAssembly } from './synth';
@@ -31,11 +32,17 @@ export interface LocalRuntimeOptions {
   host?: string;
   /** One AWS-compatible endpoint for SQS and DynamoDB (e.g. LocalStack's http://localhost:4566). */
   endpoint?: string;
-  /** Or one per service; anything not given is embedded. */
-  endpoints?: { dynamodb?: string; sqs?: string };
+  /**
+   * Or one per service; anything not given is embedded. S3 is embedded (local/emulators/s3.ts, started only
+   * when the stack has buckets) unless `s3` is given: `endpoint` does not apply to it.
+   */
+  endpoints?: { dynamodb?: string; sqs?: string; s3?: string };
   /** Ports of the embedded emulators (`npm start`: 8000 and 9324); not given or 0: any free port. */
-  emulatorPorts?: { dynamodb?: number; sqs?: number };
-  /** Prefix of every queue and table name, so runs that share an endpoint do not collide. */
+  emulatorPorts?: { dynamodb?: number; sqs?: number; s3?: number };
+  /**
+   * Prefix of every queue and table name, so runs that share an endpoint do not collide; also of the bucket
+   * names generated for buckets without a BucketName (a BucketName is taken as it is).
+   */
   namePrefix?: string;
   region?: string;
   /** Extra environment for every function (e.g. JOBLINE_FAULTS for the chaos suite). */
@@ -51,13 +58,16 @@ export interface LocalRuntimeOptions {
 export interface LocalRuntime {
   apiUrl: string;
   region: string;
-  endpoints: { dynamodb: string; sqs: string };
-  embedded: { dynamodb: boolean; sqs: boolean };
+  /** s3: only when the stack has buckets. */
+  endpoints: { dynamodb: string; sqs: string; s3?: string };
+  embedded: { dynamodb: boolean; sqs: boolean; s3: boolean };
   model: StackModel;
   assemblyDir: string;
   synthesized: boolean;
   tables: Map<string, string>;
   queues: Map<string, CreatedQueue>;
+  /** Each bucket's name, by logical id (what Ref gives; Fn::GetAtt Arn is arn:aws:s3:::<name>). */
+  buckets: Map<string, string>;
   functions: Map<string, FunctionPool>;
   pollers: Map<string, SqsPoller>;
   /** The scheduled rules that run locally (enabled, with function targets), by logical id. */
@@ -89,22 +99,31 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     for (const stop of stoppers.splice(0).reverse()) await stop().catch(() => {});
   };
   try {
-    const external = { dynamodb: options.endpoints?.dynamodb ?? options.endpoint, sqs: options.endpoints?.sqs ?? options.endpoint };
+    const external = { dynamodb: options.endpoints?.dynamodb ?? options.endpoint, sqs: options.endpoints?.sqs ?? options.endpoint, s3: options.endpoints?.s3 };
+    const wantS3 = model.buckets.length > 0;
     const started = await Promise.allSettled([
       external.dynamodb ? undefined : startDynamoDbLocal({ port: options.emulatorPorts?.dynamodb }),
       external.sqs ? undefined : startSqsEmulator({ region, accountId: ACCOUNT_ID, port: options.emulatorPorts?.sqs }),
+      !wantS3 || external.s3 ? undefined : startS3Emulator({ region, port: options.emulatorPorts?.s3 }),
     ]);
     // One that started is stopped even when the other failed (e.g. its port was taken).
     for (const result of started as PromiseSettledResult<RunningEmulator | undefined>[]) if (result.status === 'fulfilled' && result.value) stoppers.push(result.value.stop);
     for (const result of started) if (result.status === 'rejected') throw result.reason;
     const [dynamoEmulator, sqsEmulator] = [started[0].status === 'fulfilled' ? started[0].value : undefined, started[1].status === 'fulfilled' ? started[1].value : undefined];
-    const endpoints = { dynamodb: external.dynamodb ?? dynamoEmulator!.endpoint, sqs: external.sqs ?? sqsEmulator!.endpoint };
+    const s3Emulator = started[2].status === 'fulfilled' ? started[2].value : undefined;
+    const endpoints: LocalRuntime['endpoints'] = {
+      dynamodb: external.dynamodb ?? dynamoEmulator!.endpoint,
+      sqs: external.sqs ?? sqsEmulator!.endpoint,
+      ...(wantS3 ? { s3: external.s3 ?? s3Emulator!.endpoint } : {}),
+    };
     say(`DynamoDB: ${endpoints.dynamodb}${dynamoEmulator ? ' (DynamoDB Local, embedded)' : ''}; SQS: ${endpoints.sqs}${sqsEmulator ? ' (local-aws-sqs, embedded)' : ''}`);
+    if (endpoints.s3) say(`S3: ${endpoints.s3}${s3Emulator ? ' (jobline S3 emulator, embedded, in memory)' : ''}`);
 
     // The emulators take any credentials; an external endpoint gets the caller's (LocalStack: test/test).
+    const embeddedOnly = dynamoEmulator && sqsEmulator && !external.s3;
     const credentials = {
-      accessKeyId: dynamoEmulator && sqsEmulator ? 'local' : (process.env.AWS_ACCESS_KEY_ID ?? 'test'),
-      secretAccessKey: dynamoEmulator && sqsEmulator ? 'local' : (process.env.AWS_SECRET_ACCESS_KEY ?? 'test'),
+      accessKeyId: embeddedOnly ? 'local' : (process.env.AWS_ACCESS_KEY_ID ?? 'test'),
+      secretAccessKey: embeddedOnly ? 'local' : (process.env.AWS_SECRET_ACCESS_KEY ?? 'test'),
     };
     const dynamodb = new DynamoDBClient({ region, endpoint: endpoints.dynamodb, credentials });
     const sqs = new SQSClient({ region, endpoint: endpoints.sqs, credentials });
@@ -115,6 +134,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
 
     const prefix = options.namePrefix ?? '';
     const resources = new Map<string, PhysicalResource>();
+    const scope: ResolveScope = { resources, region, accountId: ACCOUNT_ID };
     const tables = new Map<string, string>();
     for (const table of model.tables) {
       const name = `${prefix}${table.name}`;
@@ -130,13 +150,23 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     }
     const queues = await createQueues(sqs, model.queues, prefix);
     for (const [logicalId, q] of queues) resources.set(logicalId, { ref: q.url, attributes: { Arn: q.arn, QueueName: q.name, QueueUrl: q.url } });
-    for (const fn of model.functions) {
+    const buckets = new Map<string, string>();
+    for (const bucket of model.buckets) {
+      const name = bucket.bucketName !== undefined ? resolveValue(bucket.bucketName, scope, `${bucket.logicalId} BucketName`) : generatedBucketName(prefix, stack.stackName, bucket.logicalId);
+      if (!validBucketName(name)) throw new Error(`bucket ${bucket.logicalId}: ${JSON.stringify(name)} is not a valid S3 bucket name`);
+      if (s3Emulator) s3Emulator.createBucket(name, region);
+      else await ensureBucket(endpoints.s3!, { Bucket: name, region, credentials });
+      buckets.set(bucket.logicalId, name);
+      resources.set(bucket.logicalId, { ref: name, attributes: { Arn: `arn:aws:s3:::${name}` } });
+    }
+    if (buckets.size > 0) say(`buckets: ${[...buckets.values()].join(', ')} (bucket policies, notifications, CORS, lifecycle, versioning... are not applied locally)`);
+    for (const fn of [...model.functions, ...model.customResourceHandlers]) {
       const name = `${prefix}${fn.name}`;
       resources.set(fn.logicalId, { ref: name, attributes: { Arn: `arn:aws:lambda:${region}:${ACCOUNT_ID}:function:${name}` } });
     }
+    if (model.customResourceHandlers.length > 0) say(`note: custom resource handlers run at deploy time, not locally: ${model.customResourceHandlers.map((f) => f.logicalId).join(', ')}`);
     const ruleArn = (name: string) => `arn:aws:events:${region}:${ACCOUNT_ID}:rule/${name}`;
     for (const rule of model.schedules) resources.set(rule.logicalId, { ref: `${prefix}${rule.name}`, attributes: { Arn: ruleArn(`${prefix}${rule.name}`) } });
-    const scope: ResolveScope = { resources, region, accountId: ACCOUNT_ID };
 
     const functions = new Map<string, FunctionPool>();
     const environments = new Map<string, Record<string, string>>();
@@ -213,12 +243,13 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       apiUrl: gateway.url,
       region,
       endpoints,
-      embedded: { dynamodb: !!dynamoEmulator, sqs: !!sqsEmulator },
+      embedded: { dynamodb: !!dynamoEmulator, sqs: !!sqsEmulator, s3: !!s3Emulator },
       model,
       assemblyDir,
       synthesized,
       tables,
       queues,
+      buckets,
       functions,
       pollers,
       schedules: scheduler.rules,
@@ -251,11 +282,26 @@ async function createQueues(sqs: SQSClient, models: readonly QueueModel[], prefi
   return created;
 }
 
+/**
+ * The name CloudFormation would generate for a bucket without a BucketName (<stack>-<logical id>-<random>,
+ * lower case), without the random part and with the run's prefix; made valid as a bucket name.
+ */
+export function generatedBucketName(prefix: string, stackName: string, logicalId: string): string {
+  const name = `${prefix}${stackName}-${logicalId}`
+    .toLowerCase()
+    .replace(/[^a-z0-9.-]/g, '-')
+    .replace(/\.{2,}/g, '.')
+    .replace(/^[^a-z0-9]+/, '')
+    .slice(0, 63)
+    .replace(/[^a-z0-9]+$/, '');
+  return name.length >= 3 ? name : `${name}-bucket`.replace(/^-/, '');
+}
+
 /** What Lambda gives a function: its template environment (resolved) plus Lambda's own variables. */
 function functionEnvironment(
   fn: FunctionModel,
   scope: ResolveScope,
-  context: { region: string; endpoints: { dynamodb: string; sqs: string }; credentials: { accessKeyId: string; secretAccessKey: string }; prefix: string; extra?: Record<string, string> },
+  context: { region: string; endpoints: { dynamodb: string; sqs: string; s3?: string }; credentials: { accessKeyId: string; secretAccessKey: string }; prefix: string; extra?: Record<string, string> },
 ): Record<string, string> {
   const environment: Record<string, string> = {};
   for (const [name, value] of Object.entries(fn.environment)) environment[name] = resolveValue(value, scope, `${fn.logicalId} environment ${name}`);
@@ -272,6 +318,8 @@ function functionEnvironment(
     AWS_SECRET_ACCESS_KEY: context.credentials.secretAccessKey,
     AWS_ENDPOINT_URL_DYNAMODB: context.endpoints.dynamodb,
     AWS_ENDPOINT_URL_SQS: context.endpoints.sqs,
+    // An IP endpoint, so the S3 SDK addresses it path-style (http://127.0.0.1:<port>/<bucket>/<key>) without forcePathStyle.
+    ...(context.endpoints.s3 ? { AWS_ENDPOINT_URL_S3: context.endpoints.s3 } : {}),
     JOBLINE_LOCAL_RUNTIME: '1',
     // This machine's Node 20 is older than what SDK releases after January 2027 need; the lock file pins ours.
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',

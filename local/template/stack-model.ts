@@ -1,7 +1,7 @@
 /**
  * The parts of a synthesized stack the local runtime runs: tables (with their global secondary indexes),
- * queues, functions, SQS event source mappings, HTTP routes and scheduled EventBridge rules, read from the
- * template as CloudFormation declares them.
+ * queues, S3 buckets, functions, SQS event source mappings, HTTP routes and scheduled EventBridge rules, read
+ * from the template as CloudFormation declares them.
  */
 import { resourcesOfType, type StackArtifact } from './cloud-assembly';
 
@@ -28,6 +28,13 @@ export interface QueueModel {
   /** SQS attributes as CreateQueue takes them, except RedrivePolicy. */
   attributes: Record<string, string>;
   redrive?: { deadLetterQueue: string; maxReceiveCount: number };
+}
+
+/** An AWS::S3::Bucket. Only the bucket itself: its policy, notifications, CORS, lifecycle... are not modelled. */
+export interface BucketModel {
+  logicalId: string;
+  /** BucketName as the template gives it (a string, or an intrinsic such as a Fn::Join with AWS::AccountId); none: CloudFormation generates one. */
+  bucketName?: unknown;
 }
 
 export interface FunctionModel {
@@ -83,7 +90,13 @@ export interface ScheduleModel {
 export interface StackModel {
   tables: TableModel[];
   queues: QueueModel[];
+  buckets: BucketModel[];
   functions: FunctionModel[];
+  /**
+   * Functions that only handle CloudFormation custom resources (their ServiceToken), such as CDK's
+   * autoDeleteObjects and bucket notifications handlers: they run at deploy time, so not locally. Not in `functions`.
+   */
+  customResourceHandlers: FunctionModel[];
   eventSources: EventSourceModel[];
   routes: RouteModel[];
   schedules: ScheduleModel[];
@@ -149,6 +162,7 @@ export function stackModel(stack: StackArtifact): StackModel {
     const p = r.Properties ?? {};
     const fifo = p.FifoQueue === true || p.FifoQueue === 'true';
     const attributes: Record<string, string> = {};
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a scalar of the untyped template (string, number or boolean), as CloudFormation passes it on
     for (const name of QUEUE_ATTRIBUTES) if (p[name] !== undefined) attributes[name] = String(p[name]);
     const redrive = p.RedrivePolicy as { deadLetterTargetArn?: unknown; maxReceiveCount?: number } | undefined;
     const deadLetterQueue = referencedId(redrive?.deadLetterTargetArn);
@@ -161,6 +175,11 @@ export function stackModel(stack: StackArtifact): StackModel {
     };
   });
 
+  const buckets: BucketModel[] = resourcesOfType(t, 'AWS::S3::Bucket').map(([logicalId, r]) => ({
+    logicalId,
+    ...(r.Properties?.BucketName !== undefined ? { bucketName: r.Properties.BucketName } : {}),
+  }));
+
   const functions: FunctionModel[] = resourcesOfType(t, 'AWS::Lambda::Function').map(([logicalId, r]) => {
     const p = r.Properties ?? {};
     return {
@@ -168,6 +187,7 @@ export function stackModel(stack: StackArtifact): StackModel {
       name: typeof p.FunctionName === 'string' ? p.FunctionName : logicalId,
       timeoutSeconds: Number(p.Timeout ?? 3),
       memoryMb: Number(p.MemorySize ?? 128),
+      // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a scalar of the untyped template (string, number or boolean), as CloudFormation passes it on
       runtime: String(p.Runtime ?? 'nodejs'),
       environment: ((p.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {}),
     };
@@ -203,6 +223,7 @@ export function stackModel(stack: StackArtifact): StackModel {
     const p = r.Properties ?? {};
     const integration = referencedId(p.Target);
     const fn = integration ? integrations.get(integration) : undefined;
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a scalar of the untyped template (string, number or boolean), as CloudFormation passes it on
     return fn ? [{ routeKey: String(p.RouteKey), functionLogicalId: fn, authorizationType: String(p.AuthorizationType ?? 'NONE') }] : [];
   });
 
@@ -216,6 +237,7 @@ export function stackModel(stack: StackArtifact): StackModel {
     const targets: ScheduleTargetModel[] = [];
     const unsupportedTargets: string[] = [];
     for (const target of (p.Targets ?? []) as Record<string, unknown>[]) {
+      // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a scalar of the untyped template (string, number or boolean), as CloudFormation passes it on
       const id = String(target.Id ?? '');
       const fn = referencedId(target.Arn);
       // InputPath and InputTransformer select from the event; only the event itself or a constant Input is built locally.
@@ -245,5 +267,14 @@ export function stackModel(stack: StackArtifact): StackModel {
     ];
   });
 
-  return { tables, queues, functions, eventSources, routes, schedules };
+  // A function that is the ServiceToken of custom resources, and nothing else of the stack invokes it.
+  const serviceTokens = new Set(
+    Object.values(t.Resources)
+      .filter((r) => r.Type.startsWith('Custom::') || r.Type === 'AWS::CloudFormation::CustomResource')
+      .map((r) => referencedId(r.Properties?.ServiceToken)),
+  );
+  const invoked = new Set([...eventSources.map((s) => s.functionLogicalId), ...routes.map((r) => r.functionLogicalId), ...schedules.flatMap((s) => s.functionLogicalIds)]);
+  const isHandler = (fn: FunctionModel) => serviceTokens.has(fn.logicalId) && !invoked.has(fn.logicalId);
+
+  return { tables, queues, buckets, functions: functions.filter((fn) => !isHandler(fn)), customResourceHandlers: functions.filter(isHandler), eventSources, routes, schedules };
 }

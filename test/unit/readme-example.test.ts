@@ -8,8 +8,8 @@ const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
 const blocks = [...readme.matchAll(/<!-- consumer-app:(\S+) -->\n```ts\n\/\/ [^\n]*\n([\s\S]*?)\n```/g)].map((m) => ({ file: m[1]!, code: m[2]! }));
 
 describe('the README example', () => {
-  it('shows a job type (declaration and handler) and the stack that adds it', () => {
-    expect(blocks.map((b) => b.file)).toEqual(['lib/jobs/thumbnail/type.ts', 'lib/jobs/thumbnail/handler.ts', 'lib/stack.ts']);
+  it('shows a job type (declaration and handler), the stack that adds it, and the app', () => {
+    expect(blocks.map((b) => b.file)).toEqual(['lib/jobs/thumbnail/type.ts', 'lib/jobs/thumbnail/handler.ts', 'lib/stack.ts', 'bin/app.ts']);
   });
 
   it.each(blocks)('shows $file exactly as the consumer-app test runs it', ({ file, code }) => {
