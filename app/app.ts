@@ -18,7 +18,10 @@ export interface AppOptions extends JoblineStackProps {
 
 /** The app's settings from CDK context, checked (infra/context.ts): a typo is an error, not a default. */
 export function contextOptions(app: App, jobTypes: readonly { name: string }[] = allJobTypes): AppOptions {
-  const settings = parseContext(app.node.getAllContext() as Record<string, unknown>, jobTypes.map((t) => t.name));
+  const settings = parseContext(
+    app.node.getAllContext() as Record<string, unknown>,
+    jobTypes.map((t) => t.name),
+  );
   return {
     stackName: settings.stackName,
     authorization: settings.authorization,

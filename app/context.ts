@@ -49,7 +49,7 @@ export function parseContext(context: Record<string, unknown>, jobTypes: readonl
     try {
       ours.queueOverrides = JSON.parse(ours.queueOverrides);
     } catch (error) {
-      problems.push(`queueOverrides is not JSON (given ${ours.queueOverrides}): ${error instanceof Error ? error.message : String(error)}`);
+      problems.push(`queueOverrides is not JSON (given ${String(ours.queueOverrides)}): ${error instanceof Error ? error.message : String(error)}`);
       delete ours.queueOverrides;
     }
   }

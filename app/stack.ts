@@ -2,13 +2,13 @@
  * The jobline stack: the jobs table, the HTTP API, and per job type a queue, its DLQ, a worker and alarms.
  * Everything is derived from the job type declarations in shared/jobs.
  */
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, type RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import { jobTypes as allJobTypes } from './jobs';
 import type { JobType, QueueOptions } from '../shared/jobs/define';
-import { JobWorker, QUEUE_RETENTION } from '../infra/job-worker';
+import { type JobWorker, QUEUE_RETENTION } from '../infra/job-worker';
 import { Jobline } from '../infra/jobline';
 import type { ApiAuthorization } from '../infra/jobs-api';
 

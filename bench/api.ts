@@ -13,8 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { quantile } from './stats';
 
 export type ApiResult =
-  | { skipped: string }
-  | { baseUrl: string; clients: number; seconds: number; requests: number; accepted: number; errors: number; perSecond: number; p50Ms: number; p99Ms: number };
+  { skipped: string } | { baseUrl: string; clients: number; seconds: number; requests: number; accepted: number; errors: number; perSecond: number; p50Ms: number; p99Ms: number };
 
 const CLIENTS = 32;
 
@@ -32,11 +31,15 @@ async function findStarter(): Promise<Starter | string> {
 
 function post(agent: Agent, url: URL, body: string, key: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'idempotency-key': key } }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-      res.on('error', reject);
-    });
+    const req = request(
+      url,
+      { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'idempotency-key': key } },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -56,7 +59,7 @@ export async function measureSubmit(baseUrl: string, seconds: number): Promise<A
           const i = n++;
           const body = JSON.stringify({ from: `api-a-${i}`, to: `api-b-${i}`, amount: 1 + (i % 100) });
           const start = performance.now();
-          let status = 0;
+          let status: number;
           try {
             status = await post(agent, url, body, `bench-${process.pid}-${i}`);
           } catch {
@@ -76,7 +79,17 @@ export async function measureSubmit(baseUrl: string, seconds: number): Promise<A
     const start = performance.now();
     await run(start + seconds * 1000, true);
     const elapsed = (performance.now() - start) / 1000;
-    return { baseUrl, clients: CLIENTS, seconds: elapsed, requests: latencies.length, accepted, errors, perSecond: latencies.length / elapsed, p50Ms: quantile(latencies, 0.5), p99Ms: quantile(latencies, 0.99) };
+    return {
+      baseUrl,
+      clients: CLIENTS,
+      seconds: elapsed,
+      requests: latencies.length,
+      accepted,
+      errors,
+      perSecond: latencies.length / elapsed,
+      p50Ms: quantile(latencies, 0.5),
+      p99Ms: quantile(latencies, 0.99),
+    };
   } finally {
     agent.destroy();
   }

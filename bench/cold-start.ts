@@ -202,7 +202,13 @@ export async function measureColdStart(endpoints: { dynamodb: string; sqs: strin
 /** The report's cold-start rows. */
 export function coldRows(c: ColdStartResult): Row[] {
   const benchmark = `cold start, ${c.jobType} worker (esbuild, minified, ESM, ${c.target})`;
-  const row = (metric: string, f: (s: ColdStartSide) => number): Row => ({ benchmark, metric, jobline: f(c.jobline), powertools: f(c.powertools), ratio: ratioOf(f(c.jobline), f(c.powertools)) });
+  const row = (metric: string, f: (s: ColdStartSide) => number): Row => ({
+    benchmark,
+    metric,
+    jobline: f(c.jobline),
+    powertools: f(c.powertools),
+    ratio: ratioOf(f(c.jobline), f(c.powertools)),
+  });
   return [
     row(`worker bundle bytes (${c.jobType})`, (s) => s.bytes),
     // checkHandlers threw otherwise.

@@ -51,7 +51,7 @@ const INVOCATION_MS = 30_000;
 let tableSeq = 0;
 
 export function jobTypeOf(kind: Kind): JobType {
-  return (kind === 'transfer' ? transfer : webhook) as unknown as JobType;
+  return kind === 'transfer' ? transfer : webhook;
 }
 
 async function createTable(admin: DynamoDBClient, prefix: string, key: string, ttl: string, options: { sweepIndex?: boolean } = {}): Promise<string> {
@@ -60,7 +60,14 @@ async function createTable(admin: DynamoDBClient, prefix: string, key: string, t
   const index = options.sweepIndex
     ? {
         GlobalSecondaryIndexes: [
-          { IndexName: SWEEP_INDEX, KeySchema: [{ AttributeName: SWEEP_KEYS.shard, KeyType: 'HASH' as const }, { AttributeName: SWEEP_KEYS.at, KeyType: 'RANGE' as const }], Projection: { ProjectionType: 'KEYS_ONLY' as const } },
+          {
+            IndexName: SWEEP_INDEX,
+            KeySchema: [
+              { AttributeName: SWEEP_KEYS.shard, KeyType: 'HASH' as const },
+              { AttributeName: SWEEP_KEYS.at, KeyType: 'RANGE' as const },
+            ],
+            Projection: { ProjectionType: 'KEYS_ONLY' as const },
+          },
         ],
       }
     : {};
@@ -69,7 +76,12 @@ async function createTable(admin: DynamoDBClient, prefix: string, key: string, t
     KeySchema: [{ AttributeName: key, KeyType: 'HASH' }],
     AttributeDefinitions: [
       { AttributeName: key, AttributeType: 'S' },
-      ...(options.sweepIndex ? [{ AttributeName: SWEEP_KEYS.shard, AttributeType: 'S' as const }, { AttributeName: SWEEP_KEYS.at, AttributeType: 'N' as const }] : []),
+      ...(options.sweepIndex
+        ? [
+            { AttributeName: SWEEP_KEYS.shard, AttributeType: 'S' as const },
+            { AttributeName: SWEEP_KEYS.at, AttributeType: 'N' as const },
+          ]
+        : []),
     ],
     ...index,
     TimeToLiveAttribute: ttl,
@@ -115,12 +127,14 @@ export function joblineDesign(shared: Shared, variant?: { name: string; store: (
         }),
       );
       const queue: QueueActions = {
-        sendToDeadLetterQueue: async (letters) => {
+        // In-process stand-ins: nothing to wait for, so they answer with settled promises.
+        sendToDeadLetterQueue: (letters) => {
           if (letters.length > 0) design.queueCalls++;
-          return new Set(letters.map((l) => l.record.messageId));
+          return Promise.resolve(new Set(letters.map((l) => l.record.messageId)));
         },
-        delayRetries: async (delays) => {
+        delayRetries: (delays) => {
           if (delays.length > 0) design.queueCalls++;
+          return Promise.resolve();
         },
       };
       const deps = {

@@ -39,7 +39,9 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const runtime = await startLocalRuntime({ port: 0 });
   try {
     const times = await measureSubmitToSucceeded(runtime.apiUrl);
-    console.log(`submit → SUCCEEDED on an idle local stack, ${times.length} jobs: median ${percentile(times, 50).toFixed(0)} ms, p90 ${percentile(times, 90).toFixed(0)} ms, max ${Math.max(...times).toFixed(0)} ms (target: median < 1000 ms)`);
+    console.log(
+      `submit → SUCCEEDED on an idle local stack, ${times.length} jobs: median ${percentile(times, 50).toFixed(0)} ms, p90 ${percentile(times, 90).toFixed(0)} ms, max ${Math.max(...times).toFixed(0)} ms (target: median < 1000 ms)`,
+    );
   } finally {
     await runtime.stop();
   }

@@ -83,35 +83,71 @@ function targets(results: ScenarioResult[], cold: ColdStartResult): Target[] {
   for (const share of [0, 0.3]) {
     const { j, p } = pair('transfer', share);
     const ratio = rate(j) / rate(p);
-    out.push({ name: `transactional job, ${share * 100}% duplicates: jobline ≥ 1.5x Powertools records/s`, pass: ratio >= 1.5, detail: `${ratio.toFixed(2)}x (${rate(j).toFixed(0)} vs ${rate(p).toFixed(0)} records/s)` });
+    out.push({
+      name: `transactional job, ${share * 100}% duplicates: jobline ≥ 1.5x Powertools records/s`,
+      pass: ratio >= 1.5,
+      detail: `${ratio.toFixed(2)}x (${rate(j).toFixed(0)} vs ${rate(p).toFixed(0)} records/s)`,
+    });
   }
   const t0 = trips(pair('transfer', 0).j);
   out.push({ name: 'transactional job, 0% duplicates: jobline ≤ 1.1 DynamoDB round trips/record', pass: t0 <= 1.1 + 1e-9, detail: `${t0.toFixed(3)}` });
   for (const share of [0, 0.3]) {
     const { j, p } = pair('webhook', share);
-    out.push({ name: `leased job, ${share * 100}% duplicates: jobline no slower than Powertools`, pass: rate(j) >= rate(p), detail: `${(rate(j) / rate(p)).toFixed(2)}x (${rate(j).toFixed(0)} vs ${rate(p).toFixed(0)} records/s)` });
-    out.push({ name: `leased job, ${share * 100}% duplicates: jobline no more round trips/record`, pass: trips(j) <= trips(p) + 1e-9, detail: `${trips(j).toFixed(3)} vs ${trips(p).toFixed(3)}` });
+    out.push({
+      name: `leased job, ${share * 100}% duplicates: jobline no slower than Powertools`,
+      pass: rate(j) >= rate(p),
+      detail: `${(rate(j) / rate(p)).toFixed(2)}x (${rate(j).toFixed(0)} vs ${rate(p).toFixed(0)} records/s)`,
+    });
+    out.push({
+      name: `leased job, ${share * 100}% duplicates: jobline no more round trips/record`,
+      pass: trips(j) <= trips(p) + 1e-9,
+      detail: `${trips(j).toFixed(3)} vs ${trips(p).toFixed(3)}`,
+    });
   }
-  out.push({ name: `jobline's ${cold.jobType} worker bundle ≤ Powertools' ${cold.jobType} worker bundle`, pass: cold.jobline.bytes <= cold.powertools.bytes, detail: `${cold.jobline.bytes} vs ${cold.powertools.bytes} bytes (${(cold.jobline.bytes / cold.powertools.bytes).toFixed(3)}x)` });
-  out.push({ name: 'each worker bundle holds only its own handler (transfer: no webhook code; webhook: no transfer code)', pass: cold.handlerCheck.every((line) => line.includes(': OK,')), detail: `checked by marker strings in ${cold.handlerCheck.length} bundles (see Details)` });
+  out.push({
+    name: `jobline's ${cold.jobType} worker bundle ≤ Powertools' ${cold.jobType} worker bundle`,
+    pass: cold.jobline.bytes <= cold.powertools.bytes,
+    detail: `${cold.jobline.bytes} vs ${cold.powertools.bytes} bytes (${(cold.jobline.bytes / cold.powertools.bytes).toFixed(3)}x)`,
+  });
+  out.push({
+    name: 'each worker bundle holds only its own handler (transfer: no webhook code; webhook: no transfer code)',
+    pass: cold.handlerCheck.every((line) => line.includes(': OK,')),
+    detail: `checked by marker strings in ${cold.handlerCheck.length} bundles (see Details)`,
+  });
   const init = cold.jobline.sinceSpawnMs / cold.powertools.sinceSpawnMs;
-  out.push({ name: 'jobline init time ≤ 0.9x Powertools', pass: init <= 0.9, detail: `${init.toFixed(2)}x (${cold.jobline.sinceSpawnMs.toFixed(1)} vs ${cold.powertools.sinceSpawnMs.toFixed(1)} ms)` });
-  const wrong = results.flatMap((r) => Object.entries(r.designs).filter(([, t]) => !t.checks.every((c) => c.ok) || t.unfinished > 0).map(([d]) => `${d} in ${scenarioName(r.scenario)}`));
-  out.push({ name: 'correctness: every design applied every job exactly once', pass: wrong.length === 0, detail: wrong.length === 0 ? 'all runs checked' : `WRONG: ${wrong.join('; ')}` });
+  out.push({
+    name: 'jobline init time ≤ 0.9x Powertools',
+    pass: init <= 0.9,
+    detail: `${init.toFixed(2)}x (${cold.jobline.sinceSpawnMs.toFixed(1)} vs ${cold.powertools.sinceSpawnMs.toFixed(1)} ms)`,
+  });
+  const wrong = results.flatMap((r) =>
+    Object.entries(r.designs)
+      .filter(([, t]) => !t.checks.every((c) => c.ok) || t.unfinished > 0)
+      .map(([d]) => `${d} in ${scenarioName(r.scenario)}`),
+  );
+  out.push({
+    name: 'correctness: every design applied every job exactly once',
+    pass: wrong.length === 0,
+    detail: wrong.length === 0 ? 'all runs checked' : `WRONG: ${wrong.join('; ')}`,
+  });
   return out;
 }
 
 function details(results: ScenarioResult[]): string {
   const lines: string[] = [];
   for (const r of results) {
-    lines.push(`- ${scenarioName(r.scenario)}: ${r.scenario.records} deliveries per design in ${r.scenario.rounds} rounds (duplicates: ${r.inBatchDuplicates} in the original's batch, ${r.laterDuplicates} in later batches)`);
+    lines.push(
+      `- ${scenarioName(r.scenario)}: ${r.scenario.records} deliveries per design in ${r.scenario.rounds} rounds (duplicates: ${r.inBatchDuplicates} in the original's batch, ${r.laterDuplicates} in later batches)`,
+    );
     for (const [name, t] of Object.entries(r.designs)) {
       const commands = Object.entries(t.counts.byCommand)
         .map(([c, n]) => `${c.replace(/Command$/, '')} ${n} (mean ${((t.counts.msByCommand[c] ?? 0) / n).toFixed(1)} ms)`)
         .join(', ');
       const at = (q: number) => quantile(t.batchMs, q).toFixed(1);
       const rounds = t.roundRates.map((r) => r.toFixed(0)).join(' ');
-      lines.push(`  - ${name}: ${t.seconds.toFixed(1)} s (${(t.records / t.seconds).toFixed(0)} records/s overall; by round: ${rounds}); invocation ms p50 ${at(0.5)}, p90 ${at(0.9)}; requests: ${commands}; SQS calls (backoff/DLQ): ${t.queueCalls}; redelivered ${t.redelivered}, unfinished ${t.unfinished}`);
+      lines.push(
+        `  - ${name}: ${t.seconds.toFixed(1)} s (${(t.records / t.seconds).toFixed(0)} records/s overall; by round: ${rounds}); invocation ms p50 ${at(0.5)}, p90 ${at(0.9)}; requests: ${commands}; SQS calls (backoff/DLQ): ${t.queueCalls}; redelivered ${t.redelivered}, unfinished ${t.unfinished}`,
+      );
       const sum = (f: (c: Check) => number) => t.checks.reduce((n, c) => n + f(c), 0);
       const what = r.scenario.kind === 'transfer' ? 'transfers applied (balances)' : 'receiver calls per Idempotency-Key';
       lines.push(`    - check, ${what}: once ${sum((c) => c.once)}/${sum((c) => c.jobs)}, more than once ${sum((c) => c.more)}, never ${sum((c) => c.never)}`);
@@ -123,9 +159,15 @@ function details(results: ScenarioResult[]): string {
 
 /** Which code was measured: the commit, and any uncommitted change to the code under test. */
 function codeState(): string {
-  const git = (...args: string[]) => execFileSync('git', args, { cwd: fileURLToPath(new URL('..', import.meta.url)), stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+  const git = (...args: string[]) =>
+    execFileSync('git', args, { cwd: fileURLToPath(new URL('..', import.meta.url)), stdio: ['ignore', 'pipe', 'ignore'] })
+      .toString()
+      .trim();
   try {
-    const changed = git('status', '--porcelain', '--', 'shared', 'functions', 'local', 'app', 'infra').split('\n').filter(Boolean).map((line) => line.slice(3));
+    const changed = git('status', '--porcelain', '--', 'shared', 'functions', 'local', 'app', 'infra')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => line.slice(3));
     return `commit ${git('rev-parse', '--short', 'HEAD')}${changed.length > 0 ? ` + uncommitted changes to ${changed.join(', ')}` : ''}`;
   } catch {
     return 'not a git checkout';
@@ -153,7 +195,8 @@ async function main() {
 
     // DynamoDB Local's JVM (and this process's JIT) is far slower on its first thousands of requests.
     progress(`warming up (${WARMUP_RECORDS} records per design and job kind, not counted)...`);
-    for (const kind of ['transfer', 'webhook'] as const) await runScenario({ kind, duplicateShare: 0.3, records: WARMUP_RECORDS, rounds: 2 }, designs, { receiverUrl: receiver.url, seedBase: 1 });
+    for (const kind of ['transfer', 'webhook'] as const)
+      await runScenario({ kind, duplicateShare: 0.3, records: WARMUP_RECORDS, rounds: 2 }, designs, { receiverUrl: receiver.url, seedBase: 1 });
 
     const results: ScenarioResult[] = [];
     let seed = 1000;

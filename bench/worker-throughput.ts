@@ -78,7 +78,19 @@ async function timedRun(run: PreparedRun, batches: SQSRecord[][]): Promise<{ sec
 }
 
 function emptyTotals(): DesignTotals {
-  return { records: 0, seconds: 0, counts: RequestCounter.empty(), redelivered: 0, unfinished: 0, queueCalls: 0, checks: [], batchMs: [], roundRates: [], workerCpuMs: 0, dynamodbCpuMs: 0 };
+  return {
+    records: 0,
+    seconds: 0,
+    counts: RequestCounter.empty(),
+    redelivered: 0,
+    unfinished: 0,
+    queueCalls: 0,
+    checks: [],
+    batchMs: [],
+    roundRates: [],
+    workerCpuMs: 0,
+    dynamodbCpuMs: 0,
+  };
 }
 
 function add(into: Counts, from: Counts): void {

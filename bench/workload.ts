@@ -70,7 +70,11 @@ export function buildWorkload(options: { kind: Kind; records: number; duplicateS
     const attributes: Record<string, string> = { ApproximateReceiveCount: '1', SentTimestamp: now, ApproximateFirstReceiveTimestamp: now, SenderId: 'bench' };
     // The transfer queue is FIFO, grouped by the source account, as the API sends it.
     if (job.from !== undefined) Object.assign(attributes, { MessageGroupId: job.from, MessageDeduplicationId: job.jobId, SequenceNumber: String(seq) });
-    return toSqsRecord({ MessageId: `msg-${id}`, ReceiptHandle: `rh-${id}`, Body: job.body, Attributes: attributes }, `arn:aws:sqs:us-east-1:000000000000:bench-${options.kind}`, 'us-east-1');
+    return toSqsRecord(
+      { MessageId: `msg-${id}`, ReceiptHandle: `rh-${id}`, Body: job.body, Attributes: attributes },
+      `arn:aws:sqs:us-east-1:000000000000:bench-${options.kind}`,
+      'us-east-1',
+    );
   };
 
   const batches: SQSRecord[][] = [];
@@ -82,7 +86,7 @@ export function buildWorkload(options: { kind: Kind; records: number; duplicateS
     const b = batches.length;
     const batch: SQSRecord[] = [];
     // Redeliveries that are due come first; once the new jobs run out, whatever is left.
-    for (let p = 0; p < pending.length && batch.length < BATCH_SIZE; ) {
+    for (let p = 0; p < pending.length && batch.length < BATCH_SIZE;) {
       if (pending[p]!.due <= b || next >= unique) {
         batch.push(record(pending[p]!.job));
         laterDuplicates++;

@@ -131,7 +131,11 @@ export class Jobline extends Construct {
     if (!retention.isUnresolved() && (!Number.isInteger(this.retentionDays) || this.retentionDays < QUEUE_RETENTION.toDays())) {
       throw new Error(`retention must be whole days, at least ${QUEUE_RETENTION.toDays()} (how long a DLQ keeps a message) (given ${retention.toHumanString()})`);
     }
-    for (const [name, value] of [['sweepInterval', props.sweepInterval], ['sweepAfter', props.sweepAfter], ['sweepGrace', props.sweepGrace]] as const) {
+    for (const [name, value] of [
+      ['sweepInterval', props.sweepInterval],
+      ['sweepAfter', props.sweepAfter],
+      ['sweepGrace', props.sweepGrace],
+    ] as const) {
       if (value && !value.isUnresolved() && value.toSeconds() < (name === 'sweepGrace' ? 0 : 60)) {
         throw new Error(`${name} must be at least ${name === 'sweepGrace' ? '0 seconds' : '1 minute'} (given ${value.toHumanString()})`);
       }

@@ -84,7 +84,10 @@ export class JobsApi extends Construct {
     if (props.authorization === 'none') {
       for (const child of this.api.node.findAll()) {
         if (child.node.id.startsWith('POST--jobs') || child.node.id.startsWith('GET--jobs')) {
-          Validations.of(child).acknowledge({ id: 'AwsSolutions-APIG4', reason: 'Authorization was turned off on purpose (authorization: "none"), e.g. for a private test stack.' });
+          Validations.of(child).acknowledge({
+            id: 'AwsSolutions-APIG4',
+            reason: 'Authorization was turned off on purpose (authorization: "none"), e.g. for a private test stack.',
+          });
         }
       }
     }

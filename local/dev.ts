@@ -18,7 +18,19 @@
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import path from 'node:path';
 import { PACKAGE_ROOT } from '../infra/paths';
-import { formatProblem, jobTypeSettings, parseStartArgs, portFix, preflight, renderEndpoints, renderJobTypeSettings, runtimeWarning, suggestPort, usage, wantedPorts } from './preflight';
+import {
+  formatProblem,
+  jobTypeSettings,
+  parseStartArgs,
+  portFix,
+  preflight,
+  renderEndpoints,
+  renderJobTypeSettings,
+  runtimeWarning,
+  suggestPort,
+  usage,
+  wantedPorts,
+} from './preflight';
 
 /** Runs `jobline dev` with these arguments in `projectDir`; returns once the stack runs (Ctrl-C stops it). */
 export async function dev(argv: readonly string[], projectDir: string = process.cwd()): Promise<void> {
@@ -69,8 +81,16 @@ export async function dev(argv: readonly string[], projectDir: string = process.
     try {
       const assembly = ownApp
         ? await ensureAssembly({ force: options.synth })
-        : await synthesizeApp(projectDir, { onOutput: (line) => logTo('synth', line) }).then((made) => ({ assemblyDir: made.assemblyDir, synthesized: true, reason: `ran ${made.command}` }));
-      console.log(assembly.synthesized ? `  synthesized: ${options.synth ? '--synth' : assembly.reason}` : `  reusing ${path.relative(projectDir, assembly.assemblyDir)} (${assembly.reason})`);
+        : await synthesizeApp(projectDir, { onOutput: (line) => logTo('synth', line) }).then((made) => ({
+            assemblyDir: made.assemblyDir,
+            synthesized: true,
+            reason: `ran ${made.command}`,
+          }));
+      console.log(
+        assembly.synthesized
+          ? `  synthesized: ${options.synth ? '--synth' : assembly.reason}`
+          : `  reusing ${path.relative(projectDir, assembly.assemblyDir)} (${assembly.reason})`,
+      );
       const stack = readStack(assembly.assemblyDir, options.stack);
       return { assembly, stack, model: stackModel(stack) };
     } catch (error) {
@@ -125,7 +145,15 @@ export async function dev(argv: readonly string[], projectDir: string = process.
     secretAccessKey: embeddedOnly ? 'local' : (process.env.AWS_SECRET_ACCESS_KEY ?? 'test'),
   };
   console.log(`\nlocal AWS endpoints:`);
-  for (const line of renderEndpoints({ endpoints: runtime.endpoints, embedded: runtime.embedded, region: runtime.region, credentials, tables: [...runtime.tables.values()], deadLetterQueueUrls: jobTypes.map((t) => t.dlqUrl), buckets: [...runtime.buckets.values()] })) {
+  for (const line of renderEndpoints({
+    endpoints: runtime.endpoints,
+    embedded: runtime.embedded,
+    region: runtime.region,
+    credentials,
+    tables: [...runtime.tables.values()],
+    deadLetterQueueUrls: jobTypes.map((t) => t.dlqUrl),
+    buckets: [...runtime.buckets.values()],
+  })) {
     console.log(line);
   }
   const example = jobTypes.some((t) => t.type === 'transfer')

@@ -106,7 +106,7 @@ export interface Gateway {
 
 export async function startGateway(routes: readonly GatewayRoute[], options: { port: number; host?: string }): Promise<Gateway> {
   const compiled = routes.map(compile).sort((a, b) => a.rank - b.rank);
-  const server = createServer(async (req, res) => {
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
     try {
       const body = await readBody(req);
       if (body === undefined) return send(res, 413, '{"message":"Request Entity Too Large"}');
@@ -128,7 +128,9 @@ export async function startGateway(routes: readonly GatewayRoute[], options: { p
       if (!res.headersSent) send(res, 500, '{"message":"Internal Server Error"}');
       else res.destroy();
     }
-  });
+  };
+  // handle answers every request itself, its errors included: nothing is left to await.
+  const server = createServer((req, res) => void handle(req, res));
   server.keepAliveTimeout = 30_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -49,7 +49,9 @@ export async function countJobs(runtime: LocalRuntime): Promise<JobTypeCounts[]>
   }
   await Promise.all(
     types.map(async (t) => {
-      const { Attributes } = await runtime.sqs.send(new GetQueueAttributesCommand({ QueueUrl: t.dlqUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }));
+      const { Attributes } = await runtime.sqs.send(
+        new GetQueueAttributesCommand({ QueueUrl: t.dlqUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
+      );
       counts.get(t.type)!.inDlq = Number(Attributes?.ApproximateNumberOfMessages ?? 0);
     }),
   );
@@ -89,6 +91,7 @@ export function startLiveView(runtime: LocalRuntime, out: NodeJS.WriteStream = p
     }
   };
   void draw();
-  const timer = setInterval(draw, intervalMs);
+  // draw catches its own errors and skips a tick while the last one runs.
+  const timer = setInterval(() => void draw(), intervalMs);
   return () => clearInterval(timer);
 }

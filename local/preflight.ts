@@ -84,9 +84,10 @@ function parsePort(text: string, what: string): number | string {
 
 /** The options of `npm start`; `env` gives PORT and AWS_ENDPOINT_URL. Never throws. */
 export function parseStartArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ParsedStartArgs {
-  const parseOptions = Object.fromEntries(
-    Object.entries(OPTIONS).map(([name, o]) => [name, { type: o.type, ...('short' in o ? { short: o.short } : {}) }]),
-  ) as Record<string, { type: 'string' | 'boolean'; short?: string }>;
+  const parseOptions = Object.fromEntries(Object.entries(OPTIONS).map(([name, o]) => [name, { type: o.type, ...('short' in o ? { short: o.short } : {}) }])) as Record<
+    string,
+    { type: 'string' | 'boolean'; short?: string }
+  >;
   const { values, tokens } = parseArgs({ args: [...argv], options: parseOptions, strict: false, allowPositionals: true, tokens: true });
   for (const token of tokens) {
     if (token.kind === 'positional') return { kind: 'error', message: `unexpected argument ${token.value}` };
@@ -94,7 +95,8 @@ export function parseStartArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
     const known = OPTIONS[token.name as keyof typeof OPTIONS];
     if (!known || (token.rawName.startsWith('--') && token.rawName !== `--${token.name}`)) return { kind: 'error', message: `unknown option ${token.rawName}` };
     // `--port --synth` is a missing value, not the port "--synth".
-    if (known.type === 'string' && (token.value === undefined || (!token.inlineValue && token.value.startsWith('-')))) return { kind: 'error', message: `option --${token.name} needs a value` };
+    if (known.type === 'string' && (token.value === undefined || (!token.inlineValue && token.value.startsWith('-'))))
+      return { kind: 'error', message: `option --${token.name} needs a value` };
     if (known.type === 'boolean' && token.inlineValue) return { kind: 'error', message: `option --${token.name} takes no value` };
   }
   if (values.help) return { kind: 'help' };
@@ -128,7 +130,10 @@ const majorOf = (version: string) => Number(/^v?(\d+)/.exec(version)?.[1] ?? NaN
 export function checkNode(version: string = process.versions.node): Problem | undefined {
   const major = majorOf(version);
   if (major >= MIN_NODE_MAJOR) return undefined;
-  return { cause: `Node ${version.replace(/^v/, '')} is too old: jobline needs Node ${MIN_NODE_MAJOR} or newer`, fix: `install Node ${MIN_NODE_MAJOR}+ (e.g. nvm install ${MIN_NODE_MAJOR}) and run npm start with it` };
+  return {
+    cause: `Node ${version.replace(/^v/, '')} is too old: jobline needs Node ${MIN_NODE_MAJOR} or newer`,
+    fix: `install Node ${MIN_NODE_MAJOR}+ (e.g. nvm install ${MIN_NODE_MAJOR}) and run npm start with it`,
+  };
 }
 
 /** A warning when the functions' Lambda runtimes (e.g. nodejs24.x) are not this machine's Node major version. */
@@ -178,7 +183,7 @@ export interface JavaCheckDeps {
 
 const runSync = (command: string, args: string[]): SpawnResult => {
   const result = spawnSync(command, args, { encoding: 'utf8', timeout: 30_000, stdio: ['ignore', 'pipe', 'pipe'] });
-  return { ...(result.error ? { error: result.error as NodeJS.ErrnoException } : {}), status: result.status, stdout: result.stdout ?? '', stderr: result.stderr ?? '' };
+  return { ...(result.error ? { error: result.error } : {}), status: result.status, stdout: result.stdout ?? '', stderr: result.stderr ?? '' };
 };
 
 /** DynamoDB Local needs Java 17+: runs `java -version` (or $JAVA_HOME/bin/java) and reads its major version. */
@@ -191,14 +196,23 @@ export function checkJava(deps: JavaCheckDeps = {}): Problem | undefined {
   const where = javaHome ? command : 'java on PATH';
   const result = (deps.run ?? runSync)(command, ['-version']);
   if (result.error) {
-    const cause = result.error.code === 'ENOENT' ? `DynamoDB Local needs Java ${MIN_JAVA_MAJOR}+, but there is no ${javaHome ? command : 'java on PATH'}` : `DynamoDB Local needs Java ${MIN_JAVA_MAJOR}+, but ${where} did not run (${result.error.code ?? result.error.message})`;
+    const cause =
+      result.error.code === 'ENOENT'
+        ? `DynamoDB Local needs Java ${MIN_JAVA_MAJOR}+, but there is no ${javaHome ? command : 'java on PATH'}`
+        : `DynamoDB Local needs Java ${MIN_JAVA_MAJOR}+, but ${where} did not run (${result.error.code ?? result.error.message})`;
     return { cause, fix: JAVA_FIX };
   }
   const output = `${result.stderr ?? ''}\n${result.stdout ?? ''}`;
   const major = parseJavaMajor(output);
   if (result.status !== 0 || major === undefined) {
-    const said = output.split('\n').map((l) => l.trim()).find((l) => l.length > 0);
-    return { cause: `DynamoDB Local needs Java ${MIN_JAVA_MAJOR}+, but \`${command} -version\` ${result.status !== 0 ? `failed (exit ${result.status})` : 'names no version'}${said ? `: ${said}` : ''}`, fix: JAVA_FIX };
+    const said = output
+      .split('\n')
+      .map((l) => l.trim())
+      .find((l) => l.length > 0);
+    return {
+      cause: `DynamoDB Local needs Java ${MIN_JAVA_MAJOR}+, but \`${command} -version\` ${result.status !== 0 ? `failed (exit ${result.status})` : 'names no version'}${said ? `: ${said}` : ''}`,
+      fix: JAVA_FIX,
+    };
   }
   if (major < MIN_JAVA_MAJOR) return { cause: `DynamoDB Local needs Java ${MIN_JAVA_MAJOR}+, but ${where} is Java ${major}`, fix: JAVA_FIX };
   return undefined;

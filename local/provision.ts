@@ -69,7 +69,10 @@ async function untilActive(client: DynamoDBClient, tableName: string, timeoutMs 
   for (;;) {
     const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
     if (Table?.TableStatus === 'ACTIVE' && (Table.GlobalSecondaryIndexes ?? []).every((index) => index.IndexStatus === 'ACTIVE')) return Table;
-    if (Date.now() > deadline) throw new Error(`table ${tableName} is not ACTIVE after ${timeoutMs / 1000} s (${Table?.TableStatus}; indexes ${(Table?.GlobalSecondaryIndexes ?? []).map((i) => `${i.IndexName}: ${i.IndexStatus}`).join(', ')})`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `table ${tableName} is not ACTIVE after ${timeoutMs / 1000} s (${Table?.TableStatus}; indexes ${(Table?.GlobalSecondaryIndexes ?? []).map((i) => `${i.IndexName}: ${i.IndexStatus}`).join(', ')})`,
+      );
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
@@ -107,7 +110,12 @@ export async function ensureBucket(endpoint: string, spec: BucketSpec): Promise<
   const { S3Client, CreateBucketCommand } = await import('@aws-sdk/client-s3');
   const client = new S3Client({ region: spec.region, endpoint, credentials: spec.credentials, forcePathStyle: true });
   try {
-    await client.send(new CreateBucketCommand({ Bucket: spec.Bucket, ...(spec.region !== 'us-east-1' ? { CreateBucketConfiguration: { LocationConstraint: spec.region as BucketLocationConstraint } } : {}) }));
+    await client.send(
+      new CreateBucketCommand({
+        Bucket: spec.Bucket,
+        ...(spec.region !== 'us-east-1' ? { CreateBucketConfiguration: { LocationConstraint: spec.region as BucketLocationConstraint } } : {}),
+      }),
+    );
   } catch (error) {
     if (!(error instanceof Error && error.name === 'BucketAlreadyOwnedByYou')) throw error;
   } finally {

@@ -107,7 +107,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       !wantS3 || external.s3 ? undefined : startS3Emulator({ region, port: options.emulatorPorts?.s3 }),
     ]);
     // One that started is stopped even when the other failed (e.g. its port was taken).
-    for (const result of started as PromiseSettledResult<RunningEmulator | undefined>[]) if (result.status === 'fulfilled' && result.value) stoppers.push(result.value.stop);
+    for (const result of started as PromiseSettledResult<RunningEmulator | undefined>[])
+      if (result.status === 'fulfilled' && result.value) stoppers.push(() => result.value!.stop());
     for (const result of started) if (result.status === 'rejected') throw result.reason;
     const [dynamoEmulator, sqsEmulator] = [started[0].status === 'fulfilled' ? started[0].value : undefined, started[1].status === 'fulfilled' ? started[1].value : undefined];
     const s3Emulator = started[2].status === 'fulfilled' ? started[2].value : undefined;
@@ -127,9 +128,10 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     };
     const dynamodb = new DynamoDBClient({ region, endpoint: endpoints.dynamodb, credentials });
     const sqs = new SQSClient({ region, endpoint: endpoints.sqs, credentials });
-    stoppers.push(async () => {
+    stoppers.push(() => {
       dynamodb.destroy();
       sqs.destroy();
+      return Promise.resolve();
     });
 
     const prefix = options.namePrefix ?? '';
@@ -152,7 +154,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     for (const [logicalId, q] of queues) resources.set(logicalId, { ref: q.url, attributes: { Arn: q.arn, QueueName: q.name, QueueUrl: q.url } });
     const buckets = new Map<string, string>();
     for (const bucket of model.buckets) {
-      const name = bucket.bucketName !== undefined ? resolveValue(bucket.bucketName, scope, `${bucket.logicalId} BucketName`) : generatedBucketName(prefix, stack.stackName, bucket.logicalId);
+      const name =
+        bucket.bucketName !== undefined ? resolveValue(bucket.bucketName, scope, `${bucket.logicalId} BucketName`) : generatedBucketName(prefix, stack.stackName, bucket.logicalId);
       if (!validBucketName(name)) throw new Error(`bucket ${bucket.logicalId}: ${JSON.stringify(name)} is not a valid S3 bucket name`);
       if (s3Emulator) s3Emulator.createBucket(name, region);
       else await ensureBucket(endpoints.s3!, { Bucket: name, region, credentials });
@@ -164,7 +167,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       const name = `${prefix}${fn.name}`;
       resources.set(fn.logicalId, { ref: name, attributes: { Arn: `arn:aws:lambda:${region}:${ACCOUNT_ID}:function:${name}` } });
     }
-    if (model.customResourceHandlers.length > 0) say(`note: custom resource handlers run at deploy time, not locally: ${model.customResourceHandlers.map((f) => f.logicalId).join(', ')}`);
+    if (model.customResourceHandlers.length > 0)
+      say(`note: custom resource handlers run at deploy time, not locally: ${model.customResourceHandlers.map((f) => f.logicalId).join(', ')}`);
     const ruleArn = (name: string) => `arn:aws:events:${region}:${ACCOUNT_ID}:rule/${name}`;
     for (const rule of model.schedules) resources.set(rule.logicalId, { ref: `${prefix}${rule.name}`, attributes: { Arn: ruleArn(`${prefix}${rule.name}`) } });
 
@@ -205,7 +209,15 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       const pool = functions.get(source.functionLogicalId)!;
       const poller = new SqsPoller(
         sqs,
-        { queueUrl: queue.url, queueArn: queue.arn, region, batchSize: source.batchSize, batchingWindowSeconds: source.batchingWindowSeconds, maxConcurrency: source.maxConcurrency, reportBatchItemFailures: source.reportBatchItemFailures },
+        {
+          queueUrl: queue.url,
+          queueArn: queue.arn,
+          region,
+          batchSize: source.batchSize,
+          batchingWindowSeconds: source.batchingWindowSeconds,
+          maxConcurrency: source.maxConcurrency,
+          reportBatchItemFailures: source.reportBatchItemFailures,
+        },
         (event) => pool.invoke(event),
         (message) => say(`${queue.name}: ${message}`),
       );
@@ -220,7 +232,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     if (cron.length > 0) say(`note: cron schedules are not run locally (runSchedules() fires them on demand): ${cron.map((s) => `${prefix}${s.name} ${s.expression}`).join(', ')}`);
     for (const rule of model.schedules) {
       const name = `${prefix}${rule.name}`;
-      if (rule.unsupportedTargets.length > 0) say(`schedule ${name}: targets ${rule.unsupportedTargets.join(', ')} are not run locally (only this stack's functions, with the event or a constant Input)`);
+      if (rule.unsupportedTargets.length > 0)
+        say(`schedule ${name}: targets ${rule.unsupportedTargets.join(', ')} are not run locally (only this stack's functions, with the event or a constant Input)`);
       if (!rule.enabled || rule.targets.length === 0) {
         say(`schedule ${name}: ${rule.expression}, ${rule.enabled ? 'no function targets' : 'DISABLED'}; not run`);
         continue;
@@ -231,7 +244,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
         return { id: target.id, functionName: pool.spec.name, ...(target.input !== undefined ? { input: target.input } : {}), invoke: (event: unknown) => pool.invoke(event) };
       });
       scheduler.add(rule.logicalId, new ScheduledRule({ name, arn: ruleArn(name), expression: rule.expression, region, accountId: ACCOUNT_ID, intervalSeconds, targets }, say));
-      const every = intervalSeconds === undefined ? 'not on a timer' : `every ${intervalSeconds} s${intervalSeconds !== rule.rateSeconds ? ` locally (scheduleIntervalSeconds)` : ''}`;
+      const every =
+        intervalSeconds === undefined ? 'not on a timer' : `every ${intervalSeconds} s${intervalSeconds !== rule.rateSeconds ? ` locally (scheduleIntervalSeconds)` : ''}`;
       say(`schedule ${name}: ${rule.expression}, ${every} → ${targets.map((t) => t.functionName).join(', ')}`);
     }
     // Schedules stop first, before the functions and emulators they use.
@@ -301,7 +315,13 @@ export function generatedBucketName(prefix: string, stackName: string, logicalId
 function functionEnvironment(
   fn: FunctionModel,
   scope: ResolveScope,
-  context: { region: string; endpoints: { dynamodb: string; sqs: string; s3?: string }; credentials: { accessKeyId: string; secretAccessKey: string }; prefix: string; extra?: Record<string, string> },
+  context: {
+    region: string;
+    endpoints: { dynamodb: string; sqs: string; s3?: string };
+    credentials: { accessKeyId: string; secretAccessKey: string };
+    prefix: string;
+    extra?: Record<string, string>;
+  },
 ): Record<string, string> {
   const environment: Record<string, string> = {};
   for (const [name, value] of Object.entries(fn.environment)) environment[name] = resolveValue(value, scope, `${fn.logicalId} environment ${name}`);

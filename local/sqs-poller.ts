@@ -127,7 +127,10 @@ export class SqsPoller {
       this.log(`invocation failed (${outcome.errorType}: ${outcome.errorMessage}); ${records.length} records will be retried`);
       return;
     }
-    const failed = this.failedIds(outcome.result, records.map((r) => r.messageId));
+    const failed = this.failedIds(
+      outcome.result,
+      records.map((r) => r.messageId),
+    );
     this.stats.failedRecords += failed.size;
     const done = messages.filter((m) => !failed.has(m.MessageId!));
     for (let i = 0; i < done.length; i += 10) {

@@ -12,9 +12,9 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { AppOptions } from '../app/app';
-import { PROJECT_ROOT } from '../infra/paths';
+import { PACKAGE_ROOT } from '../infra/paths';
 
-export const DEFAULT_ASSEMBLY_DIR = path.join(PROJECT_ROOT, 'cdk.out');
+export const DEFAULT_ASSEMBLY_DIR = path.join(PACKAGE_ROOT, 'cdk.out');
 export const SYNTH_MARKER = 'jobline-synth.json';
 const SOURCES = ['infra', 'shared', 'functions', 'package-lock.json', 'cdk.json'];
 /** What the CDK app reads from the environment besides the app options (see aws-cdk-lib's App). */
@@ -42,7 +42,7 @@ function newestMtime(entry: string): { mtimeMs: number; file: string } {
 }
 
 function newestSource(): { mtimeMs: number; file: string } {
-  return SOURCES.map((source) => newestMtime(path.join(PROJECT_ROOT, source))).reduce((a, b) => (b.mtimeMs > a.mtimeMs ? b : a));
+  return SOURCES.map((source) => newestMtime(path.join(PACKAGE_ROOT, source))).reduce((a, b) => (b.mtimeMs > a.mtimeMs ? b : a));
 }
 
 /**
@@ -59,7 +59,7 @@ export function canonicalJson(value: unknown, seen: Set<unknown> = new Set()): s
       const items = value.map((v) => (v === undefined ? 'null' : canonicalJson(v, seen)));
       return items.includes(undefined) ? undefined : `[${items.join(',')}]`;
     }
-    const proto = Object.getPrototypeOf(value);
+    const proto: unknown = Object.getPrototypeOf(value);
     if (proto !== Object.prototype && proto !== null) return undefined;
     const parts: string[] = [];
     for (const key of Object.keys(value).sort()) {
@@ -87,7 +87,12 @@ const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
 /** A hash of what the runtime reads from an assembly: its manifest and its stack templates. */
 function assemblyHash(assemblyDir: string): string {
   const hash = createHash('sha256');
-  const files = ['manifest.json', ...readdirSync(assemblyDir).filter((f) => f.endsWith('.template.json')).sort()];
+  const files = [
+    'manifest.json',
+    ...readdirSync(assemblyDir)
+      .filter((f) => f.endsWith('.template.json'))
+      .sort(),
+  ];
   for (const file of files) {
     const full = path.join(assemblyDir, file);
     hash.update(`${file}\0`);
@@ -121,7 +126,7 @@ function describeSettings(settings: unknown): string {
 }
 
 const relative = (file: string) => {
-  const name = path.relative(PROJECT_ROOT, file);
+  const name = path.relative(PACKAGE_ROOT, file);
   return name && !name.startsWith('..') && !path.isAbsolute(name) ? name : file;
 };
 

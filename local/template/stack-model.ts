@@ -126,14 +126,26 @@ function referencedId(value: unknown): string | undefined {
   if (Array.isArray(getAtt)) return String(getAtt[0]);
   if (typeof getAtt === 'string') return getAtt.split('.')[0];
   const join = v['Fn::Join'];
-  if (Array.isArray(join)) for (const part of join[1] as unknown[]) {
-    const id = referencedId(part);
-    if (id) return id;
-  }
+  if (Array.isArray(join))
+    for (const part of join[1] as unknown[]) {
+      const id = referencedId(part);
+      if (id) return id;
+    }
   return undefined;
 }
 
-const QUEUE_ATTRIBUTES = ['VisibilityTimeout', 'MessageRetentionPeriod', 'MaximumMessageSize', 'DelaySeconds', 'ReceiveMessageWaitTimeSeconds', 'FifoQueue', 'ContentBasedDeduplication', 'DeduplicationScope', 'FifoThroughputLimit', 'SqsManagedSseEnabled'];
+const QUEUE_ATTRIBUTES = [
+  'VisibilityTimeout',
+  'MessageRetentionPeriod',
+  'MaximumMessageSize',
+  'DelaySeconds',
+  'ReceiveMessageWaitTimeSeconds',
+  'FifoQueue',
+  'ContentBasedDeduplication',
+  'DeduplicationScope',
+  'FifoThroughputLimit',
+  'SqsManagedSseEnabled',
+];
 
 export function stackModel(stack: StackArtifact): StackModel {
   const t = stack.template;
@@ -189,7 +201,7 @@ export function stackModel(stack: StackArtifact): StackModel {
       memoryMb: Number(p.MemorySize ?? 128),
       // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a scalar of the untyped template (string, number or boolean), as CloudFormation passes it on
       runtime: String(p.Runtime ?? 'nodejs'),
-      environment: ((p.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {}),
+      environment: (p.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {},
     };
   });
 

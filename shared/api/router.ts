@@ -41,4 +41,3 @@ export async function route(event: APIGatewayProxyEventV2, deps: SubmitDeps): Pr
     return problem(500, 'internal_error', 'the request failed unexpectedly');
   }
 }
-

@@ -49,7 +49,7 @@ export async function submitJob(event: APIGatewayProxyEventV2, typeName: string 
   if (Buffer.byteLength(raw) > MAX_MESSAGE_BYTES) {
     return problem(413, 'payload_too_large', `the body is larger than SQS's ${MAX_MESSAGE_BYTES} bytes`);
   }
-  if (raw.trim() === '') return problem(400, 'invalid_body', 'the body is empty: send the job\'s payload as JSON');
+  if (raw.trim() === '') return problem(400, 'invalid_body', "the body is empty: send the job's payload as JSON");
 
   let body: unknown;
   try {

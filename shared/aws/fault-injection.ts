@@ -112,11 +112,11 @@ export function addFaultInjection(client: DynamoDBClient, config: FaultConfig | 
       const command = context.commandName ?? 'unknown';
       if (chance(config.dynamoThrottleRate)) {
         reportFault('throttle', { command });
-        return fakeResponse(400, 'ThrottlingException', 'Rate of requests exceeds the allowed throughput (injected).') as never;
+        return fakeResponse(400, 'ThrottlingException', 'Rate of requests exceeds the allowed throughput (injected).');
       }
       if (chance(config.dynamoServerErrorRate)) {
         reportFault('server-error', { command });
-        return fakeResponse(500, 'InternalServerError', 'Internal server error (injected).') as never;
+        return fakeResponse(500, 'InternalServerError', 'Internal server error (injected).');
       }
       const completion = completesAJob(args.input);
       const kill = completion && chance(config.killAtCompletionRate);
@@ -135,7 +135,7 @@ export function addFaultInjection(client: DynamoDBClient, config: FaultConfig | 
       }
       if (chance(config.dynamoLostResponseRate)) {
         reportFault('lost-response', { command });
-        return fakeResponse(500, 'InternalServerError', 'Answer lost after the request was applied (injected).') as never;
+        return fakeResponse(500, 'InternalServerError', 'Answer lost after the request was applied (injected).');
       }
       return result;
     },

@@ -22,7 +22,10 @@ export function defaultProvider(init: Parameters<typeof fromEnv>[0] & Parameters
     const env = process.env;
     if (env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY) return fromEnv(init)();
     if (env.AWS_CONTAINER_CREDENTIALS_FULL_URI || env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI) return fromHttp(init)();
-    throw new CredentialsProviderError('no AWS credentials: jobline functions read them from the environment Lambda sets (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN)', { tryNextLink: false });
+    throw new CredentialsProviderError(
+      'no AWS credentials: jobline functions read them from the environment Lambda sets (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN)',
+      { tryNextLink: false },
+    );
   };
   return memoize(provider, credentialsTreatedAsExpired, credentialsWillNeedRefresh);
 }

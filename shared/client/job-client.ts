@@ -216,4 +216,3 @@ export class JobClient<const T extends readonly JobDeclaration[] = readonly JobD
 function summary(issues: readonly PayloadIssue[]): string {
   return issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ');
 }
-

@@ -154,7 +154,8 @@ function declare<S extends Schema, K extends JobKind>(spec: JobTypeSpec<S, K>, d
   const problems = validateJobType(spec.name, queue, spec.groupKey !== undefined);
   if (problems.length > 0) throw new Error(`job type "${spec.name}": ${problems.join('; ')}`);
   const declaration: JobDeclaration<S, K> = { name: spec.name, kind: spec.kind, schema: spec.schema, queue, ...(declaredIn ? { declaredIn } : {}) };
-  return spec.groupKey ? { ...declaration, groupKey: spec.groupKey } : declaration;
+  const groupKey = spec.groupKey?.bind(spec);
+  return groupKey ? { ...declaration, groupKey } : declaration;
 }
 
 /**
@@ -166,10 +167,7 @@ export function defineJob<S extends Schema, R>(declaration: JobDeclaration<S, 't
 export function defineJob<S extends Schema, R>(declaration: JobDeclaration<S, 'leased'>, handler: LeasedHandler<S, R>): LeasedJob<S, R>;
 export function defineJob<S extends Schema, R>(spec: TransactionalJobSpec<S, R>): TransactionalJob<S, R>;
 export function defineJob<S extends Schema, R>(spec: LeasedJobSpec<S, R>): LeasedJob<S, R>;
-export function defineJob<S extends Schema, R>(
-  specOrDeclaration: JobSpec<S, R> | JobDeclaration<S>,
-  handler?: TransactionalHandler<S, R> | LeasedHandler<S, R>,
-): JobType<S, R> {
+export function defineJob<S extends Schema, R>(specOrDeclaration: JobSpec<S, R> | JobDeclaration<S>, handler?: TransactionalHandler<S, R> | LeasedHandler<S, R>): JobType<S, R> {
   const definedIn = definingModule();
   if (handler === undefined) {
     const spec = specOrDeclaration as JobSpec<S, R>;
@@ -189,7 +187,14 @@ export function isJobType(value: unknown): value is JobType {
 /** True for a value made by `defineJobType` or `defineJob` (both carry a declaration). */
 export function isJobDeclaration(value: unknown): value is JobDeclaration {
   const v = value as JobDeclaration | null;
-  return typeof v === 'object' && v !== null && typeof v.name === 'string' && (v.kind === 'leased' || v.kind === 'transactional') && typeof v.queue === 'object' && typeof v.schema === 'object';
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    typeof v.name === 'string' &&
+    (v.kind === 'leased' || v.kind === 'transactional') &&
+    typeof v.queue === 'object' &&
+    typeof v.schema === 'object'
+  );
 }
 
 /**

@@ -60,7 +60,7 @@ function numberToIpv4(n: number): string {
 }
 
 function classifyV4(n: number): AddressCategory {
-  for (const range of V4_TABLE) if (((n & range.mask) >>> 0) === range.base) return range.category;
+  for (const range of V4_TABLE) if ((n & range.mask) >>> 0 === range.base) return range.category;
   return 'public';
 }
 
@@ -140,7 +140,9 @@ export function parseAllow(value: string): Allow {
     const name = part.trim().toLowerCase();
     if (name === '') continue;
     if (!(ALLOWABLE_CATEGORIES as readonly string[]).includes(name)) {
-      throw new Error(`${WEBHOOK_ALLOW_ENV} names an unknown category "${part.trim().slice(0, 40)}": use ${ALLOWABLE_CATEGORIES.join(', ')} (comma-separated), or leave it empty for public addresses only`);
+      throw new Error(
+        `${WEBHOOK_ALLOW_ENV} names an unknown category "${part.trim().slice(0, 40)}": use ${ALLOWABLE_CATEGORIES.join(', ')} (comma-separated), or leave it empty for public addresses only`,
+      );
     }
     allow.add(name as AllowableCategory);
   }
@@ -200,7 +202,10 @@ export function refusalReason(host: string, refusal: Extract<TargetDecision, { a
       ? `resolved to ${refusal.address === '(none)' ? 'no address' : `"${refusal.address.slice(0, 60)}", which is not an IP address`}`
       : `${refusal.address === host ? 'is' : `resolves to ${refusal.address}, which is`} ${article(refusal.category)} ${refusal.category} address${mapped ? ` (IPv4-mapped ${mapped})` : ''}`;
   const value = allowValueFor(refusal.category, allow);
-  const advice = value !== undefined ? `${WEBHOOK_ALLOW_ENV}=${value} would permit it` : `no ${WEBHOOK_ALLOW_ENV} value permits ${refusal.category === 'not an IP address' ? 'it' : `${refusal.category} addresses`}`;
+  const advice =
+    value !== undefined
+      ? `${WEBHOOK_ALLOW_ENV}=${value} would permit it`
+      : `no ${WEBHOOK_ALLOW_ENV} value permits ${refusal.category === 'not an IP address' ? 'it' : `${refusal.category} addresses`}`;
   return `webhook target host ${shownHost} ${what}: refused, nothing was sent (${advice})`;
 }
 

@@ -83,13 +83,13 @@ export const TRANSITIONS: readonly Transition[] = [
     from: ['PENDING', 'RUNNING'],
     to: 'FAILED',
     by: 'sweeper',
-    when: "its attempts are spent (a worker died on the last receive) or the re-sends are: a copy goes to the DLQ",
+    when: 'its attempts are spent (a worker died on the last receive) or the re-sends are: a copy goes to the DLQ',
   },
   {
     name: 'retry',
     from: ['FAILED'],
     to: 'PENDING',
-    by: 'the job\'s caller (POST /jobs/{id}/retry)',
+    by: "the job's caller (POST /jobs/{id}/retry)",
     when: 'the job is FAILED and the caller owns it: generation + 1, attempts and error kept in the record',
   },
 ];

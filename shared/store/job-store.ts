@@ -66,14 +66,12 @@ export class JobStore extends JobTable {
           if (round > 6) throw new TransientError(`BatchGetItem left ${keys.length} keys unprocessed`);
           await sleep(Math.min(1000, 25 * 2 ** round) * Math.random());
         }
-        const response = await this.client.send(
-          new BatchGetItemCommand({ RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: options.consistent ?? true } } }),
-        );
+        const response = await this.client.send(new BatchGetItemCommand({ RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: options.consistent ?? true } } }));
         for (const item of response.Responses?.[this.tableName] ?? []) {
           const job = fromItem(item);
           found.set(job.jobId, job);
         }
-        keys = (response.UnprocessedKeys?.[this.tableName]?.Keys as Item[] | undefined) ?? [];
+        keys = response.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
       }
     }
     return found;
@@ -92,8 +90,7 @@ export class JobStore extends JobTable {
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: jobKey(binding.jobId),
-          UpdateExpression:
-            'SET #status = :running, leaseOwner = :owner, leaseUntil = :until, startedAt = if_not_exists(startedAt, :at), updatedAt = :at ADD attempts :one',
+          UpdateExpression: 'SET #status = :running, leaseOwner = :owner, leaseUntil = :until, startedAt = if_not_exists(startedAt, :at), updatedAt = :at ADD attempts :one',
           ConditionExpression:
             'attribute_exists(pk) AND #type = :type AND payloadHash = :hash AND generation = :gen AND (#status = :pending OR (#status = :running AND (leaseUntil < :nowMs OR leaseOwner = :owner)))',
           ExpressionAttributeNames: { ...NAMES, '#type': 'type' },
@@ -217,7 +214,10 @@ export class JobStore extends JobTable {
       return 'committed';
     } catch (error) {
       if (!(error instanceof TransactionCanceledException)) throw error;
-      return classifyGroupCancellation(error.CancellationReasons, jobs.map((job) => ({ size: 1 + job.writes.length, binding: job.binding })));
+      return classifyGroupCancellation(
+        error.CancellationReasons,
+        jobs.map((job) => ({ size: 1 + job.writes.length, binding: job.binding })),
+      );
     }
   }
 

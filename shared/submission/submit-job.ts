@@ -122,7 +122,12 @@ export async function submitJob(deps: SubmissionDeps, request: SubmitRequest): P
   const message = encodeMessage(jobId, type.name, payload);
   const messageBytes = Buffer.byteLength(message);
   if (messageBytes > MAX_SUBMIT_MESSAGE_BYTES) {
-    return { kind: 'payload_too_large', reason: `the job's message is ${messageBytes} bytes; the limit is ${MAX_SUBMIT_MESSAGE_BYTES}`, messageBytes, limit: MAX_SUBMIT_MESSAGE_BYTES };
+    return {
+      kind: 'payload_too_large',
+      reason: `the job's message is ${messageBytes} bytes; the limit is ${MAX_SUBMIT_MESSAGE_BYTES}`,
+      messageBytes,
+      limit: MAX_SUBMIT_MESSAGE_BYTES,
+    };
   }
 
   const now = (deps.now ?? Date.now)();
@@ -185,7 +190,7 @@ export async function sendJobMessage(deps: Pick<SubmissionDeps, 'send'>, queue: 
     await deps.send(queue, encodeRecordMessage(job), fifo);
     return true;
   } catch (error) {
-    log.warn('could not send the job\'s message; the sweeper will send it', { reason: reasonOf(error) });
+    log.warn("could not send the job's message; the sweeper will send it", { reason: reasonOf(error) });
     return false;
   }
 }
@@ -214,7 +219,15 @@ export function jsonValueOf(payload: unknown): { ok: true; value: unknown } | { 
   if (text === undefined) return { ok: false, refusal: { kind: 'invalid_payload', reason: 'the payload has no JSON form (it is undefined, a function or a symbol)' } };
   const bytes = Buffer.byteLength(text);
   if (bytes > MAX_MESSAGE_BYTES) {
-    return { ok: false, refusal: { kind: 'payload_too_large', reason: `the payload's JSON is ${bytes} bytes, more than SQS's ${MAX_MESSAGE_BYTES}; the limit for a job's message is ${MAX_SUBMIT_MESSAGE_BYTES}`, messageBytes: bytes, limit: MAX_SUBMIT_MESSAGE_BYTES } };
+    return {
+      ok: false,
+      refusal: {
+        kind: 'payload_too_large',
+        reason: `the payload's JSON is ${bytes} bytes, more than SQS's ${MAX_MESSAGE_BYTES}; the limit for a job's message is ${MAX_SUBMIT_MESSAGE_BYTES}`,
+        messageBytes: bytes,
+        limit: MAX_SUBMIT_MESSAGE_BYTES,
+      },
+    };
   }
   return { ok: true, value: JSON.parse(text) };
 }

@@ -12,11 +12,7 @@ import type { SweepTypeConfig } from './config';
 /** Re-sends of one job before it is given up (the spacing doubles each time). */
 export const MAX_SWEEPS = 4;
 
-export type SweepDecision =
-  | { action: 'skip' }
-  | { action: 'postpone'; until: number }
-  | { action: 'resend'; nextSweepAt: number }
-  | { action: 'give-up'; reason: string };
+export type SweepDecision = { action: 'skip' } | { action: 'postpone'; until: number } | { action: 'resend'; nextSweepAt: number } | { action: 'give-up'; reason: string };
 
 export function decideSweep(job: JobRecord, type: SweepTypeConfig | undefined, now: number): SweepDecision {
   if (isTerminal(job.status)) return { action: 'skip' };
@@ -27,7 +23,10 @@ export function decideSweep(job: JobRecord, type: SweepTypeConfig | undefined, n
   const lastProgress = Math.max(Date.parse(job.updatedAt) || 0, job.leaseUntil ?? 0);
   if (now - lastProgress < staleMs) return { action: 'postpone', until: lastProgress + staleMs };
   if (job.attempts >= type.maxReceiveCount) {
-    return { action: 'give-up', reason: `gave up after ${job.attempts} attempts: no worker finished the job (the last one stopped: a crash or a timeout)${job.error ? `; last error: ${job.error}` : ''}` };
+    return {
+      action: 'give-up',
+      reason: `gave up after ${job.attempts} attempts: no worker finished the job (the last one stopped: a crash or a timeout)${job.error ? `; last error: ${job.error}` : ''}`,
+    };
   }
   const sweeps = job.sweeps ?? 0;
   if (sweeps >= MAX_SWEEPS) return { action: 'give-up', reason: `gave up: no worker took the job after its message was sent again ${sweeps} times` };

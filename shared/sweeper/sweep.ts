@@ -59,7 +59,10 @@ async function sweepShard(shard: string, deps: SweepDeps, now: () => number, dea
     if (page.entries.length > 0) {
       // Eventually consistent reads, at half the cost: every write is conditional on what was read, and a
       // job that moved on in between is read again, consistently.
-      const jobs = await deps.store.getMany(page.entries.map((e) => e.jobId), { consistent: false });
+      const jobs = await deps.store.getMany(
+        page.entries.map((e) => e.jobId),
+        { consistent: false },
+      );
       for (const entry of page.entries) {
         const job = jobs.get(entry.jobId);
         if (!job) continue; // deleted by TTL: nothing left to sweep

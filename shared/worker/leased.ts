@@ -16,7 +16,16 @@ import { runHandler, type ContextBase } from './run-handler';
  */
 export const LEASE_CLOCK_SKEW_MS = 5000;
 
-export async function runLeased(type: JobType, binding: Binding, payload: unknown, ctx: ContextBase, owner: string, invocationEnd: number, deps: LeasedDeps, now: () => number): Promise<Outcome> {
+export async function runLeased(
+  type: JobType,
+  binding: Binding,
+  payload: unknown,
+  ctx: ContextBase,
+  owner: string,
+  invocationEnd: number,
+  deps: LeasedDeps,
+  now: () => number,
+): Promise<Outcome> {
   if (type.kind !== 'leased') throw new Error('not a leased job type');
   const lease = invocationEnd + LEASE_CLOCK_SKEW_MS;
   // A shorter lease where the deployment asks for one (the chaos suite's, to make leases run out mid-job).

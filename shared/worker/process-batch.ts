@@ -108,7 +108,8 @@ export async function processBatch(records: readonly SQSRecord[], invocation: In
     if (!parsed.success) {
       return { kind: 'dead-letter', reason: shortReason(`payload does not match the ${type.name} schema: ${summarizeIssues(parsed.error)}`), jobId: message.jobId, binding };
     }
-    if (handlerDeadline - now() < MIN_HANDLER_MS) return { kind: 'retry', reason: 'too little time left in the invocation to start the job', mayFail: false, delaySeconds: 0, binding };
+    if (handlerDeadline - now() < MIN_HANDLER_MS)
+      return { kind: 'retry', reason: 'too little time left in the invocation to start the job', mayFail: false, delaySeconds: 0, binding };
     const attempt = Number(item.record.attributes.ApproximateReceiveCount) || 1;
     const log = deps.log.child({ jobId: message.jobId, type: type.name, attempt, generation: message.gen, messageId: item.record.messageId });
     return { binding, payload: parsed.data, ctx: { jobId: message.jobId, type: type.name, attempt, deadline: handlerDeadline, tableName: deps.store.tableName, log } };
@@ -172,12 +173,19 @@ export async function processBatch(records: readonly SQSRecord[], invocation: In
         }
       }
       if (round.length === 0) break;
-      const results = await runTransactionalRound(round.map((r) => r.run), type, deps);
+      const results = await runTransactionalRound(
+        round.map((r) => r.run),
+        type,
+        deps,
+      );
       round.forEach((r, i) => settleOne(r.lane, r.item, results[i]!));
     }
   }
 
-  const failed = await settle(records.map((r) => [r, outcomes.get(r)!] as const), deps);
+  const failed = await settle(
+    records.map((r) => [r, outcomes.get(r)!] as const),
+    deps,
+  );
   return { batchItemFailures: failed.map((r) => ({ itemIdentifier: r.messageId })) };
 }
 

@@ -60,7 +60,13 @@ export function deadLetterAttributes(letter: DeadLetter): Attributes {
     } else if (name === 'jobline-reason') {
       const valueRoom = room - Buffer.byteLength(name) - Buffer.byteLength(attribute.DataType);
       if (valueRoom < 8) return kept;
-      kept[name] = { ...attribute, StringValue: Buffer.from(attribute.StringValue).subarray(0, valueRoom).toString('utf8').replace(/\uFFFD$/, '') };
+      kept[name] = {
+        ...attribute,
+        StringValue: Buffer.from(attribute.StringValue)
+          .subarray(0, valueRoom)
+          .toString('utf8')
+          .replace(/\uFFFD$/, ''),
+      };
       return kept;
     }
   }
@@ -86,9 +92,7 @@ export async function sendToDeadLetterQueue(dlqUrl: string, fifo: boolean, lette
             Id: String(index),
             MessageBody: letter.record.body.length > 0 ? letter.record.body : '(empty body)',
             MessageAttributes: deadLetterAttributes(letter),
-            ...(fifo
-              ? { MessageGroupId: letter.record.attributes.MessageGroupId ?? 'dead-letters', MessageDeduplicationId: letter.record.messageId }
-              : {}),
+            ...(fifo ? { MessageGroupId: letter.record.attributes.MessageGroupId ?? 'dead-letters', MessageDeduplicationId: letter.record.messageId } : {}),
           })),
         }),
       );

@@ -45,7 +45,7 @@ export async function settle(entries: readonly (readonly [SQSRecord, Outcome])[]
 
     const lastReceive = attempt >= deps.maxReceiveCount;
     if (lastReceive && outcome.heldElsewhere) {
-      log.info('last receive of a job another worker holds: acknowledged; that worker\'s message carries the job', { reason: outcome.reason });
+      log.info("last receive of a job another worker holds: acknowledged; that worker's message carries the job", { reason: outcome.reason });
       return;
     }
     failures.push(record);
@@ -64,7 +64,10 @@ export async function settle(entries: readonly (readonly [SQSRecord, Outcome])[]
     }
     const seconds = outcome.delaySeconds ?? retryDelaySeconds(attempt, deps.backoff ?? deps.jobType.queue.backoff, outcome.retryAfterSeconds);
     if ((outcome.retryAfterSeconds ?? 0) > MAX_VISIBILITY_SECONDS) {
-      log.warn('the target asked to wait longer than SQS can hold a message back; retrying after the longest visibility timeout instead', { retryAfterSeconds: outcome.retryAfterSeconds, retryInSeconds: seconds });
+      log.warn('the target asked to wait longer than SQS can hold a message back; retrying after the longest visibility timeout instead', {
+        retryAfterSeconds: outcome.retryAfterSeconds,
+        retryInSeconds: seconds,
+      });
     }
     if (outcome.mayFail) log.warn('job attempt failed; retrying with backoff', { reason: outcome.reason, retryInSeconds: seconds });
     delays.push({ record, seconds });
@@ -96,7 +99,7 @@ export async function settle(entries: readonly (readonly [SQSRecord, Outcome])[]
   try {
     await deps.queue.delayRetries(delays);
   } catch (error) {
-    deps.log.warn('could not apply backoff; the queue\'s visibility timeout applies', { reason: reasonOf(error) });
+    deps.log.warn("could not apply backoff; the queue's visibility timeout applies", { reason: reasonOf(error) });
   }
   return failures;
 }

@@ -53,7 +53,14 @@ export async function runTransactionalRound(jobs: readonly TransactionalJob[], t
 
   for (const group of planCommitGroups(prepared.map((p) => [completionKey(deps.store.tableName, p.prepared.job.ctx.jobId), ...p.prepared.writes.map(itemKey)]))) {
     const members = group.map((i) => prepared[i]!);
-    const results = members.length === 1 ? [await commitAlone(members[0]!.prepared, type, deps)] : await commitTogether(members.map((m) => m.prepared), type, deps);
+    const results =
+      members.length === 1
+        ? [await commitAlone(members[0]!.prepared, type, deps)]
+        : await commitTogether(
+            members.map((m) => m.prepared),
+            type,
+            deps,
+          );
     members.forEach((m, i) => (outcomes[m.index] = results[i]!));
   }
   return outcomes;

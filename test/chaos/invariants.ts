@@ -163,7 +163,12 @@ export function deadLetteredJobs(jobs: readonly ObservedJob[], sightings: readon
  * - reject-once paths where more than one job (Idempotency-Key) got a 2xx: the effect happened twice, once
  *   for the FAILED job (re-run) and once for its resubmission.
  */
-export function redriveReruns(jobs: readonly ObservedJob[], calls: readonly ObservedCall[], watched: readonly WatchedJob[], slackMs = LEASE_SLACK_MS): { count: number; examples: string[] } {
+export function redriveReruns(
+  jobs: readonly ObservedJob[],
+  calls: readonly ObservedCall[],
+  watched: readonly WatchedJob[],
+  slackMs = LEASE_SLACK_MS,
+): { count: number; examples: string[] } {
   const byId = new Map(jobs.map((j) => [j.jobId, j]));
   const windows = new Map<string, [number, number]>();
   const examples: string[] = [];
@@ -208,7 +213,12 @@ export function redriveReruns(jobs: readonly ObservedJob[], calls: readonly Obse
  * Forged messages must not run: no call of a forged target, no balance on a forged account, and every job
  * a forged message named ends SUCCEEDED (as a plain job does), not FAILED or stuck by the forgery.
  */
-export function forgedRan(calls: readonly ObservedCall[], balances: ReadonlyMap<string, number>, jobs: readonly ObservedJob[], victims: readonly string[]): { count: number; examples: string[] } {
+export function forgedRan(
+  calls: readonly ObservedCall[],
+  balances: ReadonlyMap<string, number>,
+  jobs: readonly ObservedJob[],
+  victims: readonly string[],
+): { count: number; examples: string[] } {
   const examples: string[] = [];
   const forgedCalls = calls.filter((c) => c.path.startsWith(FORGED_PATH_PREFIX));
   const forgedAccounts = [...balances].filter(([account, balance]) => account.startsWith(FORGED_ACCOUNT_PREFIX) && balance !== 0);
@@ -258,7 +268,13 @@ export function checkInvariants(o: Observation): Verdict {
   // Lost: not SUCCEEDED, and not FAILED with its message parked in a DLQ.
   const lostJobs = o.jobs.filter((j) => j.status !== 'SUCCEEDED' && !(j.status === 'FAILED' && o.deadLettered.has(j.jobId)));
   const lost = lostJobs.length + o.unsubmitted;
-  if (lost > 0) problems.push(`${lost} jobs lost (e.g. ${lostJobs.slice(0, 3).map((j) => `${j.jobId}:${j.status}`).join(', ')}${o.unsubmitted ? `; ${o.unsubmitted} never submitted` : ''})`);
+  if (lost > 0)
+    problems.push(
+      `${lost} jobs lost (e.g. ${lostJobs
+        .slice(0, 3)
+        .map((j) => `${j.jobId}:${j.status}`)
+        .join(', ')}${o.unsubmitted ? `; ${o.unsubmitted} never submitted` : ''})`,
+    );
 
   const failedJobs = o.jobs.filter((j) => j.status === 'FAILED');
   const failedInDlq = failedJobs.filter((j) => o.deadLettered.has(j.jobId)).length;
@@ -304,11 +320,22 @@ export function checkInvariants(o: Observation): Verdict {
     return job?.status !== 'SUCCEEDED' || job.generation !== 2;
   });
   if (retriedWrong.length > 0) {
-    problems.push(`${retriedWrong.length} retried jobs did not end SUCCEEDED in generation 2 (e.g. ${retriedWrong.slice(0, 3).map((w) => `${w.jobId}:${status.get(w.jobId)?.status ?? 'MISSING'}/gen ${status.get(w.jobId)?.generation}`).join(', ')})`);
+    problems.push(
+      `${retriedWrong.length} retried jobs did not end SUCCEEDED in generation 2 (e.g. ${retriedWrong
+        .slice(0, 3)
+        .map((w) => `${w.jobId}:${status.get(w.jobId)?.status ?? 'MISSING'}/gen ${status.get(w.jobId)?.generation}`)
+        .join(', ')})`,
+    );
   }
 
   const stuck = stuckJobs(o.jobs);
-  if (stuck.length > 0) problems.push(`${stuck.length} jobs left PENDING or RUNNING (e.g. ${stuck.slice(0, 3).map((j) => `${j.jobId}:${j.status}`).join(', ')})`);
+  if (stuck.length > 0)
+    problems.push(
+      `${stuck.length} jobs left PENDING or RUNNING (e.g. ${stuck
+        .slice(0, 3)
+        .map((j) => `${j.jobId}:${j.status}`)
+        .join(', ')})`,
+    );
 
   const cross = crossCallerViolations(o.crossCaller ?? [], o.jobs);
   if (cross.count > 0) problems.push(`${cross.count} violations of caller-scoped keys and jobs (e.g. ${cross.examples.join('; ')})`);

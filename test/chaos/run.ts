@@ -222,7 +222,9 @@ async function main(): Promise<number> {
         `${c.duplicates} duplicate deliveries, ${run.forged.messageIds.length} forged messages, ${run.probes.length} second-caller submits`,
     );
     await watcher.followUpsDone();
-    log(`follow-ups done: ${c.resubmitted} FAILED jobs resubmitted under new keys, ${c.retried} retried (${c.retryAnswersLost} of them answered 409 though applied: a lost answer)`);
+    log(
+      `follow-ups done: ${c.resubmitted} FAILED jobs resubmitted under new keys, ${c.retried} retried (${c.retryAnswersLost} of them answered 409 though applied: a lost answer)`,
+    );
     await redriver.stop();
     log(`redriver stopped after ${redriver.stats.tasks} move tasks (${redriver.stats.moved} messages moved, ${redriver.stats.skipped} rounds skipped)`);
     await waitForQuiescence(runtime);
@@ -277,7 +279,9 @@ async function main(): Promise<number> {
     const f = (name: string) => faults.get(name) ?? 0;
     const targets = (t: string) => jobs.filter((j) => j.kind === 'webhook' && j.target === t).length;
     log(`faults injected: ${JSON.stringify(Object.fromEntries(faults))}`);
-    log(`functions: ${[...runtime.functions.values()].map((p) => `${p.spec.name.replace(/Function[0-9A-F]+$/, '')} ${p.stats.invocations} invocations, ${p.stats.coldStarts} cold starts`).join('; ')}`);
+    log(
+      `functions: ${[...runtime.functions.values()].map((p) => `${p.spec.name.replace(/Function[0-9A-F]+$/, '')} ${p.stats.invocations} invocations, ${p.stats.coldStarts} cold starts`).join('; ')}`,
+    );
     log(
       `webhook targets: ${targets('reject')} poison, ${targets('reject-once')} reject-once, ${targets('unavailable')} unavailable, ${targets('flaky')} flaky (forged at); ` +
         `${abandonedUnrecorded} abandoned submits left no record; workers dropped ${dropped.size} messages and parked ${parked.size}`,
@@ -592,7 +596,14 @@ async function visibleMessages(runtime: LocalRuntime, queueUrl: string, visibili
   const all: Message[] = [];
   for (;;) {
     const { Messages } = await runtime.sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, VisibilityTimeout: visibilityTimeout, MessageAttributeNames: ['All'], AttributeNames: ['All'] }),
+      new ReceiveMessageCommand({
+        QueueUrl: queueUrl,
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: 0,
+        VisibilityTimeout: visibilityTimeout,
+        MessageAttributeNames: ['All'],
+        AttributeNames: ['All'],
+      }),
     );
     if (!Messages?.length) return all;
     all.push(...Messages);
@@ -604,8 +615,7 @@ async function visibleMessages(runtime: LocalRuntime, queueUrl: string, visibili
  * as an operator would after fixing a bug. Each message moved is read first (see the header comment).
  */
 async function startRedriver(runtime: LocalRuntime, forgedBodies: ReadonlySet<string>) {
-  const arnOf = async (url: string) =>
-    (await runtime.sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
+  const arnOf = async (url: string) => (await runtime.sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
   const pairs = await Promise.all(jobTypesOf(runtime).map(async (t) => ({ type: t.type, dlqUrl: t.dlqUrl, dlqArn: await arnOf(t.dlqUrl), queueArn: await arnOf(t.queueUrl) })));
   const stats = { tasks: 0, moved: 0, unseen: 0, skipped: 0, forgedDiscarded: 0 };
   const sightings: DeadLetterSighting[] = [];
@@ -621,7 +631,9 @@ async function startRedriver(runtime: LocalRuntime, forgedBodies: ReadonlySet<st
     // only be parked again, round after round).
     const forged = read.filter((m) => forgedBodies.has(m.Body ?? ''));
     for (let i = 0; i < forged.length; i += 10) {
-      await runtime.sqs.send(new DeleteMessageBatchCommand({ QueueUrl: pair.dlqUrl, Entries: forged.slice(i, i + 10).map((m, j) => ({ Id: String(j), ReceiptHandle: m.ReceiptHandle! })) }));
+      await runtime.sqs.send(
+        new DeleteMessageBatchCommand({ QueueUrl: pair.dlqUrl, Entries: forged.slice(i, i + 10).map((m, j) => ({ Id: String(j), ReceiptHandle: m.ReceiptHandle! })) }),
+      );
     }
     stats.forgedDiscarded += forged.length;
     const messages = read.filter((m) => !forgedBodies.has(m.Body ?? ''));
@@ -629,7 +641,10 @@ async function startRedriver(runtime: LocalRuntime, forgedBodies: ReadonlySet<st
     // Visible again, so the move task can take them.
     for (let i = 0; i < messages.length; i += 10) {
       await runtime.sqs.send(
-        new ChangeMessageVisibilityBatchCommand({ QueueUrl: pair.dlqUrl, Entries: messages.slice(i, i + 10).map((m, j) => ({ Id: String(j), ReceiptHandle: m.ReceiptHandle!, VisibilityTimeout: 0 })) }),
+        new ChangeMessageVisibilityBatchCommand({
+          QueueUrl: pair.dlqUrl,
+          Entries: messages.slice(i, i + 10).map((m, j) => ({ Id: String(j), ReceiptHandle: m.ReceiptHandle!, VisibilityTimeout: 0 })),
+        }),
       );
     }
     if (messages.length === 0) return;
@@ -639,7 +654,9 @@ async function startRedriver(runtime: LocalRuntime, forgedBodies: ReadonlySet<st
       stats.skipped++;
       return;
     }
-    await runtime.sqs.send(new StartMessageMoveTaskCommand({ SourceArn: pair.dlqArn, DestinationArn: pair.queueArn, MaxNumberOfMessagesPerSecond: Math.min(500, messages.length) }));
+    await runtime.sqs.send(
+      new StartMessageMoveTaskCommand({ SourceArn: pair.dlqArn, DestinationArn: pair.queueArn, MaxNumberOfMessagesPerSecond: Math.min(500, messages.length) }),
+    );
     stats.tasks++;
     for (;;) {
       await sleep(100);
@@ -751,7 +768,13 @@ async function sweepCursors(runtime: LocalRuntime): Promise<string[]> {
 async function jobStatuses(runtime: LocalRuntime): Promise<Map<string, string>> {
   const statuses = new Map<string, string>();
   for (const tableName of runtime.tables.values()) {
-    const scan = { TableName: tableName, FilterExpression: 'begins_with(pk, :job)', ProjectionExpression: 'jobId, #status', ExpressionAttributeNames: { '#status': 'status' }, ExpressionAttributeValues: { ':job': { S: 'JOB#' } } };
+    const scan = {
+      TableName: tableName,
+      FilterExpression: 'begins_with(pk, :job)',
+      ProjectionExpression: 'jobId, #status',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: { ':job': { S: 'JOB#' } },
+    };
     for await (const item of scanItems(runtime.dynamodb, scan)) statuses.set(item.jobId!.S!, item.status!.S!);
   }
   return statuses;
@@ -774,7 +797,9 @@ async function waitForQuiescence(runtime: LocalRuntime): Promise<void> {
     const open = [...statuses].filter(([, s]) => s === 'PENDING' || s === 'RUNNING');
     let queued = 0;
     for (const { queueUrl } of types) {
-      const { Attributes } = await runtime.sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }));
+      const { Attributes } = await runtime.sqs.send(
+        new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
+      );
       queued += Number(Attributes?.ApproximateNumberOfMessages ?? 0) + Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
     }
     let moving = 0;
@@ -782,7 +807,10 @@ async function waitForQuiescence(runtime: LocalRuntime): Promise<void> {
       const { Results } = await runtime.sqs.send(new ListMessageMoveTasksCommand({ SourceArn: arn, MaxResults: 10 }));
       moving += (Results ?? []).filter((t) => t.Status === 'RUNNING' || t.Status === 'CANCELLING').length;
     }
-    const signature = open.map(([id, s]) => `${id}:${s}`).sort().join(',');
+    const signature = open
+      .map(([id, s]) => `${id}:${s}`)
+      .sort()
+      .join(',');
     if (signature !== lastOpen || queued > 0 || moving > 0) {
       lastOpen = signature;
       stillSince = Date.now();

@@ -9,10 +9,10 @@ import { defaultProvider } from '@aws-sdk/credential-provider-node';
 
 export const target = inject('target');
 
-
-const signer = !target.local && process.env.JOBLINE_API_SIGN !== '0'
-  ? new SignatureV4({ service: 'execute-api', region: target.region, credentials: defaultProvider(), sha256: Sha256 })
-  : undefined;
+const signer =
+  !target.local && process.env.JOBLINE_API_SIGN !== '0'
+    ? new SignatureV4({ service: 'execute-api', region: target.region, credentials: defaultProvider(), sha256: Sha256 })
+    : undefined;
 
 export interface ApiResponse<T = any> {
   status: number;
@@ -20,7 +20,11 @@ export interface ApiResponse<T = any> {
   body: T;
 }
 
-export async function api<T = any>(method: string, path: string, options: { body?: unknown; raw?: string | Buffer; headers?: Record<string, string> } = {}): Promise<ApiResponse<T>> {
+export async function api<T = any>(
+  method: string,
+  path: string,
+  options: { body?: unknown; raw?: string | Buffer; headers?: Record<string, string> } = {},
+): Promise<ApiResponse<T>> {
   const url = new URL(`${target.apiUrl}${path}`);
   const payload = options.raw ?? (options.body === undefined ? undefined : JSON.stringify(options.body));
   let headers: Record<string, string> = { ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}), ...options.headers };
@@ -34,7 +38,7 @@ export async function api<T = any>(method: string, path: string, options: { body
       headers: { ...headers, host: url.host },
       body: payload,
     });
-    headers = signed.headers as Record<string, string>;
+    headers = signed.headers;
     delete headers.host;
   }
   const response = await fetch(url, { method, headers, body: payload });

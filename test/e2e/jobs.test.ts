@@ -87,7 +87,12 @@ describe('bad input gets a 4xx with the reason', () => {
     ['a payload that fails the schema', () => api('POST', '/jobs/transfer', { body: { from: 'a', to: 'a', amount: -5 } }), 400, 'invalid_payload'],
     ['a body that is not JSON at all', () => api('POST', '/jobs/transfer', { raw: 'hello', headers: { 'content-type': 'text/plain' } }), 415, 'unsupported_media_type'],
     ['an empty body', () => api('POST', '/jobs/transfer', { raw: '', headers: { 'content-type': 'application/json' } }), 400, 'invalid_body'],
-    ['a payload larger than a message may be', () => api('POST', '/jobs/webhook', { body: { url: 'https://example.com/', body: 'x'.repeat(1_100_000) } }), 413, 'payload_too_large'],
+    [
+      'a payload larger than a message may be',
+      () => api('POST', '/jobs/webhook', { body: { url: 'https://example.com/', body: 'x'.repeat(1_100_000) } }),
+      413,
+      'payload_too_large',
+    ],
     ['an unknown job id', () => api('GET', `/jobs/${randomUUID()}`), 404, 'unknown_job'],
     ['a malformed job id', () => api('GET', '/jobs/not-a-job-id'), 404, 'unknown_job'],
   ];
@@ -112,10 +117,15 @@ describe('poison jobs', () => {
     const job = await waitForJob(submitted.body.jobId);
     expect(job).toMatchObject({ status: 'FAILED', error: 'PermanentError: webhook target answered 404' });
     if (!target.webhookDlqUrl) return console.warn('JOBLINE_WEBHOOK_DLQ_URL not set: the DLQ half of this check was skipped');
-    const sqs = new SQSClient({ region: target.region, ...(target.sqsEndpoint ? { endpoint: target.sqsEndpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}) });
+    const sqs = new SQSClient({
+      region: target.region,
+      ...(target.sqsEndpoint ? { endpoint: target.sqsEndpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
+    });
     const parked: { jobId?: string; reason?: string }[] = [];
     for (let i = 0; i < 10 && !parked.some((p) => p.jobId === submitted.body.jobId); i++) {
-      const { Messages } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: target.webhookDlqUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, MessageAttributeNames: ['All'], VisibilityTimeout: 1 }));
+      const { Messages } = await sqs.send(
+        new ReceiveMessageCommand({ QueueUrl: target.webhookDlqUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, MessageAttributeNames: ['All'], VisibilityTimeout: 1 }),
+      );
       parked.push(...(Messages ?? []).map((m) => ({ jobId: m.MessageAttributes?.['jobline-job-id']?.StringValue, reason: m.MessageAttributes?.['jobline-reason']?.StringValue })));
     }
     expect(parked).toContainEqual({ jobId: submitted.body.jobId, reason: 'PermanentError: webhook target answered 404' });
@@ -144,9 +154,11 @@ describe('retry', () => {
 describe('callers', () => {
   // Locally the gateway takes the caller from the SigV4 Credential of the Authorization header (it checks
   // no signature); remotely this needs a second identity, so it runs locally only.
-  const as = (keyId: string) => ({ authorization: `AWS4-HMAC-SHA256 Credential=${keyId}/20261127/us-east-1/execute-api/aws4_request, SignedHeaders=host, Signature=${'0'.repeat(64)}` });
+  const as = (keyId: string) => ({
+    authorization: `AWS4-HMAC-SHA256 Credential=${keyId}/20261127/us-east-1/execute-api/aws4_request, SignedHeaders=host, Signature=${'0'.repeat(64)}`,
+  });
 
-  it.runIf(target.local)('two callers with one Idempotency-Key get two jobs, and neither sees the other\'s', async () => {
+  it.runIf(target.local)("two callers with one Idempotency-Key get two jobs, and neither sees the other's", async () => {
     const key = `shared-${randomUUID()}`;
     const a = await api('POST', '/jobs/transfer', { body: { from: account('ca'), to: account('cb'), amount: 1 }, headers: { 'idempotency-key': key, ...as('CALLERA') } });
     const b = await api('POST', '/jobs/transfer', { body: { from: account('cc'), to: account('cd'), amount: 2 }, headers: { 'idempotency-key': key, ...as('CALLERB') } });

@@ -44,7 +44,11 @@ describe('a stack with two job types, a bucket granted to one, and a producer fu
     const transfers = jobs.addJobType(transfer);
     const webhooks = jobs.addJobType(webhook, { overrides: { batchSize: 5 } });
     new Bucket(stack, 'Images', { enforceSSL: true }).grantRead(webhooks);
-    const producer = new LambdaFunction(stack, 'Producer', { runtime: Runtime.NODEJS_24_X, handler: 'index.handler', code: Code.fromInline('export const handler = async () => {}') });
+    const producer = new LambdaFunction(stack, 'Producer', {
+      runtime: Runtime.NODEJS_24_X,
+      handler: 'index.handler',
+      code: Code.fromInline('export const handler = async () => {}'),
+    });
     jobs.grantSubmit(producer);
     expect(transfers.jobTypeName).toBe('transfer');
     outdir = app.synth().directory;
@@ -67,15 +71,21 @@ describe('a stack with two job types, a bucket granted to one, and a producer fu
   });
 
   it('lets a grant on a job type reach its worker and no other function', () => {
-    const policies = template.findResources('AWS::IAM::Policy', { Properties: { PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: Match.arrayWith(['s3:GetObject*']) })]) } } });
+    const policies = template.findResources('AWS::IAM::Policy', {
+      Properties: { PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: Match.arrayWith(['s3:GetObject*']) })]) } },
+    });
     const roles = Object.values(policies).flatMap((p) => (p as { Properties: { Roles: { Ref: string }[] } }).Properties.Roles.map((r) => r.Ref));
     expect(roles).toHaveLength(1);
     expect(roles[0]).toMatch(/^JobsJobTypewebhookWorkerRole/);
   });
 
   it('gives a producer what JobClient needs: job records, every queue, and their names in its environment', () => {
-    const producer = Object.values(template.findResources('AWS::Lambda::Function', { Properties: { Code: { ZipFile: Match.anyValue() } } }))[0] as { Properties: { Environment: { Variables: Record<string, unknown> } } };
-    expect(Object.keys(producer.Properties.Environment.Variables)).toEqual(expect.arrayContaining(['JOBLINE_TABLE_NAME', queueUrlVariable('transfer'), queueUrlVariable('webhook')]));
+    const producer = Object.values(template.findResources('AWS::Lambda::Function', { Properties: { Code: { ZipFile: Match.anyValue() } } }))[0] as {
+      Properties: { Environment: { Variables: Record<string, unknown> } };
+    };
+    expect(Object.keys(producer.Properties.Environment.Variables)).toEqual(
+      expect.arrayContaining(['JOBLINE_TABLE_NAME', queueUrlVariable('transfer'), queueUrlVariable('webhook')]),
+    );
     const statements = Object.values(template.findResources('AWS::IAM::Policy'))
       .filter((p) => JSON.stringify(p).includes('ProducerServiceRole'))
       .flatMap((p) => (p as { Properties: { PolicyDocument: { Statement: { Action: string | string[]; Condition?: unknown }[] } } }).Properties.PolicyDocument.Statement);
@@ -107,7 +117,9 @@ describe('options', () => {
     expect(() => new Jobline(stack, 'Short', { retention: Duration.days(3) })).toThrow('retention must be whole days, at least 14 (how long a DLQ keeps a message) (given 3 days)');
     expect(() => new Jobline(stack, 'Fast', { sweepInterval: Duration.seconds(10) })).toThrow('sweepInterval must be at least 1 minute (given 10 seconds)');
     const jobs = new Jobline(stack, 'Jobs');
-    expect(() => jobs.addJobType(transferType as never)).toThrow('addJobType takes what defineJob returns (given an object named "transfer" without a handler: use defineJob, not defineJobType)');
+    expect(() => jobs.addJobType(transferType as never)).toThrow(
+      'addJobType takes what defineJob returns (given an object named "transfer" without a handler: use defineJob, not defineJobType)',
+    );
     jobs.addJobType(transfer);
     expect(() => jobs.addJobType(transfer)).toThrow('job type "transfer" was already added to Consumer/Jobs');
     expect(() => jobs.addJobType(webhook, { overrides: { batchSize: 20 } })).toThrow('job type "webhook": batchSize above 10 needs batchingWindowSeconds >= 1');

@@ -54,7 +54,7 @@ describe('job queues', () => {
     expect(resourcesOfType(s.json, 'AWS::SQS::Queue')).toHaveLength(2 * jobTypes.length);
   });
 
-  it.each(typeNames)('%s: its queue redrives to its own DLQ after the type\'s maxReceiveCount', (name) => {
+  it.each(typeNames)("%s: its queue redrives to its own DLQ after the type's maxReceiveCount", (name) => {
     const w = workerOf(s.json, name);
     expect(props(w.queueId).RedrivePolicy).toEqual({
       deadLetterTargetArn: { 'Fn::GetAtt': [w.deadLetterQueueId, 'Arn'] },
@@ -108,7 +108,7 @@ describe('job queues', () => {
 });
 
 describe('workers', () => {
-  it.each(typeNames)('%s: the event source reports batch item failures, with the type\'s batch size and concurrency', (name) => {
+  it.each(typeNames)("%s: the event source reports batch item failures, with the type's batch size and concurrency", (name) => {
     const q = typeNamed(name).queue;
     const mapping = props(workerOf(s.json, name).eventSourceMappingId);
     expect(mapping.FunctionResponseTypes).toEqual(['ReportBatchItemFailures']);
@@ -176,7 +176,11 @@ describe('HTTP API', () => {
   const routes = () => resourcesOfType(s.json, 'AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties!);
 
   it('has exactly the routes to submit, read and retry a job, all on the API function', () => {
-    expect(routes().map((r) => r.RouteKey).sort()).toEqual(['GET /jobs/{id}', 'POST /jobs/{id}', 'POST /jobs/{id}/retry']);
+    expect(
+      routes()
+        .map((r) => r.RouteKey)
+        .sort(),
+    ).toEqual(['GET /jobs/{id}', 'POST /jobs/{id}', 'POST /jobs/{id}/retry']);
     const api = apiFunctionOf(s.json);
     for (const route of routes()) {
       const integrationId = [...referencedIds(route.Target)][0]!;
@@ -192,10 +196,13 @@ describe('HTTP API', () => {
   it('names the path variable of each level the same in every route (HTTP APIs refuse /jobs/{type} beside /jobs/{id})', () => {
     const namesPerLevel = new Map<number, Set<string>>();
     for (const key of routes().map((r) => String(r.RouteKey))) {
-      key.split(' ')[1]!.split('/').forEach((segment, level) => {
-        const variable = /^\{([^}]+)\}$/.exec(segment)?.[1];
-        if (variable) namesPerLevel.set(level, (namesPerLevel.get(level) ?? new Set()).add(variable.replace(/\+$/, '')));
-      });
+      key
+        .split(' ')[1]!
+        .split('/')
+        .forEach((segment, level) => {
+          const variable = /^\{([^}]+)\}$/.exec(segment)?.[1];
+          if (variable) namesPerLevel.set(level, (namesPerLevel.get(level) ?? new Set()).add(variable.replace(/\+$/, '')));
+        });
     }
     expect(namesPerLevel.size).toBeGreaterThan(0);
     for (const names of namesPerLevel.values()) expect([...names]).toHaveLength(1);
@@ -300,7 +307,7 @@ describe('security: IAM', () => {
     for (const st of statements) expect(asList(st.Resource)).not.toContain('*');
   });
 
-  it('allows a wildcard in a resource only for the log streams of the role\'s own log group', () => {
+  it("allows a wildcard in a resource only for the log streams of the role's own log group", () => {
     for (const [roleId, logGroupId] of functionRoles()) {
       for (const st of roleStatements(s.json, roleId)) {
         for (const r of asList(st.Resource)) {
@@ -390,7 +397,9 @@ describe('security: IAM', () => {
     const leased = typeNames.filter((n) => typeNamed(n).kind === 'leased').map((n) => workerOf(s.json, n).roleId);
     const roles = [apiFunctionOf(s.json).roleId, sweeperOf().roleId, ...leased];
     for (const roleId of roles) {
-      const onTable = roleStatements(s.json, roleId).filter((st) => st.Effect === 'Allow' && referencedIds(st.Resource).has(tableId()) && !JSON.stringify(st.Resource).includes('/index/'));
+      const onTable = roleStatements(s.json, roleId).filter(
+        (st) => st.Effect === 'Allow' && referencedIds(st.Resource).has(tableId()) && !JSON.stringify(st.Resource).includes('/index/'),
+      );
       expect(onTable.length, roleId).toBeGreaterThan(0);
       for (const st of onTable) {
         const allowed = roleId === sweeperOf().roleId ? ['JOB#*', 'SWEEP#*'] : ['JOB#*'];
@@ -412,7 +421,7 @@ describe('security: IAM', () => {
 });
 
 describe('sweeper', () => {
-  it('runs every minute on an EventBridge schedule, with every job type\'s queue, DLQ, receive budget and stale time', () => {
+  it("runs every minute on an EventBridge schedule, with every job type's queue, DLQ, receive budget and stale time", () => {
     const sweeper = sweeperOf();
     const rules = resourcesOfType(s.json, 'AWS::Events::Rule').map(([, r]) => r.Properties!);
     expect(rules).toEqual([expect.objectContaining({ ScheduleExpression: 'rate(1 minute)', State: 'ENABLED' })]);
@@ -430,7 +439,10 @@ describe('sweeper', () => {
     expect(props(tableId()).GlobalSecondaryIndexes).toEqual([
       {
         IndexName: 'sweep',
-        KeySchema: [{ AttributeName: 'sweepShard', KeyType: 'HASH' }, { AttributeName: 'sweepAt', KeyType: 'RANGE' }],
+        KeySchema: [
+          { AttributeName: 'sweepShard', KeyType: 'HASH' },
+          { AttributeName: 'sweepAt', KeyType: 'RANGE' },
+        ],
         Projection: { ProjectionType: 'KEYS_ONLY' },
       },
     ]);
@@ -469,7 +481,7 @@ describe('security: encryption and TLS', () => {
     }
   });
 
-  it('has no catch-all $default route that would bypass the routes\' authorization', () => {
+  it("has no catch-all $default route that would bypass the routes' authorization", () => {
     const keys = resourcesOfType(s.json, 'AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties?.RouteKey);
     expect(keys).not.toContain('$default');
     expect(keys.length).toBeGreaterThan(0);
@@ -478,13 +490,15 @@ describe('security: encryption and TLS', () => {
 
 /** [roleId, logGroupId] of every function. */
 function functionRoles(): [string, string][] {
-  const found = resourcesOfType(s.json, 'AWS::Lambda::Function').map(([, fn]) => [targetOf(fn.Properties?.Role)!, targetOf(fn.Properties?.LoggingConfig?.LogGroup)!] as [string, string]);
+  const found = resourcesOfType(s.json, 'AWS::Lambda::Function').map(
+    ([, fn]) => [targetOf(fn.Properties?.Role)!, targetOf(fn.Properties?.LoggingConfig?.LogGroup)!] as [string, string],
+  );
   expect(found).toHaveLength(jobTypes.length + 2);
   return found;
 }
 
 describe('deployed bundles', () => {
-  it('leave the chaos suite\'s fault injection out of every function', () => {
+  it("leave the chaos suite's fault injection out of every function", () => {
     const assets = resourcesOfType(s.json, 'AWS::Lambda::Function').map(([logicalId]) => {
       const assetPath = (s.json.Resources[logicalId] as { Metadata?: Record<string, string> }).Metadata?.['aws:asset:path'];
       return readFileSync(path.join(s.outdir, assetPath!, 'index.mjs'), 'utf8');

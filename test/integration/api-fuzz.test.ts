@@ -20,7 +20,25 @@ import { transfer } from '../../app/jobs/transfer/handler';
 import { webhook } from '../../app/jobs/webhook/handler';
 import type { CreatedQueue } from '../../local/provision';
 import { apiDeps } from '../support/api';
-import { EXTRA_KEYS, NUMBERISH, OTHER_FIELDS, OWN_FIELDS, REQUIRED, TYPES, WRONG_VALUES, account, deep, jsonValue, objectText, q, setEntry, transferEntries, validEntries, webhookEntries, type TypeName } from '../support/fuzz-payloads';
+import {
+  EXTRA_KEYS,
+  NUMBERISH,
+  OTHER_FIELDS,
+  OWN_FIELDS,
+  REQUIRED,
+  TYPES,
+  WRONG_VALUES,
+  account,
+  deep,
+  jsonValue,
+  objectText,
+  q,
+  setEntry,
+  transferEntries,
+  validEntries,
+  webhookEntries,
+  type TypeName,
+} from '../support/fuzz-payloads';
 import { Prng, fuzzSeed } from '../support/prng';
 import { createJobQueues, createJobsTable, type JobQueues } from '../support/resources';
 
@@ -33,7 +51,7 @@ const KEYED_JOBS = 12;
 const VALID_EVERY = 20;
 const DEPTH = 10_000;
 
-const JOB_TYPES: Record<TypeName, JobType> = { transfer: transfer as unknown as JobType, webhook: webhook as unknown as JobType };
+const JOB_TYPES: Record<TypeName, JobType> = { transfer, webhook };
 
 // ---------------------------------------------------------------------------------------------------------
 // Requests
@@ -77,11 +95,88 @@ function toEvent(request: Request): APIGatewayProxyEventV2 {
   return event;
 }
 
-const VALID_CONTENT_TYPES = ['application/json', 'application/json; charset=utf-8', 'application/json;charset=UTF-8', 'APPLICATION/JSON', 'application/vnd.api+json', 'application/problem+json', 'application/json;'];
-const WRONG_CONTENT_TYPES = ['text/plain', 'text/json', 'text/html', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=xyz', 'application/xml', 'application/jsonp', 'application/x-json', 'application/json-seq', 'application/octet-stream', 'image/png', '*/*', '', 'application/', 'json', 'application/json, text/plain', 'application/jsonx', 'application/ json', 'application/json\u0000', 'app/json'];
-const INVALID_UTF8 = [[0xff], [0xfe], [0xc3, 0x28], [0xa0, 0xa1], [0xe2, 0x28, 0xa1], [0xf0, 0x28, 0x8c, 0xbc], [0xc0, 0xaf], [0xed, 0xa0, 0x80], [0xf8, 0x88, 0x80, 0x80, 0x80], [0x80]].map((b) => Buffer.from(b));
-const WRONG_ROUTE_KEYS = ['$default', 'DELETE /jobs/{id}', 'PUT /jobs/{type}', 'PATCH /jobs/{id}', 'GET /jobs', 'POST /jobs', 'HEAD /jobs/{id}', 'OPTIONS /jobs/{type}', 'GET /jobs/{type}', 'post /jobs/{type}', 'POST /jobs/{type} ', 'POST  /jobs/{type}', 'POST /jobs/{id}/cancel', 'GET /jobs/{id}/', '', 'ANY /{proxy+}', 'POST /jobs/{type}/{id}'];
-const UNKNOWN_TYPES = ['', 'Transfer', 'TRANSFER', 'transfer ', ' transfer', 'transfer\u0000', 'webhooks', 'webhook/', 'job', 'jobs', '__proto__', 'constructor', 'toString', 'hasOwnProperty', '../transfer', 'transfer%2F', 'tr\u00e4nsfer', 'x'.repeat(300)];
+const VALID_CONTENT_TYPES = [
+  'application/json',
+  'application/json; charset=utf-8',
+  'application/json;charset=UTF-8',
+  'APPLICATION/JSON',
+  'application/vnd.api+json',
+  'application/problem+json',
+  'application/json;',
+];
+const WRONG_CONTENT_TYPES = [
+  'text/plain',
+  'text/json',
+  'text/html',
+  'application/x-www-form-urlencoded',
+  'multipart/form-data; boundary=xyz',
+  'application/xml',
+  'application/jsonp',
+  'application/x-json',
+  'application/json-seq',
+  'application/octet-stream',
+  'image/png',
+  '*/*',
+  '',
+  'application/',
+  'json',
+  'application/json, text/plain',
+  'application/jsonx',
+  'application/ json',
+  'application/json\u0000',
+  'app/json',
+];
+const INVALID_UTF8 = [
+  [0xff],
+  [0xfe],
+  [0xc3, 0x28],
+  [0xa0, 0xa1],
+  [0xe2, 0x28, 0xa1],
+  [0xf0, 0x28, 0x8c, 0xbc],
+  [0xc0, 0xaf],
+  [0xed, 0xa0, 0x80],
+  [0xf8, 0x88, 0x80, 0x80, 0x80],
+  [0x80],
+].map((b) => Buffer.from(b));
+const WRONG_ROUTE_KEYS = [
+  '$default',
+  'DELETE /jobs/{id}',
+  'PUT /jobs/{type}',
+  'PATCH /jobs/{id}',
+  'GET /jobs',
+  'POST /jobs',
+  'HEAD /jobs/{id}',
+  'OPTIONS /jobs/{type}',
+  'GET /jobs/{type}',
+  'post /jobs/{type}',
+  'POST /jobs/{type} ',
+  'POST  /jobs/{type}',
+  'POST /jobs/{id}/cancel',
+  'GET /jobs/{id}/',
+  '',
+  'ANY /{proxy+}',
+  'POST /jobs/{type}/{id}',
+];
+const UNKNOWN_TYPES = [
+  '',
+  'Transfer',
+  'TRANSFER',
+  'transfer ',
+  ' transfer',
+  'transfer\u0000',
+  'webhooks',
+  'webhook/',
+  'job',
+  'jobs',
+  '__proto__',
+  'constructor',
+  'toString',
+  'hasOwnProperty',
+  '../transfer',
+  'transfer%2F',
+  'tr\u00e4nsfer',
+  'x'.repeat(300),
+];
 
 /** Puts bytes that are not UTF-8 inside an account id (fails its pattern whatever the decoder makes of them). */
 function withBytesInAccount(type: TypeName, r: Prng, bytes: Buffer): Buffer {
@@ -90,7 +185,6 @@ function withBytesInAccount(type: TypeName, r: Prng, bytes: Buffer): Buffer {
   const [before, after] = objectText(entries, r).split(marker) as [string, string];
   return Buffer.concat([Buffer.from(before), bytes, Buffer.from(after)]);
 }
-
 
 // ---------------------------------------------------------------------------------------------------------
 // Cases
@@ -102,10 +196,7 @@ interface KeyedJob {
   jobId: string;
 }
 
-type Expect =
-  | { kind: 'bad'; status?: readonly number[] }
-  | { kind: 'valid'; type: TypeName }
-  | { kind: 'replay'; jobId: string };
+type Expect = { kind: 'bad'; status?: readonly number[] } | { kind: 'valid'; type: TypeName } | { kind: 'replay'; jobId: string };
 
 interface Case {
   category: string;
@@ -134,232 +225,435 @@ function validCase(index: number, r: Prng): Case {
   if (r.chance(0.2)) headers['x-padding'] = 'p'.repeat(r.int(1, 8192));
   const contentType = r.chance(0.15) ? null : r.pick(VALID_CONTENT_TYPES);
   const base64 = r.chance(0.15) ? ('encode' as const) : undefined;
-  return { category: 'valid', note: `${type}${base64 ? ' base64' : ''} ct=${contentType}`, request: submitRequest(type, text, { headers, contentType, base64 }), expect: { kind: 'valid', type } };
+  return {
+    category: 'valid',
+    note: `${type}${base64 ? ' base64' : ''} ct=${contentType}`,
+    request: submitRequest(type, text, { headers, contentType, base64 }),
+    expect: { kind: 'valid', type },
+  };
 }
 
 type Generator = (r: Prng, index: number, keyed: readonly KeyedJob[]) => Case;
 
 const GENERATORS: [number, Generator][] = [
-  [1, (r, _i, keyed) => {
-    const job = r.pick(keyed);
-    return { category: 'valid-replay', note: `${job.type} key reuse, same payload`, request: submitRequest(job.type, job.text, { headers: { 'idempotency-key': job.key } }), expect: { kind: 'replay', jobId: job.jobId } };
-  }],
-  [1, (r, _i, keyed) => {
-    const job = r.pick(keyed);
-    return bad('key-reuse', `${job.type} key reused for another payload`, submitRequest(job.type, objectText(validEntries(job.type, r), r), { headers: { 'idempotency-key': job.key } }), [422]);
-  }],
-  [12, (r) => {
-    const type = r.pick(TYPES);
-    const text = objectText(validEntries(type, r), r);
-    const at = r.int(0, text.length - 1);
-    return bad('truncated', `${type} cut at ${at}/${text.length}`, submitRequest(type, text.slice(0, at)), [400]);
-  }],
-  [10, (r) => {
-    const type = r.pick(TYPES);
-    const entries = validEntries(type, r);
-    const text = objectText(entries, r);
-    const compact = `{${entries.map(([k, v]) => `${q(k)}:${v}`).join(',')}}`;
-    const numberField = type === 'transfer' ? 'amount' : 'timeoutSeconds';
-    const ops: [string, () => string | Buffer][] = [
-      ['trailing comma', () => `${compact.slice(0, -1)},}`],
-      ['single quotes', () => compact.replaceAll('"', "'")],
-      ['unquoted keys', () => `{${entries.map(([k, v]) => `${k}:${v}`).join(',')}}`],
-      ['comment', () => r.pick([`/* c */${text}`, `${text}// c`, `{/**/${compact.slice(1)}`])],
-      ['trailing garbage', () => text + r.pick(['x', '}', ',', text, ' 1', '\u0000', 'null', ']'])],
-      ['leading garbage', () => r.pick(['x', '{', ']', ',', '\u0000', ')]}\'\n']) + text],
-      ['bare literal', () => objectText(setEntry(entries, r.pick(REQUIRED[type]), r.pick(['NaN', 'Infinity', 'undefined', '-Infinity', 'None', 'nil', 'True', "'x'"])), r)],
-      ['number syntax', () => objectText(setEntry(entries, numberField, r.pick(['007', '+1', '.5', '1.', '0x10', '1e', '1_000', '--1', '1e+', '- 1'])), r)],
-      ['unterminated string', () => compact.slice(0, compact.lastIndexOf('"')) + compact.slice(compact.lastIndexOf('"') + 1)],
-      ['raw control character in a string', () => {
-        const field = type === 'transfer' ? r.pick(['from', 'to', 'memo']) : 'url';
-        const inside = objectText(setEntry(entries, field, q(type === 'transfer' ? 'ab@@CTRL@@cd' : 'http://127.0.0.1:9/@@CTRL@@')), r);
-        return inside.replace('@@CTRL@@', r.pick(['\u0000', '\u0001', '\n', '\t', '\u001f', '\r', '\b']));
-      }],
-      ['invalid escape', () => compact.replace(/":"/, `":"${r.pick(['\\x41', '\\u12zz', '\\q', '\\u{41}', '\\U0041', '\\ '])}`)],
-      ['missing colon', () => compact.replace(':', ' ')],
-      ['missing comma', () => compact.replace(/,(?=")/, ' ')],
-      ['mismatched bracket', () => `${compact.slice(0, -1)}]`],
-      ['wrapped in parentheses', () => `(${compact})`],
-      ['two documents', () => `${compact}\n${compact}`],
-    ];
-    const [name, make] = r.pick(ops);
-    return bad('malformed-json', `${type} ${name}`, submitRequest(type, make()), [400]);
-  }],
-  [16, (r) => {
-    const type = r.pick(TYPES);
-    const fields = WRONG_VALUES[type];
-    const field = r.pick(Object.keys(fields));
-    const value = r.pick(fields[field]!);
-    return bad('wrong-type', `${type}.${field} = ${value.slice(0, 60)}`, submitRequest(type, objectText(setEntry(validEntries(type, r), field, value), r)), [400]);
-  }],
-  [4, (r) => {
-    const type = r.pick(TYPES);
-    const amountish = NUMBERISH[type];
-    const field = r.pick(Object.keys(amountish));
-    const value = r.pick(amountish[field]!);
-    return bad('numbers', `${type}.${field} = ${value}`, submitRequest(type, objectText(setEntry(validEntries(type, r), field, value), r)), [400]);
-  }],
-  [6, (r) => {
-    const type = r.pick(TYPES);
-    const required = REQUIRED[type];
-    const drop = new Set(r.chance(0.7) ? [r.pick(required)] : r.shuffle(required).slice(0, r.int(1, required.length)));
-    return bad('missing-field', `${type} without ${[...drop].join(', ')}`, submitRequest(type, objectText(validEntries(type, r).filter(([k]) => !drop.has(k)), r)), [400]);
-  }],
-  [8, (r) => {
-    const type = r.pick(TYPES);
-    let key = r.chance(0.8) ? r.pick([...EXTRA_KEYS, ...OTHER_FIELDS[type]]) : r.stringOf('abcdefghijklmnopqrstuvwxyz_', r.int(1, 12));
-    if (OWN_FIELDS[type].includes(key)) key = `${key}_extra`;
-    const entries = r.shuffle([...validEntries(type, r), [key, jsonValue(r, 2)] as [string, string]]);
-    return bad('extra-field', `${type} + ${JSON.stringify(key).slice(0, 40)}`, submitRequest(type, objectText(entries, r)), [400]);
-  }],
-  [3, (r) => {
-    const same = account(r);
-    return bad('semantic', `transfer from = to = ${same}`, submitRequest('transfer', objectText(r.shuffle([['from', q(same)], ['to', q(same)], ['amount', String(r.int(1, 100))]]), r)), [400]);
-  }],
-  [3, (r) => {
-    const type = r.pick(TYPES);
-    const text = r.pick(['null', 'true', 'false', '0', '-1', '"transfer"', '[]', '[{}]', '{}', `[${objectText(validEntries(type, r), r)}]`, '""', '1e400']);
-    return bad('primitive', `${type} body ${text.slice(0, 40)}`, submitRequest(type, text), [400]);
-  }],
-  [3, (r) => {
-    const type = r.pick(TYPES);
-    const body = r.pick<Buffer | string | undefined>([undefined, '', ' ', '\n\t', '\r\n', '\u00a0', '\u2028', '   \n   ']);
-    return bad('empty-body', `${type} body ${JSON.stringify(body)}`, submitRequest(type, body, { base64: r.chance(0.2) && body !== undefined ? 'encode' : undefined }), [400]);
-  }],
-  [2, (r) => {
-    // Over twice SQS's message limit: refused before parsing, whatever the content.
-    const type = r.pick(TYPES);
-    const size = 2 * MAX_MESSAGE_BYTES + r.int(1, 300_000);
-    const valid = objectText(validEntries(type, r), r);
-    const [name, body] = r.pick<[string, () => string]>([
-      ['whitespace-padded valid payload', () => valid + ' '.repeat(size - valid.length)],
-      ['huge webhook body', () => `{"url":"http://127.0.0.1:9/h","body":${q('b'.repeat(size))}}`],
-      ['garbage', () => 'x'.repeat(size)],
-      ['multi-byte characters', () => `{"from":"a","to":"b","amount":1,"memo":${q('\u00e9'.repeat(Math.ceil(size / 2)))}}`],
-      ['huge array', () => `[${'1,'.repeat(Math.ceil(size / 2))}1]`],
-    ]);
-    return bad('huge-body', `${type} ${name} (>2 MiB)`, submitRequest(type, body()), [413]);
-  }],
-  [1, (r) => {
-    // A webhook whose message is over the job message limit (256 KiB), up to about 1.1 MiB.
-    const bodyBytes = MAX_SUBMIT_MESSAGE_BYTES + r.int(0, 900_000);
-    return bad('huge-body', `webhook body of ${bodyBytes} bytes (message over the limit)`, submitRequest('webhook', `{"url":"http://127.0.0.1:9/h","body":${q('b'.repeat(bodyBytes))}}`), [413]);
-  }],
-  [1, (r) => {
-    // Between 1 and 2 MiB: larger than any SQS message, so 413 whatever the body says.
-    const size = MAX_MESSAGE_BYTES + r.int(1, 900_000);
-    const [name, text] = r.pick<[string, () => string]>([
-      ['transfer with a huge memo', () => `{"from":"a","to":"b","amount":1,"memo":${q('m'.repeat(size))}}`],
-      ['garbage', () => `{${'x'.repeat(size)}`],
-    ]);
-    return bad('huge-body', `${name} (1-2 MiB)`, submitRequest('transfer', text()), [413]);
-  }],
-  [4, (r) => {
-    const depth = DEPTH + r.int(0, 5000);
-    const type = r.pick(TYPES);
-    const options: [string, () => string][] =
-      type === 'transfer'
-        ? [
-            ['whole body', () => deep(r, depth)],
-            ['a field', () => objectText(setEntry(transferEntries(r), r.pick(['from', 'to', 'amount', 'memo']), deep(r, depth)), r)],
-            ['an extra field', () => objectText(setEntry(transferEntries(r), 'nested', deep(r, depth)), r)],
-            ['unterminated', () => '['.repeat(depth)],
-          ]
-        : [
-            ['whole body', () => deep(r, depth)],
-            ['url', () => objectText(setEntry(webhookEntries(r), 'url', deep(r, depth)), r)],
-            ['headers', () => objectText(setEntry(webhookEntries(r), 'headers', `{"x-a":${deep(r, depth)}}`), r)],
-            ['an extra field', () => objectText(setEntry(webhookEntries(r), 'nested', deep(r, depth)), r)],
-            ['unterminated', () => `{"url":"http://127.0.0.1:9/h","body":${'['.repeat(depth)}`],
-          ];
-    const [where, text] = r.pick(options);
-    return bad('deep-nesting', `${type} ${depth} levels in ${where}`, submitRequest(type, text()), [400]);
-  }],
-  [5, (r) => {
-    const type = r.chance(0.8) ? r.pick(UNKNOWN_TYPES) : r.stringOf('abcdefghijklmnopqrstuvwxyz-', r.int(1, 20));
-    const known = r.pick(TYPES);
-    const request = r.chance(0.1)
-      ? { ...submitRequest(known, objectText(validEntries(known, r), r)), pathParameters: r.pick<Record<string, string> | null>([null, {}, { type: known }]) }
-      : submitRequest(type, objectText(validEntries(known, r), r));
-    return bad('unknown-type', `POST /jobs/${JSON.stringify(type).slice(0, 40)} params=${JSON.stringify(request.pathParameters)?.slice(0, 40)}`, request, [404]);
-  }],
-  [8, (r) => {
-    const uuid = r.uuid();
-    const id = r.pick([uuid, uuid, uuid, '00000000-0000-0000-0000-000000000000', uuid.toUpperCase(), uuid.replaceAll('-', ''), `{${uuid}}`, `${uuid} `, ` ${uuid}`, uuid.slice(0, -1), `${uuid}a`, uuid.replace(/[0-9a-f]$/, 'g'), '', 'null', 'undefined', 'transfer', '*', '%', '..', '../jobs', 'jobs/1', "' OR 1=1 --", 'x'.repeat(5000), '\u0000', '\u00e9', `JOB#${uuid}`, `${uuid}/`, `${uuid}\n`]);
-    const params = r.chance(0.05) ? null : { id };
-    return bad('get-unknown-or-malformed', `GET /jobs/${JSON.stringify(id).slice(0, 50)}`, { method: 'GET', routeKey: ROUTES.status, rawPath: `/jobs/${encodeURIComponent(id)}`, pathParameters: params, contentType: null, body: r.chance(0.1) ? '{"x":1}' : undefined }, [404]);
-  }],
-  [8, (r) => {
-    const type = r.pick(TYPES);
-    const text = objectText(validEntries(type, r), r);
-    const [name, value] = r.pick<[string, () => string | string[]]>([
-      ['too long', () => keyChars(r, r.int(256, 8192))],
-      ['empty', () => ''],
-      ['repeated', () => [keyChars(r, r.int(1, 40)), keyChars(r, r.int(1, 40))]],
-      ['repeated identical', () => { const k = keyChars(r, r.int(1, 40)); return [k, k]; }],
-      ['with a comma', () => `${keyChars(r, r.int(0, 20))},${keyChars(r, r.int(0, 20))}`],
-      ['control character', () => { const k = keyChars(r, r.int(0, 30)); const at = r.int(0, k.length); return k.slice(0, at) + String.fromCharCode(r.pick([0, 1, 9, 10, 13, 27, 31, 127])) + k.slice(at); }],
-      ['non-ASCII', () => r.pick(['cl\u00e9', 'ключ', '\u{1f511}', `k-${'\u00a0'}`, 'k\u2028', 'k\ufeff'])],
-    ]);
-    const headers: Record<string, string | string[]> = { [r.pick(['idempotency-key', 'Idempotency-Key'])]: value() };
-    if (r.chance(0.3)) headers['x-padding'] = 'p'.repeat(r.int(8192, 65536));
-    return bad('idempotency-key', `${type} key ${name}`, submitRequest(type, text, { headers }), [400]);
-  }],
-  [5, (r) => {
-    const type = r.pick(TYPES);
-    const contentType = r.chance(0.15) ? ['application/json', r.pick(['application/json', 'text/plain'])] : r.pick(WRONG_CONTENT_TYPES);
-    return bad('content-type', `${type} content-type ${JSON.stringify(contentType)}`, submitRequest(type, objectText(validEntries(type, r), r), { contentType }), [415]);
-  }],
-  [5, (r) => {
-    const type = r.pick(TYPES);
-    const routeKey = r.pick(WRONG_ROUTE_KEYS);
-    const method = /^[A-Za-z]+ /.test(routeKey) ? routeKey.split(' ')[0]! : r.pick(['GET', 'POST', 'DELETE', 'PUT']);
-    const rawPath = r.pick([`/jobs/${type}`, `/jobs/${r.uuid()}`, '/', '/jobs', `/jobs/${type}/extra`, '/other', `/jobs/${type}/`, '/jobs//']);
-    const params = r.pick<Record<string, string> | null>([{ type }, { id: r.uuid() }, null, { type, id: r.uuid() }]);
-    return bad('wrong-route', `${JSON.stringify(routeKey)} ${rawPath}`, { method, routeKey, rawPath, pathParameters: params, body: objectText(validEntries(type, r), r) }, [404, 405]);
-  }],
-  [4, (r) => {
-    const type = r.pick(TYPES);
-    const [name, request] = r.pick<[string, () => Request]>([
-      ['random bytes', () => submitRequest(type, r.bytes(r.int(1, 2000)), { base64: 'encode' })],
-      ['JSON text flagged as base64', () => submitRequest(type, objectText(validEntries(type, r), r), { base64: 'flag-only' })],
-      ['not base64 at all', () => submitRequest(type, r.pick(['!!!!', '@@@@====', '\u00e9\u00e9', '-_-_']), { base64: 'flag-only' })],
-      ['base64 of an invalid payload', () => submitRequest(type, objectText(setEntry(validEntries(type, r), REQUIRED[type][0]!, 'null'), r), { base64: 'encode' })],
-      ['base64 of text with bytes that are not UTF-8', () => submitRequest(type, Buffer.concat([r.pick(INVALID_UTF8), Buffer.from(objectText(validEntries(type, r), r))]), { base64: 'encode' })],
-    ]);
-    return bad('base64', `${type} ${name}`, request(), [400]);
-  }],
-  [4, (r) => {
-    const type = r.pick(TYPES);
-    const text = objectText(validEntries(type, r), r);
-    const bytes = r.pick(INVALID_UTF8);
-    const [name, body, extra] = r.pick<[string, () => Buffer, Omit<Request, 'body'>?]>([
-      ['before the object', () => Buffer.concat([bytes, Buffer.from(text)])],
-      ['between tokens', () => Buffer.concat([Buffer.from('{'), bytes, Buffer.from(text.slice(1))])],
-      ['after the object', () => Buffer.concat([Buffer.from(text), bytes])],
-      ['inside an account id or header name', () => withBytesInAccount(type, r, bytes)],
-      ['inside an account id or header name, base64', () => withBytesInAccount(type, r, bytes), { base64: 'encode' }],
-      ['UTF-16LE', () => Buffer.from(text, 'utf16le'), { contentType: r.pick(['application/json', 'application/json; charset=utf-16']) }],
-      ['UTF-16BE', () => Buffer.from(text, 'utf16le').swap16()],
-      ['UTF-16LE with BOM', () => Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')])],
-      ['Latin-1 in an account id', () => withBytesInAccount(type, r, Buffer.from([0xe9]))],
-    ]);
-    return bad('not-utf8', `${type} ${name} (${bytes.toString('hex')})`, submitRequest(type, body(), extra), [400]);
-  }],
-  [2, (r) => {
-    const type = r.pick(TYPES);
-    const text = objectText(validEntries(type, r), r);
-    const [name, body] = r.pick<[string, () => Buffer | string]>([
-      ['BOM character', () => `\ufeff${text}`],
-      ['UTF-8 BOM bytes', () => Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(text)])],
-      ['two BOMs', () => `\ufeff\ufeff${text}`],
-      ['BOM base64', () => Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(text)])],
-    ]);
-    return bad('bom', `${type} ${name}`, submitRequest(type, body(), name.endsWith('base64') ? { base64: 'encode' } : {}), [400]);
-  }],
+  [
+    1,
+    (r, _i, keyed) => {
+      const job = r.pick(keyed);
+      return {
+        category: 'valid-replay',
+        note: `${job.type} key reuse, same payload`,
+        request: submitRequest(job.type, job.text, { headers: { 'idempotency-key': job.key } }),
+        expect: { kind: 'replay', jobId: job.jobId },
+      };
+    },
+  ],
+  [
+    1,
+    (r, _i, keyed) => {
+      const job = r.pick(keyed);
+      return bad(
+        'key-reuse',
+        `${job.type} key reused for another payload`,
+        submitRequest(job.type, objectText(validEntries(job.type, r), r), { headers: { 'idempotency-key': job.key } }),
+        [422],
+      );
+    },
+  ],
+  [
+    12,
+    (r) => {
+      const type = r.pick(TYPES);
+      const text = objectText(validEntries(type, r), r);
+      const at = r.int(0, text.length - 1);
+      return bad('truncated', `${type} cut at ${at}/${text.length}`, submitRequest(type, text.slice(0, at)), [400]);
+    },
+  ],
+  [
+    10,
+    (r) => {
+      const type = r.pick(TYPES);
+      const entries = validEntries(type, r);
+      const text = objectText(entries, r);
+      const compact = `{${entries.map(([k, v]) => `${q(k)}:${v}`).join(',')}}`;
+      const numberField = type === 'transfer' ? 'amount' : 'timeoutSeconds';
+      const ops: [string, () => string | Buffer][] = [
+        ['trailing comma', () => `${compact.slice(0, -1)},}`],
+        ['single quotes', () => compact.replaceAll('"', "'")],
+        ['unquoted keys', () => `{${entries.map(([k, v]) => `${k}:${v}`).join(',')}}`],
+        ['comment', () => r.pick([`/* c */${text}`, `${text}// c`, `{/**/${compact.slice(1)}`])],
+        ['trailing garbage', () => text + r.pick(['x', '}', ',', text, ' 1', '\u0000', 'null', ']'])],
+        ['leading garbage', () => r.pick(['x', '{', ']', ',', '\u0000', ")]}'\n"]) + text],
+        ['bare literal', () => objectText(setEntry(entries, r.pick(REQUIRED[type]), r.pick(['NaN', 'Infinity', 'undefined', '-Infinity', 'None', 'nil', 'True', "'x'"])), r)],
+        ['number syntax', () => objectText(setEntry(entries, numberField, r.pick(['007', '+1', '.5', '1.', '0x10', '1e', '1_000', '--1', '1e+', '- 1'])), r)],
+        ['unterminated string', () => compact.slice(0, compact.lastIndexOf('"')) + compact.slice(compact.lastIndexOf('"') + 1)],
+        [
+          'raw control character in a string',
+          () => {
+            const field = type === 'transfer' ? r.pick(['from', 'to', 'memo']) : 'url';
+            const inside = objectText(setEntry(entries, field, q(type === 'transfer' ? 'ab@@CTRL@@cd' : 'http://127.0.0.1:9/@@CTRL@@')), r);
+            return inside.replace('@@CTRL@@', r.pick(['\u0000', '\u0001', '\n', '\t', '\u001f', '\r', '\b']));
+          },
+        ],
+        ['invalid escape', () => compact.replace(/":"/, `":"${r.pick(['\\x41', '\\u12zz', '\\q', '\\u{41}', '\\U0041', '\\ '])}`)],
+        ['missing colon', () => compact.replace(':', ' ')],
+        ['missing comma', () => compact.replace(/,(?=")/, ' ')],
+        ['mismatched bracket', () => `${compact.slice(0, -1)}]`],
+        ['wrapped in parentheses', () => `(${compact})`],
+        ['two documents', () => `${compact}\n${compact}`],
+      ];
+      const [name, make] = r.pick(ops);
+      return bad('malformed-json', `${type} ${name}`, submitRequest(type, make()), [400]);
+    },
+  ],
+  [
+    16,
+    (r) => {
+      const type = r.pick(TYPES);
+      const fields = WRONG_VALUES[type];
+      const field = r.pick(Object.keys(fields));
+      const value = r.pick(fields[field]!);
+      return bad('wrong-type', `${type}.${field} = ${value.slice(0, 60)}`, submitRequest(type, objectText(setEntry(validEntries(type, r), field, value), r)), [400]);
+    },
+  ],
+  [
+    4,
+    (r) => {
+      const type = r.pick(TYPES);
+      const amountish = NUMBERISH[type];
+      const field = r.pick(Object.keys(amountish));
+      const value = r.pick(amountish[field]!);
+      return bad('numbers', `${type}.${field} = ${value}`, submitRequest(type, objectText(setEntry(validEntries(type, r), field, value), r)), [400]);
+    },
+  ],
+  [
+    6,
+    (r) => {
+      const type = r.pick(TYPES);
+      const required = REQUIRED[type];
+      const drop = new Set(r.chance(0.7) ? [r.pick(required)] : r.shuffle(required).slice(0, r.int(1, required.length)));
+      return bad(
+        'missing-field',
+        `${type} without ${[...drop].join(', ')}`,
+        submitRequest(
+          type,
+          objectText(
+            validEntries(type, r).filter(([k]) => !drop.has(k)),
+            r,
+          ),
+        ),
+        [400],
+      );
+    },
+  ],
+  [
+    8,
+    (r) => {
+      const type = r.pick(TYPES);
+      let key = r.chance(0.8) ? r.pick([...EXTRA_KEYS, ...OTHER_FIELDS[type]]) : r.stringOf('abcdefghijklmnopqrstuvwxyz_', r.int(1, 12));
+      if (OWN_FIELDS[type].includes(key)) key = `${key}_extra`;
+      const entries = r.shuffle([...validEntries(type, r), [key, jsonValue(r, 2)] as [string, string]]);
+      return bad('extra-field', `${type} + ${JSON.stringify(key).slice(0, 40)}`, submitRequest(type, objectText(entries, r)), [400]);
+    },
+  ],
+  [
+    3,
+    (r) => {
+      const same = account(r);
+      return bad(
+        'semantic',
+        `transfer from = to = ${same}`,
+        submitRequest(
+          'transfer',
+          objectText(
+            r.shuffle([
+              ['from', q(same)],
+              ['to', q(same)],
+              ['amount', String(r.int(1, 100))],
+            ]),
+            r,
+          ),
+        ),
+        [400],
+      );
+    },
+  ],
+  [
+    3,
+    (r) => {
+      const type = r.pick(TYPES);
+      const text = r.pick(['null', 'true', 'false', '0', '-1', '"transfer"', '[]', '[{}]', '{}', `[${objectText(validEntries(type, r), r)}]`, '""', '1e400']);
+      return bad('primitive', `${type} body ${text.slice(0, 40)}`, submitRequest(type, text), [400]);
+    },
+  ],
+  [
+    3,
+    (r) => {
+      const type = r.pick(TYPES);
+      const body = r.pick<Buffer | string | undefined>([undefined, '', ' ', '\n\t', '\r\n', '\u00a0', '\u2028', '   \n   ']);
+      return bad('empty-body', `${type} body ${JSON.stringify(body)}`, submitRequest(type, body, { base64: r.chance(0.2) && body !== undefined ? 'encode' : undefined }), [400]);
+    },
+  ],
+  [
+    2,
+    (r) => {
+      // Over twice SQS's message limit: refused before parsing, whatever the content.
+      const type = r.pick(TYPES);
+      const size = 2 * MAX_MESSAGE_BYTES + r.int(1, 300_000);
+      const valid = objectText(validEntries(type, r), r);
+      const [name, body] = r.pick<[string, () => string]>([
+        ['whitespace-padded valid payload', () => valid + ' '.repeat(size - valid.length)],
+        ['huge webhook body', () => `{"url":"http://127.0.0.1:9/h","body":${q('b'.repeat(size))}}`],
+        ['garbage', () => 'x'.repeat(size)],
+        ['multi-byte characters', () => `{"from":"a","to":"b","amount":1,"memo":${q('\u00e9'.repeat(Math.ceil(size / 2)))}}`],
+        ['huge array', () => `[${'1,'.repeat(Math.ceil(size / 2))}1]`],
+      ]);
+      return bad('huge-body', `${type} ${name} (>2 MiB)`, submitRequest(type, body()), [413]);
+    },
+  ],
+  [
+    1,
+    (r) => {
+      // A webhook whose message is over the job message limit (256 KiB), up to about 1.1 MiB.
+      const bodyBytes = MAX_SUBMIT_MESSAGE_BYTES + r.int(0, 900_000);
+      return bad(
+        'huge-body',
+        `webhook body of ${bodyBytes} bytes (message over the limit)`,
+        submitRequest('webhook', `{"url":"http://127.0.0.1:9/h","body":${q('b'.repeat(bodyBytes))}}`),
+        [413],
+      );
+    },
+  ],
+  [
+    1,
+    (r) => {
+      // Between 1 and 2 MiB: larger than any SQS message, so 413 whatever the body says.
+      const size = MAX_MESSAGE_BYTES + r.int(1, 900_000);
+      const [name, text] = r.pick<[string, () => string]>([
+        ['transfer with a huge memo', () => `{"from":"a","to":"b","amount":1,"memo":${q('m'.repeat(size))}}`],
+        ['garbage', () => `{${'x'.repeat(size)}`],
+      ]);
+      return bad('huge-body', `${name} (1-2 MiB)`, submitRequest('transfer', text()), [413]);
+    },
+  ],
+  [
+    4,
+    (r) => {
+      const depth = DEPTH + r.int(0, 5000);
+      const type = r.pick(TYPES);
+      const options: [string, () => string][] =
+        type === 'transfer'
+          ? [
+              ['whole body', () => deep(r, depth)],
+              ['a field', () => objectText(setEntry(transferEntries(r), r.pick(['from', 'to', 'amount', 'memo']), deep(r, depth)), r)],
+              ['an extra field', () => objectText(setEntry(transferEntries(r), 'nested', deep(r, depth)), r)],
+              ['unterminated', () => '['.repeat(depth)],
+            ]
+          : [
+              ['whole body', () => deep(r, depth)],
+              ['url', () => objectText(setEntry(webhookEntries(r), 'url', deep(r, depth)), r)],
+              ['headers', () => objectText(setEntry(webhookEntries(r), 'headers', `{"x-a":${deep(r, depth)}}`), r)],
+              ['an extra field', () => objectText(setEntry(webhookEntries(r), 'nested', deep(r, depth)), r)],
+              ['unterminated', () => `{"url":"http://127.0.0.1:9/h","body":${'['.repeat(depth)}`],
+            ];
+      const [where, text] = r.pick(options);
+      return bad('deep-nesting', `${type} ${depth} levels in ${where}`, submitRequest(type, text()), [400]);
+    },
+  ],
+  [
+    5,
+    (r) => {
+      const type = r.chance(0.8) ? r.pick(UNKNOWN_TYPES) : r.stringOf('abcdefghijklmnopqrstuvwxyz-', r.int(1, 20));
+      const known = r.pick(TYPES);
+      const request = r.chance(0.1)
+        ? { ...submitRequest(known, objectText(validEntries(known, r), r)), pathParameters: r.pick<Record<string, string> | null>([null, {}, { type: known }]) }
+        : submitRequest(type, objectText(validEntries(known, r), r));
+      return bad('unknown-type', `POST /jobs/${JSON.stringify(type).slice(0, 40)} params=${JSON.stringify(request.pathParameters)?.slice(0, 40)}`, request, [404]);
+    },
+  ],
+  [
+    8,
+    (r) => {
+      const uuid = r.uuid();
+      const id = r.pick([
+        uuid,
+        uuid,
+        uuid,
+        '00000000-0000-0000-0000-000000000000',
+        uuid.toUpperCase(),
+        uuid.replaceAll('-', ''),
+        `{${uuid}}`,
+        `${uuid} `,
+        ` ${uuid}`,
+        uuid.slice(0, -1),
+        `${uuid}a`,
+        uuid.replace(/[0-9a-f]$/, 'g'),
+        '',
+        'null',
+        'undefined',
+        'transfer',
+        '*',
+        '%',
+        '..',
+        '../jobs',
+        'jobs/1',
+        "' OR 1=1 --",
+        'x'.repeat(5000),
+        '\u0000',
+        '\u00e9',
+        `JOB#${uuid}`,
+        `${uuid}/`,
+        `${uuid}\n`,
+      ]);
+      const params = r.chance(0.05) ? null : { id };
+      return bad(
+        'get-unknown-or-malformed',
+        `GET /jobs/${JSON.stringify(id).slice(0, 50)}`,
+        {
+          method: 'GET',
+          routeKey: ROUTES.status,
+          rawPath: `/jobs/${encodeURIComponent(id)}`,
+          pathParameters: params,
+          contentType: null,
+          body: r.chance(0.1) ? '{"x":1}' : undefined,
+        },
+        [404],
+      );
+    },
+  ],
+  [
+    8,
+    (r) => {
+      const type = r.pick(TYPES);
+      const text = objectText(validEntries(type, r), r);
+      const [name, value] = r.pick<[string, () => string | string[]]>([
+        ['too long', () => keyChars(r, r.int(256, 8192))],
+        ['empty', () => ''],
+        ['repeated', () => [keyChars(r, r.int(1, 40)), keyChars(r, r.int(1, 40))]],
+        [
+          'repeated identical',
+          () => {
+            const k = keyChars(r, r.int(1, 40));
+            return [k, k];
+          },
+        ],
+        ['with a comma', () => `${keyChars(r, r.int(0, 20))},${keyChars(r, r.int(0, 20))}`],
+        [
+          'control character',
+          () => {
+            const k = keyChars(r, r.int(0, 30));
+            const at = r.int(0, k.length);
+            return k.slice(0, at) + String.fromCharCode(r.pick([0, 1, 9, 10, 13, 27, 31, 127])) + k.slice(at);
+          },
+        ],
+        ['non-ASCII', () => r.pick(['cl\u00e9', 'ключ', '\u{1f511}', `k-${'\u00a0'}`, 'k\u2028', 'k\ufeff'])],
+      ]);
+      const headers: Record<string, string | string[]> = { [r.pick(['idempotency-key', 'Idempotency-Key'])]: value() };
+      if (r.chance(0.3)) headers['x-padding'] = 'p'.repeat(r.int(8192, 65536));
+      return bad('idempotency-key', `${type} key ${name}`, submitRequest(type, text, { headers }), [400]);
+    },
+  ],
+  [
+    5,
+    (r) => {
+      const type = r.pick(TYPES);
+      const contentType = r.chance(0.15) ? ['application/json', r.pick(['application/json', 'text/plain'])] : r.pick(WRONG_CONTENT_TYPES);
+      return bad('content-type', `${type} content-type ${JSON.stringify(contentType)}`, submitRequest(type, objectText(validEntries(type, r), r), { contentType }), [415]);
+    },
+  ],
+  [
+    5,
+    (r) => {
+      const type = r.pick(TYPES);
+      const routeKey = r.pick(WRONG_ROUTE_KEYS);
+      const method = /^[A-Za-z]+ /.test(routeKey) ? routeKey.split(' ')[0]! : r.pick(['GET', 'POST', 'DELETE', 'PUT']);
+      const rawPath = r.pick([`/jobs/${type}`, `/jobs/${r.uuid()}`, '/', '/jobs', `/jobs/${type}/extra`, '/other', `/jobs/${type}/`, '/jobs//']);
+      const params = r.pick<Record<string, string> | null>([{ type }, { id: r.uuid() }, null, { type, id: r.uuid() }]);
+      return bad(
+        'wrong-route',
+        `${JSON.stringify(routeKey)} ${rawPath}`,
+        { method, routeKey, rawPath, pathParameters: params, body: objectText(validEntries(type, r), r) },
+        [404, 405],
+      );
+    },
+  ],
+  [
+    4,
+    (r) => {
+      const type = r.pick(TYPES);
+      const [name, request] = r.pick<[string, () => Request]>([
+        ['random bytes', () => submitRequest(type, r.bytes(r.int(1, 2000)), { base64: 'encode' })],
+        ['JSON text flagged as base64', () => submitRequest(type, objectText(validEntries(type, r), r), { base64: 'flag-only' })],
+        ['not base64 at all', () => submitRequest(type, r.pick(['!!!!', '@@@@====', '\u00e9\u00e9', '-_-_']), { base64: 'flag-only' })],
+        ['base64 of an invalid payload', () => submitRequest(type, objectText(setEntry(validEntries(type, r), REQUIRED[type][0]!, 'null'), r), { base64: 'encode' })],
+        [
+          'base64 of text with bytes that are not UTF-8',
+          () => submitRequest(type, Buffer.concat([r.pick(INVALID_UTF8), Buffer.from(objectText(validEntries(type, r), r))]), { base64: 'encode' }),
+        ],
+      ]);
+      return bad('base64', `${type} ${name}`, request(), [400]);
+    },
+  ],
+  [
+    4,
+    (r) => {
+      const type = r.pick(TYPES);
+      const text = objectText(validEntries(type, r), r);
+      const bytes = r.pick(INVALID_UTF8);
+      const [name, body, extra] = r.pick<[string, () => Buffer, Omit<Request, 'body'>?]>([
+        ['before the object', () => Buffer.concat([bytes, Buffer.from(text)])],
+        ['between tokens', () => Buffer.concat([Buffer.from('{'), bytes, Buffer.from(text.slice(1))])],
+        ['after the object', () => Buffer.concat([Buffer.from(text), bytes])],
+        ['inside an account id or header name', () => withBytesInAccount(type, r, bytes)],
+        ['inside an account id or header name, base64', () => withBytesInAccount(type, r, bytes), { base64: 'encode' }],
+        ['UTF-16LE', () => Buffer.from(text, 'utf16le'), { contentType: r.pick(['application/json', 'application/json; charset=utf-16']) }],
+        ['UTF-16BE', () => Buffer.from(text, 'utf16le').swap16()],
+        ['UTF-16LE with BOM', () => Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')])],
+        ['Latin-1 in an account id', () => withBytesInAccount(type, r, Buffer.from([0xe9]))],
+      ]);
+      return bad('not-utf8', `${type} ${name} (${bytes.toString('hex')})`, submitRequest(type, body(), extra), [400]);
+    },
+  ],
+  [
+    2,
+    (r) => {
+      const type = r.pick(TYPES);
+      const text = objectText(validEntries(type, r), r);
+      const [name, body] = r.pick<[string, () => Buffer | string]>([
+        ['BOM character', () => `\ufeff${text}`],
+        ['UTF-8 BOM bytes', () => Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(text)])],
+        ['two BOMs', () => `\ufeff\ufeff${text}`],
+        ['BOM base64', () => Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(text)])],
+      ]);
+      return bad('bom', `${type} ${name}`, submitRequest(type, body(), name.endsWith('base64') ? { base64: 'encode' } : {}), [400]);
+    },
+  ],
 ];
 
-const CATEGORIES = ['valid', 'valid-replay', 'key-reuse', 'truncated', 'malformed-json', 'wrong-type', 'numbers', 'missing-field', 'extra-field', 'semantic', 'primitive', 'empty-body', 'huge-body', 'deep-nesting', 'unknown-type', 'get-unknown-or-malformed', 'idempotency-key', 'content-type', 'wrong-route', 'base64', 'not-utf8', 'bom'];
+const CATEGORIES = [
+  'valid',
+  'valid-replay',
+  'key-reuse',
+  'truncated',
+  'malformed-json',
+  'wrong-type',
+  'numbers',
+  'missing-field',
+  'extra-field',
+  'semantic',
+  'primitive',
+  'empty-body',
+  'huge-body',
+  'deep-nesting',
+  'unknown-type',
+  'get-unknown-or-malformed',
+  'idempotency-key',
+  'content-type',
+  'wrong-route',
+  'base64',
+  'not-utf8',
+  'bom',
+];
 
 function generate(index: number, keyed: readonly KeyedJob[]): Case {
   const r = Prng.forCase(SEED, index);
@@ -428,8 +722,16 @@ async function drain(queue: CreatedQueue): Promise<string[]> {
 async function expectEmpty(queue: CreatedQueue, label: string): Promise<void> {
   const sqs = await sqsClient();
   const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queue.url, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
-  expect(Messages.map((m) => m.Body?.slice(0, 200)), `seed ${SEED}: ${label} should hold no message`).toEqual([]);
-  const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queue.url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'] }));
+  expect(
+    Messages.map((m) => m.Body?.slice(0, 200)),
+    `seed ${SEED}: ${label} should hold no message`,
+  ).toEqual([]);
+  const { Attributes } = await sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: queue.url,
+      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'],
+    }),
+  );
   expect(Attributes?.ApproximateNumberOfMessages, `seed ${SEED}: ${label} ApproximateNumberOfMessages`).toBe('0');
   expect(Attributes?.ApproximateNumberOfMessagesNotVisible, `seed ${SEED}: ${label} ApproximateNumberOfMessagesNotVisible`).toBe('0');
 }
@@ -456,7 +758,10 @@ async function expectExactlyRecordedAndEnqueued(stack: Stack, accepted: Record<T
   for (const type of TYPES) for (const jobId of accepted[type]) expected.set(jobId, type);
   const unexpected = [...jobs.keys()].filter((id) => !expected.has(id));
   expect(unexpected, `seed ${SEED}: job records that no accepted request created`).toEqual([]);
-  expect([...expected.keys()].filter((id) => !jobs.has(id)), `seed ${SEED}: accepted jobs without a record`).toEqual([]);
+  expect(
+    [...expected.keys()].filter((id) => !jobs.has(id)),
+    `seed ${SEED}: accepted jobs without a record`,
+  ).toEqual([]);
   for (const [jobId, job] of jobs) expect({ jobId, type: job.type, status: job.status }, `seed ${SEED}`).toEqual({ jobId, type: expected.get(jobId), status: 'PENDING' });
 
   for (const type of TYPES) {
@@ -524,43 +829,47 @@ describe(`API fuzz (seed ${SEED})`, () => {
     stack = await freshStack();
   });
 
-  it(`answers ${REQUESTS} generated requests: 4xx with a reason for every bad one, 202 and recorded for the valid ones, nothing else recorded or enqueued`, { timeout: 120_000 }, async () => {
-    onTestFailed(() => console.error(`api-fuzz failed: replay with JOBLINE_FUZZ_SEED=${SEED} npx vitest run test/integration/api-fuzz.test.ts`));
-    const started = Date.now();
-    const accepted: Record<TypeName, Set<string>> = { transfer: new Set(), webhook: new Set() };
+  it(
+    `answers ${REQUESTS} generated requests: 4xx with a reason for every bad one, 202 and recorded for the valid ones, nothing else recorded or enqueued`,
+    { timeout: 120_000 },
+    async () => {
+      onTestFailed(() => console.error(`api-fuzz failed: replay with JOBLINE_FUZZ_SEED=${SEED} npx vitest run test/integration/api-fuzz.test.ts`));
+      const started = Date.now();
+      const accepted: Record<TypeName, Set<string>> = { transfer: new Set(), webhook: new Set() };
 
-    // Valid keyed submits first: replays and key reuse in the fuzz refer to them.
-    const keyed: KeyedJob[] = [];
-    const setup = new Prng(SEED ^ 0x5eed);
-    for (let i = 0; i < KEYED_JOBS; i++) {
-      const type = TYPES[i % TYPES.length]!;
-      const key = `keyed-${SEED}-${i}-${keyChars(setup, setup.int(0, 30))}`;
-      const text = objectText(validEntries(type, setup), setup);
-      const response = await route(toEvent(submitRequest(type, text, { headers: { 'idempotency-key': key } })), stack.deps);
-      expect(response.statusCode, `seed ${SEED}: keyed submit ${i}: ${response.body}`).toBe(202);
-      const jobId = JSON.parse(String(response.body)).jobId as string;
-      accepted[type].add(jobId);
-      keyed.push({ type, key, text, jobId });
-    }
+      // Valid keyed submits first: replays and key reuse in the fuzz refer to them.
+      const keyed: KeyedJob[] = [];
+      const setup = new Prng(SEED ^ 0x5eed);
+      for (let i = 0; i < KEYED_JOBS; i++) {
+        const type = TYPES[i % TYPES.length]!;
+        const key = `keyed-${SEED}-${i}-${keyChars(setup, setup.int(0, 30))}`;
+        const text = objectText(validEntries(type, setup), setup);
+        const response = await route(toEvent(submitRequest(type, text, { headers: { 'idempotency-key': key } })), stack.deps);
+        expect(response.statusCode, `seed ${SEED}: keyed submit ${i}: ${response.body}`).toBe(202);
+        const jobId = JSON.parse(String(response.body)).jobId as string;
+        accepted[type].add(jobId);
+        keyed.push({ type, key, text, jobId });
+      }
 
-    const cases = Array.from({ length: REQUESTS }, (_, i) => generate(i, keyed));
-    const violations: Violation[] = [];
-    await runCases(cases, stack, accepted, violations);
-    const fuzzMs = Date.now() - started;
+      const cases = Array.from({ length: REQUESTS }, (_, i) => generate(i, keyed));
+      const violations: Violation[] = [];
+      await runCases(cases, stack, accepted, violations);
+      const fuzzMs = Date.now() - started;
 
-    const counts = new Map<string, number>();
-    for (const c of cases) counts.set(c.category, (counts.get(c.category) ?? 0) + 1);
-    const validCount = cases.filter((c) => c.expect.kind === 'valid').length;
-    console.log(`api-fuzz seed ${SEED}: ${cases.length} requests in ${fuzzMs} ms (${[...counts].map(([k, n]) => `${k} ${n}`).join(', ')})`);
+      const counts = new Map<string, number>();
+      for (const c of cases) counts.set(c.category, (counts.get(c.category) ?? 0) + 1);
+      const validCount = cases.filter((c) => c.expect.kind === 'valid').length;
+      console.log(`api-fuzz seed ${SEED}: ${cases.length} requests in ${fuzzMs} ms (${[...counts].map(([k, n]) => `${k} ${n}`).join(', ')})`);
 
-    expect(violations, report(violations)).toEqual([]);
-    // Every category was exercised, and the valid sprinkle is big enough to mean something.
-    expect([...counts.keys()].toSorted(), `seed ${SEED}: categories`).toEqual([...CATEGORIES].toSorted());
-    expect(validCount, `seed ${SEED}: valid requests`).toBe(Math.floor(REQUESTS / VALID_EVERY));
-    expect(accepted.transfer.size + accepted.webhook.size).toBe(validCount + KEYED_JOBS);
+      expect(violations, report(violations)).toEqual([]);
+      // Every category was exercised, and the valid sprinkle is big enough to mean something.
+      expect([...counts.keys()].toSorted(), `seed ${SEED}: categories`).toEqual([...CATEGORIES].toSorted());
+      expect(validCount, `seed ${SEED}: valid requests`).toBe(Math.floor(REQUESTS / VALID_EVERY));
+      expect(accepted.transfer.size + accepted.webhook.size).toBe(validCount + KEYED_JOBS);
 
-    await expectExactlyRecordedAndEnqueued(stack, accepted);
-  });
+      await expectExactlyRecordedAndEnqueued(stack, accepted);
+    },
+  );
 });
 
 // ---------------------------------------------------------------------------------------------------------

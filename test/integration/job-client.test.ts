@@ -25,7 +25,7 @@ import { apiDeps, call, statusEvent, submitEvent } from '../support/api';
 import { createJobQueues, createJobsTable, receiveRecords, type JobQueues } from '../support/resources';
 
 // The declarations with their names as literal types, so that submit checks type names and payloads.
-const declarations = [transferType as typeof transferType & { readonly name: 'transfer' }, webhookType as typeof webhookType & { readonly name: 'webhook' }];
+const declarations = [transferType, webhookType];
 
 let table: string;
 let queues: { transfer: JobQueues; webhook: JobQueues };
@@ -75,7 +75,7 @@ function asCaller(caller: string | undefined, event: APIGatewayProxyEventV2): AP
 }
 
 describe('JobClient.submit', () => {
-  it('records the job PENDING, owned by its caller, and puts its message on the type\'s queue', async () => {
+  it("records the job PENDING, owned by its caller, and puts its message on the type's queue", async () => {
     const jobs = client();
     const submitted = await jobs.submit('webhook', hook(), { idempotencyKey: 'first' });
     expect(submitted).toEqual({ jobId: submitted.jobId, type: 'webhook', status: 'PENDING', replayed: false, queued: true });
@@ -91,7 +91,7 @@ describe('JobClient.submit', () => {
     expect(await messages(queues.transfer)).toEqual([]);
   });
 
-  it('sends a FIFO type\'s message in the group of its group key, and without a key gives every submit its own job', async () => {
+  it("sends a FIFO type's message in the group of its group key, and without a key gives every submit its own job", async () => {
     const jobs = client();
     const a = await jobs.submit('transfer', { from: 'alice', to: 'bob', amount: 5 });
     const b = await jobs.submit('transfer', { from: 'alice', to: 'bob', amount: 5 });
@@ -117,14 +117,20 @@ describe('JobClient.submit', () => {
 
     // A finished job is reported with its real status, and not sent again.
     await dynamoClient().send(
-      new UpdateItemCommand({ TableName: table, Key: jobKey(first.jobId), UpdateExpression: 'SET #s = :s', ExpressionAttributeNames: { '#s': 'status' }, ExpressionAttributeValues: { ':s': { S: 'SUCCEEDED' } } }),
+      new UpdateItemCommand({
+        TableName: table,
+        Key: jobKey(first.jobId),
+        UpdateExpression: 'SET #s = :s',
+        ExpressionAttributeNames: { '#s': 'status' },
+        ExpressionAttributeValues: { ':s': { S: 'SUCCEEDED' } },
+      }),
     );
     const later = await jobs.submit('transfer', { from: 'alice', to: 'bob', amount: 100, memo: 'rent' }, { idempotencyKey: 'order-1' });
     expect(later).toEqual({ jobId: first.jobId, type: 'transfer', status: 'SUCCEEDED', replayed: true, queued: true });
     expect(await records()).toHaveLength(1);
   });
 
-  it('same key, other payload: JobRefusedError idempotency_key_reused with the key\'s job', async () => {
+  it("same key, other payload: JobRefusedError idempotency_key_reused with the key's job", async () => {
     const jobs = client();
     const first = await jobs.submit('webhook', hook('/a'), { idempotencyKey: 'k' });
     await messages(queues.webhook);
@@ -192,7 +198,7 @@ describe('JobClient.submit', () => {
 });
 
 describe('JobClient.get', () => {
-  it('is the view GET /jobs/{id} answers, and undefined for another caller\'s job, an unknown id or no id at all', async () => {
+  it("is the view GET /jobs/{id} answers, and undefined for another caller's job, an unknown id or no id at all", async () => {
     const alice = client({ caller: 'alice' });
     const bob = client({ caller: 'bob' });
     const { jobId } = await alice.submit('webhook', hook());
@@ -219,7 +225,7 @@ describe('JobClient and the HTTP API', () => {
     return { status: response.statusCode, body: JSON.parse(response.body!), headers: response.headers };
   };
 
-  it('agree on the job id of a caller\'s key, and share its record: either one\'s submit is the other\'s replay', async () => {
+  it("agree on the job id of a caller's key, and share its record: either one's submit is the other's replay", async () => {
     const payload = { from: 'alice', to: 'bob', amount: 7 };
     const viaClient = await client().submit('transfer', payload, { idempotencyKey: 'shared-key' });
     const viaHttp = await post(submitEvent('transfer', payload, { 'idempotency-key': 'shared-key' }));
@@ -261,7 +267,7 @@ describe('JobClient and the HTTP API', () => {
       }
     });
 
-    it('both take the table and the queues from the API function\'s variables', async () => {
+    it("both take the table and the queues from the API function's variables", async () => {
       set(ENV.tableName, table);
       set(queueUrlVariable('transfer'), queues.transfer.queue.url);
       set(queueUrlVariable('webhook'), queues.webhook.queue.url);

@@ -83,9 +83,7 @@ describe('local runtime, driven by the template', () => {
     // A target that keeps failing: the job is given up on its 2nd receive, not its 5th.
     receiver.respond = () => 503;
     const job = await submit(rt, { url: `${receiver.url}/down`, body: { n: 1 } });
-    await expect
-      .poll(async () => ((await (await fetch(job.statusUrl)).json()) as { status: string }).status, { timeout: 20_000, interval: 200 })
-      .toBe('FAILED');
+    await expect.poll(async () => ((await (await fetch(job.statusUrl)).json()) as { status: string }).status, { timeout: 20_000, interval: 200 }).toBe('FAILED');
     const status = (await (await fetch(job.statusUrl)).json()) as { attempts: number; error: string };
     expect(status.attempts).toBe(2);
     expect(status.error).toBe('gave up after 2 attempts: TransientError: webhook target answered 503');

@@ -86,7 +86,16 @@ describe('embedded S3 emulator, through @aws-sdk/client-s3', () => {
 
   it('puts and gets an object with its content type, metadata, ETag, Last-Modified and length; heads it; reads a range', async () => {
     const body = 'hello, local S3';
-    const put = await s3.send(new PutObjectCommand({ Bucket: 'photos', Key: 'notes/a b+c.txt', Body: body, ContentType: 'text/plain', Metadata: { owner: 'me', 'job-id': '42' }, CacheControl: 'no-cache' }));
+    const put = await s3.send(
+      new PutObjectCommand({
+        Bucket: 'photos',
+        Key: 'notes/a b+c.txt',
+        Body: body,
+        ContentType: 'text/plain',
+        Metadata: { owner: 'me', 'job-id': '42' },
+        CacheControl: 'no-cache',
+      }),
+    );
     expect(put.ETag).toBe(md5(body));
 
     const got = await s3.send(new GetObjectCommand({ Bucket: 'photos', Key: 'notes/a b+c.txt' }));
@@ -119,7 +128,9 @@ describe('embedded S3 emulator, through @aws-sdk/client-s3', () => {
     expect(raw.status).toBe(404);
     expect(raw.headers.get('content-type')).toBe('application/xml');
     const xml = await raw.text();
-    expect(xml).toMatch(/^<\?xml version="1\.0" encoding="UTF-8"\?>\n<Error><Code>NoSuchKey<\/Code><Message>The specified key does not exist\.<\/Message><Key>missing\.png<\/Key><RequestId>\w+<\/RequestId>/);
+    expect(xml).toMatch(
+      /^<\?xml version="1\.0" encoding="UTF-8"\?>\n<Error><Code>NoSuchKey<\/Code><Message>The specified key does not exist\.<\/Message><Key>missing\.png<\/Key><RequestId>\w+<\/RequestId>/,
+    );
   });
 
   it('lists with ListObjectsV2: prefix, delimiter, max-keys and continuation tokens', async () => {
@@ -165,7 +176,7 @@ describe('embedded S3 emulator, through @aws-sdk/client-s3', () => {
     expect((await s3.send(new ListObjectsV2Command({ Bucket: 'deleting' }))).KeyCount).toBe(0);
   });
 
-  it("takes PutObject as the SDK sends it by default: a CRC32 header, or a stream aws-chunked with a trailing CRC32", async () => {
+  it('takes PutObject as the SDK sends it by default: a CRC32 header, or a stream aws-chunked with a trailing CRC32', async () => {
     const text = 'checksummed by default';
     const put = await s3.send(new PutObjectCommand({ Bucket: 'photos', Key: 'default.txt', Body: text }));
     expect(seen.at(-1)!.headers).toMatchObject({ 'x-amz-sdk-checksum-algorithm': 'CRC32', 'x-amz-checksum-crc32': crc32Base64(text) });
@@ -186,7 +197,10 @@ describe('embedded S3 emulator, through @aws-sdk/client-s3', () => {
     expect(got.ContentEncoding).toBeUndefined();
 
     // A checksum that does not match the body is refused, as S3 does.
-    await expect(s3.send(new PutObjectCommand({ Bucket: 'photos', Key: 'bad.txt', Body: 'x', ChecksumCRC32: 'AAAAAA==' }))).rejects.toMatchObject({ name: 'BadDigest', $metadata: { httpStatusCode: 400 } });
+    await expect(s3.send(new PutObjectCommand({ Bucket: 'photos', Key: 'bad.txt', Body: 'x', ChecksumCRC32: 'AAAAAA==' }))).rejects.toMatchObject({
+      name: 'BadDigest',
+      $metadata: { httpStatusCode: 400 },
+    });
     await expect(s3.send(new HeadObjectCommand({ Bucket: 'photos', Key: 'bad.txt' }))).rejects.toMatchObject({ name: 'NotFound' });
   });
 
@@ -295,7 +309,10 @@ describe('local runtime with an S3 bucket', () => {
     });
     writeFileSync(path.join(dir, 'S3Stack.template.json'), JSON.stringify({ Resources: resources }));
     const manifest = path.join(dir, 'manifest.json');
-    writeFileSync(manifest, JSON.stringify({ version: '36.0.0', artifacts: { S3Stack: { type: 'aws:cloudformation:stack', properties: { templateFile: 'S3Stack.template.json' } } } }));
+    writeFileSync(
+      manifest,
+      JSON.stringify({ version: '36.0.0', artifacts: { S3Stack: { type: 'aws:cloudformation:stack', properties: { templateFile: 'S3Stack.template.json' } } } }),
+    );
     // Taken as it is only while newer than the project's sources, which others may be editing: dated ahead.
     const later = new Date(Date.now() + 24 * 3600_000);
     utimesSync(manifest, later, later);
@@ -324,13 +341,24 @@ describe('local runtime with an S3 bucket', () => {
       ReaderPolicy: {
         Type: 'AWS::IAM::Policy',
         Properties: {
-          PolicyDocument: { Statement: [{ Action: ['s3:GetObject*', 's3:GetBucket*', 's3:List*'], Effect: 'Allow', Resource: [{ 'Fn::GetAtt': ['Uploads1A2B3C4D', 'Arn'] }, { 'Fn::Join': ['', [{ 'Fn::GetAtt': ['Uploads1A2B3C4D', 'Arn'] }, '/*']] }] }] },
+          PolicyDocument: {
+            Statement: [
+              {
+                Action: ['s3:GetObject*', 's3:GetBucket*', 's3:List*'],
+                Effect: 'Allow',
+                Resource: [{ 'Fn::GetAtt': ['Uploads1A2B3C4D', 'Arn'] }, { 'Fn::Join': ['', [{ 'Fn::GetAtt': ['Uploads1A2B3C4D', 'Arn'] }, '/*']] }],
+              },
+            ],
+          },
         },
       },
       Reader: reader({ BUCKET: { Ref: 'Uploads1A2B3C4D' }, BUCKET_ARN: { 'Fn::GetAtt': ['Uploads1A2B3C4D', 'Arn'] } }),
       // CDK's bucket notifications: an inline Python handler of a custom resource, which runs at deploy time only.
       NotificationsHandler: { Type: 'AWS::Lambda::Function', Properties: { Handler: 'index.handler', Runtime: 'python3.13', Code: { ZipFile: 'import boto3' } } },
-      UploadsNotifications: { Type: 'Custom::S3BucketNotifications', Properties: { ServiceToken: { 'Fn::GetAtt': ['NotificationsHandler', 'Arn'] }, BucketName: { Ref: 'Uploads1A2B3C4D' } } },
+      UploadsNotifications: {
+        Type: 'Custom::S3BucketNotifications',
+        Properties: { ServiceToken: { 'Fn::GetAtt': ['NotificationsHandler', 'Arn'] }, BucketName: { Ref: 'Uploads1A2B3C4D' } },
+      },
     });
     runtime = await startLocalRuntime({
       assemblyDir: dir,

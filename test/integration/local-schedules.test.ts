@@ -47,7 +47,14 @@ function writeAssembly(): { dir: string; tickFile: string } {
             { AttributeName: 'at', AttributeType: 'N' },
           ],
           GlobalSecondaryIndexes: [
-            { IndexName: 'byStatus', KeySchema: [{ AttributeName: 'status', KeyType: 'HASH' }, { AttributeName: 'at', KeyType: 'RANGE' }], Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['owner'] } },
+            {
+              IndexName: 'byStatus',
+              KeySchema: [
+                { AttributeName: 'status', KeyType: 'HASH' },
+                { AttributeName: 'at', KeyType: 'RANGE' },
+              ],
+              Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['owner'] },
+            },
             { IndexName: 'byTime', KeySchema: [{ AttributeName: 'at', KeyType: 'HASH' }], Projection: { ProjectionType: 'KEYS_ONLY' } },
           ],
         },
@@ -57,19 +64,31 @@ function writeAssembly(): { dir: string; tickFile: string } {
       Echo: fn('asset.echo'),
       TickRule: { Type: 'AWS::Events::Rule', Properties: { ScheduleExpression: 'rate(1 minute)', State: 'ENABLED', Targets: [target('Ticker', 'Target0')] } },
       FailRule: { Type: 'AWS::Events::Rule', Properties: { ScheduleExpression: 'rate(5 minutes)', State: 'ENABLED', Targets: [target('Failer', 'Target0')] } },
-      NightlyRule: { Type: 'AWS::Events::Rule', Properties: { ScheduleExpression: 'cron(0 3 * * ? *)', State: 'ENABLED', Targets: [target('Ticker', 'Target0', { Input: '{"from":"cron"}' })] } },
+      NightlyRule: {
+        Type: 'AWS::Events::Rule',
+        Properties: { ScheduleExpression: 'cron(0 3 * * ? *)', State: 'ENABLED', Targets: [target('Ticker', 'Target0', { Input: '{"from":"cron"}' })] },
+      },
       Api: { Type: 'AWS::ApiGatewayV2::Api', Properties: { Name: 'api', ProtocolType: 'HTTP' } },
       Integration: {
         Type: 'AWS::ApiGatewayV2::Integration',
         Properties: { ApiId: { Ref: 'Api' }, IntegrationType: 'AWS_PROXY', IntegrationUri: { 'Fn::GetAtt': ['Echo', 'Arn'] }, PayloadFormatVersion: '2.0' },
       },
-      PrivateRoute: { Type: 'AWS::ApiGatewayV2::Route', Properties: { ApiId: { Ref: 'Api' }, RouteKey: 'GET /whoami', AuthorizationType: 'AWS_IAM', Target: { 'Fn::Join': ['', ['integrations/', { Ref: 'Integration' }]] } } },
-      OpenRoute: { Type: 'AWS::ApiGatewayV2::Route', Properties: { ApiId: { Ref: 'Api' }, RouteKey: 'GET /open', AuthorizationType: 'NONE', Target: { 'Fn::Join': ['', ['integrations/', { Ref: 'Integration' }]] } } },
+      PrivateRoute: {
+        Type: 'AWS::ApiGatewayV2::Route',
+        Properties: { ApiId: { Ref: 'Api' }, RouteKey: 'GET /whoami', AuthorizationType: 'AWS_IAM', Target: { 'Fn::Join': ['', ['integrations/', { Ref: 'Integration' }]] } },
+      },
+      OpenRoute: {
+        Type: 'AWS::ApiGatewayV2::Route',
+        Properties: { ApiId: { Ref: 'Api' }, RouteKey: 'GET /open', AuthorizationType: 'NONE', Target: { 'Fn::Join': ['', ['integrations/', { Ref: 'Integration' }]] } },
+      },
     },
   };
   writeFileSync(path.join(dir, `${STACK}.template.json`), JSON.stringify(template, null, 1));
   const manifest = path.join(dir, 'manifest.json');
-  writeFileSync(manifest, JSON.stringify({ version: '36.0.0', artifacts: { [STACK]: { type: 'aws:cloudformation:stack', properties: { templateFile: `${STACK}.template.json` } } } }));
+  writeFileSync(
+    manifest,
+    JSON.stringify({ version: '36.0.0', artifacts: { [STACK]: { type: 'aws:cloudformation:stack', properties: { templateFile: `${STACK}.template.json` } } } }),
+  );
   // The runtime re-synthesizes an assembly older than the project's sources, which others may be editing
   // right now: date this one in the future so that it is always taken as it is.
   const future = new Date(Date.now() + 365 * 86_400_000);
@@ -98,14 +117,28 @@ async function start(options: Partial<LocalRuntimeOptions> = {}) {
     onEvent: (m) => events.push(m),
     ...options,
   });
-  return { rt: runtime, events, prefix, ticks: () => (existsSync(assembly.tickFile) ? readFileSync(assembly.tickFile, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>) : []) };
+  return {
+    rt: runtime,
+    events,
+    prefix,
+    ticks: () =>
+      existsSync(assembly.tickFile)
+        ? readFileSync(assembly.tickFile, 'utf8')
+            .trim()
+            .split('\n')
+            .filter(Boolean)
+            .map((l) => JSON.parse(l) as Record<string, unknown>)
+        : [],
+  };
 }
 
 describe('scheduled rules', () => {
   it('fires a rate rule every scheduleIntervalSeconds with a Scheduled Event, and keeps a failing rule running', async () => {
     const { rt, events, prefix, ticks } = await start({ scheduleIntervalSeconds: 1 });
     expect(events).toContain(`schedule ${prefix}TickRule: rate(1 minute), every 1 s locally (scheduleIntervalSeconds) → ${prefix}Ticker`);
-    expect(events.filter((e) => e.includes('cron schedules are not run locally'))).toEqual([`note: cron schedules are not run locally (runSchedules() fires them on demand): ${prefix}NightlyRule cron(0 3 * * ? *)`]);
+    expect(events.filter((e) => e.includes('cron schedules are not run locally'))).toEqual([
+      `note: cron schedules are not run locally (runSchedules() fires them on demand): ${prefix}NightlyRule cron(0 3 * * ? *)`,
+    ]);
 
     await expect.poll(() => ticks().length, { timeout: 30_000, interval: 100 }).toBeGreaterThanOrEqual(2);
     const [first, second] = ticks();
@@ -162,7 +195,14 @@ describe('global secondary indexes', () => {
     const { Table } = await rt.dynamodb.send(new DescribeTableCommand({ TableName: rt.tables.get('Ticks')! }));
     expect(Table!.BillingModeSummary?.BillingMode).toBe('PAY_PER_REQUEST');
     const indexes = Object.fromEntries((Table!.GlobalSecondaryIndexes ?? []).map((i) => [i.IndexName, i]));
-    expect(indexes.byStatus).toMatchObject({ IndexStatus: 'ACTIVE', KeySchema: [{ AttributeName: 'status', KeyType: 'HASH' }, { AttributeName: 'at', KeyType: 'RANGE' }], Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['owner'] } });
+    expect(indexes.byStatus).toMatchObject({
+      IndexStatus: 'ACTIVE',
+      KeySchema: [
+        { AttributeName: 'status', KeyType: 'HASH' },
+        { AttributeName: 'at', KeyType: 'RANGE' },
+      ],
+      Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['owner'] },
+    });
     expect(indexes.byTime).toMatchObject({ IndexStatus: 'ACTIVE', Projection: { ProjectionType: 'KEYS_ONLY' } });
   });
 
@@ -190,7 +230,6 @@ describe('global secondary indexes', () => {
     ).rejects.toThrow(/index byStatus has key attributes without an AttributeDefinition: status/);
   });
 });
-
 
 describe('IAM routes', () => {
   it('pass the SigV4 caller, the anonymous local caller or 403, as the gateway documents', async () => {

@@ -30,7 +30,7 @@ const VICTIMS = 20;
 const DEPTH = 10_000;
 const ACCOUNTS = ['acct-0', 'acct-1', 'acct-2', 'acct-3', 'acct-4', 'acct-5'];
 
-const JOB_TYPES: Record<TypeName, JobType> = { transfer: transfer as unknown as JobType, webhook: webhook as unknown as JobType };
+const JOB_TYPES: Record<TypeName, JobType> = { transfer, webhook };
 
 let receiver: WebhookReceiver;
 beforeAll(async () => {
@@ -99,109 +99,289 @@ function jobIdFor(ctx: Context, allowVictim: boolean): { jobId: string; victim?:
 type BadGenerator = (ctx: Context) => Omit<BadMessage, 'kind' | 'group'>;
 
 const BAD_GENERATORS: [number, BadGenerator][] = [
-  [6, ({ r }) => {
-    const text = r.sqsText(r.int(1, 3000));
-    return { category: 'random-text', note: `${text.length} characters`, body: text };
-  }],
-  [4, ({ r }) => {
-    const body = r.pick([' ', '\n', '\t', '\r\n', '{}', '[]', 'null', '""', '0', 'true', '{"v":1}', '{"jobId":null}', '\ufeff', '{ }', '{"payload":{}}']);
-    return { category: 'empty-ish', note: JSON.stringify(body), body };
-  }],
-  [3, ({ r, type, receiverUrl }) => {
-    const size = r.int(100_000, 400_000);
-    const [name, body] = r.pick<[string, () => string]>([
-      ['plain text', () => 'x'.repeat(size)],
-      ['a JSON string', () => q('s'.repeat(size))],
-      ['a message with a huge unknown payload field', () => messageText([['v', '1'], ['jobId', q(r.uuid())], ['type', q(type)], ['payload', objectText(setEntry(validEntries(type, r, `${receiverUrl}/bad`), 'pad', q('p'.repeat(size))), r)]], r)],
-      ['a message with a huge extra top-level field', () => messageText([['v', '1'], ['jobId', q(r.uuid())], ['type', q(type)], ['payload', validPayloadText(type, r, receiverUrl)], ['pad', q('p'.repeat(size))]], r)],
-    ]);
-    return { category: 'huge', note: `${name}, ${size} characters`, body: body() };
-  }],
-  [5, ({ r, type, receiverUrl }) => {
-    const valid = messageText([['v', '1'], ['jobId', q(r.uuid())], ['type', q(type)], ['payload', validPayloadText(type, r, receiverUrl)]], r);
-    const body = r.pick(['[]', '[1,2]', `[${valid}]`, '1', '-1.5', '1e400', 'null', '"str"', q(valid), 'true', 'false', '[null]']);
-    return { category: 'json-not-an-object', note: body.slice(0, 60), body };
-  }],
-  [7, (ctx) => {
-    const { r, type, receiverUrl } = ctx;
-    const drop = new Set(r.chance(0.7) ? [r.pick(['v', 'jobId', 'type', 'payload'])] : r.shuffle(['v', 'jobId', 'type', 'payload']).slice(0, r.int(1, 4)));
-    const { jobId, victim } = jobIdFor(ctx, !drop.has('jobId'));
-    const fields: Entries = [['v', '1'], ['jobId', q(jobId)], ['type', q(type)], ['payload', validPayloadText(type, r, receiverUrl)]];
-    return { category: 'missing-field', note: `without ${[...drop].join(', ')}`, body: messageText(fields.filter(([k]) => !drop.has(k)), r), victim };
-  }],
-  [6, (ctx) => {
-    const { r, type, receiverUrl } = ctx;
-    const v = r.pick(['2', '0', '"1"', 'null', '1.5', 'true', '[1]', '{}', '-1', '"1.0"', '1e400', '"v1"', '1e-400']);
-    const { jobId, victim } = jobIdFor(ctx, true);
-    return { category: 'wrong-version', note: `v ${v}`, body: messageText([['v', v], ['jobId', q(jobId)], ['type', q(type)], ['payload', validPayloadText(type, r, receiverUrl)]], r), victim };
-  }],
-  [6, ({ r, type, receiverUrl }) => {
-    const uuid = r.uuid();
-    const jobId = r.pick([q(uuid.toUpperCase()), q(uuid.replaceAll('-', '')), '123', 'null', '""', q(`${uuid} `), q(`{${uuid}}`), q('x'.repeat(36)), q(uuid.replace(/[0-9a-f]$/, 'g')), `[${q(uuid)}]`, `{"id":${q(uuid)}}`, q(uuid.slice(0, -1)), q(`JOB#${uuid}`)]);
-    return { category: 'bad-job-id', note: `jobId ${jobId}`, body: messageText([['v', '1'], ['jobId', jobId], ['type', q(type)], ['payload', validPayloadText(type, r, receiverUrl)]], r) };
-  }],
-  [7, (ctx) => {
-    const { r, type, receiverUrl } = ctx;
-    const [name, typeText, payload] = r.pick<[string, string, () => string]>([
-      ['the other job type', q(OTHER[type]), () => validPayloadText(OTHER[type], r, receiverUrl)],
-      ['the other job type, this type\'s payload', q(OTHER[type]), () => validPayloadText(type, r, receiverUrl)],
-      ['upper case', q(type.toUpperCase()), () => validPayloadText(type, r, receiverUrl)],
-      ['with a space', q(`${type} `), () => validPayloadText(type, r, receiverUrl)],
-      ['empty', '""', () => validPayloadText(type, r, receiverUrl)],
-      ['unknown', q('nonexistent'), () => validPayloadText(type, r, receiverUrl)],
-      ['null', 'null', () => validPayloadText(type, r, receiverUrl)],
-      ['a number', '7', () => validPayloadText(type, r, receiverUrl)],
-      ['an object', `{"name":${q(type)}}`, () => validPayloadText(type, r, receiverUrl)],
-    ]);
-    const { jobId, victim } = jobIdFor(ctx, true);
-    return { category: 'wrong-type', note: `type ${name}`, body: messageText([['v', '1'], ['jobId', q(jobId)], ['type', typeText], ['payload', payload()]], r), victim };
-  }],
-  [12, (ctx) => {
-    const { r, type, receiverUrl } = ctx;
-    const entries = validEntries(type, r, `${receiverUrl}/bad`);
-    const [name, payload] = r.pick<[string, () => string]>([
-      ['a field of the wrong type', () => {
-        const field = r.pick(Object.keys(WRONG_VALUES[type]));
-        return objectText(setEntry(entries, field, r.pick(WRONG_VALUES[type][field]!)), r);
-      }],
-      ['a required field missing', () => { const drop = r.pick(REQUIRED[type]); return objectText(entries.filter(([k]) => k !== drop), r); }],
-      ['an extra field', () => objectText(setEntry(entries, r.pick(EXTRA_KEYS), jsonValue(r, 2)), r)],
-      ['null', () => 'null'],
-      ['an array', () => `[${objectText(entries, r)}]`],
-      ['a string', () => q(objectText(entries, r))],
-      ['a number', () => '42'],
-      ['an empty object', () => '{}'],
-      ['nested 10,000 levels (arrays)', () => '['.repeat(DEPTH) + ']'.repeat(DEPTH)],
-      ['nested 10,000 levels (objects)', () => '{"a":'.repeat(DEPTH) + '1' + '}'.repeat(DEPTH)],
-      ...(type === 'transfer' ? ([['from = to', () => objectText(setEntry(setEntry(entries, 'from', '"same"'), 'to', '"same"'), r)]] as [string, () => string][]) : []),
-    ]);
-    const { jobId, victim } = jobIdFor(ctx, true);
-    return { category: 'payload-fails-schema', note: name, body: messageText([['v', '1'], ['jobId', q(jobId)], ['type', q(type)], ['payload', payload()]], r), victim };
-  }],
-  [8, ({ r, type, receiverUrl }) => {
-    const extra: Entries = r.chance(0.3) ? [[r.pick(['extra', 'attempt', 'status', 'v2', 'PAYLOAD']), jsonValue(r, 2)]] : [];
-    return { category: 'unknown-job', note: `a well-formed message for no job${extra.length ? ' + an extra field' : ''}`, body: messageText([['v', '1'], ['jobId', q(r.uuid())], ['type', q(type)], ['payload', validPayloadText(type, r, receiverUrl)], ...extra], r) };
-  }],
-  [4, ({ r, type, receiverUrl }) => {
-    const valid = messageText([['v', '1'], ['jobId', q(r.uuid())], ['type', q(type)], ['payload', validPayloadText(type, r, receiverUrl)]], r);
-    const [name, body] = r.pick<[string, () => string]>([
-      ['v nested 10,000 levels', () => `{"v":${deep(r, DEPTH)},"jobId":${q(r.uuid())}}`],
-      ['jobId nested 10,000 levels', () => `{"v":1,"jobId":${deep(r, DEPTH)},"type":${q(type)},"payload":{}}`],
-      ['type nested 10,000 levels', () => `{"v":1,"jobId":${q(r.uuid())},"type":${deep(r, DEPTH)},"payload":{}}`],
-      ['the whole body nested 10,000 levels', () => deep(r, DEPTH)],
-      ['unterminated nesting', () => '['.repeat(DEPTH)],
-      ['truncated message', () => valid.slice(0, r.int(1, valid.length - 1))],
-      ['BOM before the message', () => `\ufeff${valid}`],
-      ['trailing garbage', () => `${valid}x`],
-      ['single quotes', () => valid.replaceAll('"', "'")],
-      ['duplicate key: the last v wins', () => `${valid.slice(0, -1)},"v":2}`],
-      ['duplicate key: the last jobId wins', () => `${valid.slice(0, -1)},"jobId":"nope"}`],
-    ]);
-    return { category: 'malformed-json', note: name, body: body() };
-  }],
+  [
+    6,
+    ({ r }) => {
+      const text = r.sqsText(r.int(1, 3000));
+      return { category: 'random-text', note: `${text.length} characters`, body: text };
+    },
+  ],
+  [
+    4,
+    ({ r }) => {
+      const body = r.pick([' ', '\n', '\t', '\r\n', '{}', '[]', 'null', '""', '0', 'true', '{"v":1}', '{"jobId":null}', '\ufeff', '{ }', '{"payload":{}}']);
+      return { category: 'empty-ish', note: JSON.stringify(body), body };
+    },
+  ],
+  [
+    3,
+    ({ r, type, receiverUrl }) => {
+      const size = r.int(100_000, 400_000);
+      const [name, body] = r.pick<[string, () => string]>([
+        ['plain text', () => 'x'.repeat(size)],
+        ['a JSON string', () => q('s'.repeat(size))],
+        [
+          'a message with a huge unknown payload field',
+          () =>
+            messageText(
+              [
+                ['v', '1'],
+                ['jobId', q(r.uuid())],
+                ['type', q(type)],
+                ['payload', objectText(setEntry(validEntries(type, r, `${receiverUrl}/bad`), 'pad', q('p'.repeat(size))), r)],
+              ],
+              r,
+            ),
+        ],
+        [
+          'a message with a huge extra top-level field',
+          () =>
+            messageText(
+              [
+                ['v', '1'],
+                ['jobId', q(r.uuid())],
+                ['type', q(type)],
+                ['payload', validPayloadText(type, r, receiverUrl)],
+                ['pad', q('p'.repeat(size))],
+              ],
+              r,
+            ),
+        ],
+      ]);
+      return { category: 'huge', note: `${name}, ${size} characters`, body: body() };
+    },
+  ],
+  [
+    5,
+    ({ r, type, receiverUrl }) => {
+      const valid = messageText(
+        [
+          ['v', '1'],
+          ['jobId', q(r.uuid())],
+          ['type', q(type)],
+          ['payload', validPayloadText(type, r, receiverUrl)],
+        ],
+        r,
+      );
+      const body = r.pick(['[]', '[1,2]', `[${valid}]`, '1', '-1.5', '1e400', 'null', '"str"', q(valid), 'true', 'false', '[null]']);
+      return { category: 'json-not-an-object', note: body.slice(0, 60), body };
+    },
+  ],
+  [
+    7,
+    (ctx) => {
+      const { r, type, receiverUrl } = ctx;
+      const drop = new Set(r.chance(0.7) ? [r.pick(['v', 'jobId', 'type', 'payload'])] : r.shuffle(['v', 'jobId', 'type', 'payload']).slice(0, r.int(1, 4)));
+      const { jobId, victim } = jobIdFor(ctx, !drop.has('jobId'));
+      const fields: Entries = [
+        ['v', '1'],
+        ['jobId', q(jobId)],
+        ['type', q(type)],
+        ['payload', validPayloadText(type, r, receiverUrl)],
+      ];
+      return {
+        category: 'missing-field',
+        note: `without ${[...drop].join(', ')}`,
+        body: messageText(
+          fields.filter(([k]) => !drop.has(k)),
+          r,
+        ),
+        victim,
+      };
+    },
+  ],
+  [
+    6,
+    (ctx) => {
+      const { r, type, receiverUrl } = ctx;
+      const v = r.pick(['2', '0', '"1"', 'null', '1.5', 'true', '[1]', '{}', '-1', '"1.0"', '1e400', '"v1"', '1e-400']);
+      const { jobId, victim } = jobIdFor(ctx, true);
+      return {
+        category: 'wrong-version',
+        note: `v ${v}`,
+        body: messageText(
+          [
+            ['v', v],
+            ['jobId', q(jobId)],
+            ['type', q(type)],
+            ['payload', validPayloadText(type, r, receiverUrl)],
+          ],
+          r,
+        ),
+        victim,
+      };
+    },
+  ],
+  [
+    6,
+    ({ r, type, receiverUrl }) => {
+      const uuid = r.uuid();
+      const jobId = r.pick([
+        q(uuid.toUpperCase()),
+        q(uuid.replaceAll('-', '')),
+        '123',
+        'null',
+        '""',
+        q(`${uuid} `),
+        q(`{${uuid}}`),
+        q('x'.repeat(36)),
+        q(uuid.replace(/[0-9a-f]$/, 'g')),
+        `[${q(uuid)}]`,
+        `{"id":${q(uuid)}}`,
+        q(uuid.slice(0, -1)),
+        q(`JOB#${uuid}`),
+      ]);
+      return {
+        category: 'bad-job-id',
+        note: `jobId ${jobId}`,
+        body: messageText(
+          [
+            ['v', '1'],
+            ['jobId', jobId],
+            ['type', q(type)],
+            ['payload', validPayloadText(type, r, receiverUrl)],
+          ],
+          r,
+        ),
+      };
+    },
+  ],
+  [
+    7,
+    (ctx) => {
+      const { r, type, receiverUrl } = ctx;
+      const [name, typeText, payload] = r.pick<[string, string, () => string]>([
+        ['the other job type', q(OTHER[type]), () => validPayloadText(OTHER[type], r, receiverUrl)],
+        ["the other job type, this type's payload", q(OTHER[type]), () => validPayloadText(type, r, receiverUrl)],
+        ['upper case', q(type.toUpperCase()), () => validPayloadText(type, r, receiverUrl)],
+        ['with a space', q(`${type} `), () => validPayloadText(type, r, receiverUrl)],
+        ['empty', '""', () => validPayloadText(type, r, receiverUrl)],
+        ['unknown', q('nonexistent'), () => validPayloadText(type, r, receiverUrl)],
+        ['null', 'null', () => validPayloadText(type, r, receiverUrl)],
+        ['a number', '7', () => validPayloadText(type, r, receiverUrl)],
+        ['an object', `{"name":${q(type)}}`, () => validPayloadText(type, r, receiverUrl)],
+      ]);
+      const { jobId, victim } = jobIdFor(ctx, true);
+      return {
+        category: 'wrong-type',
+        note: `type ${name}`,
+        body: messageText(
+          [
+            ['v', '1'],
+            ['jobId', q(jobId)],
+            ['type', typeText],
+            ['payload', payload()],
+          ],
+          r,
+        ),
+        victim,
+      };
+    },
+  ],
+  [
+    12,
+    (ctx) => {
+      const { r, type, receiverUrl } = ctx;
+      const entries = validEntries(type, r, `${receiverUrl}/bad`);
+      const [name, payload] = r.pick<[string, () => string]>([
+        [
+          'a field of the wrong type',
+          () => {
+            const field = r.pick(Object.keys(WRONG_VALUES[type]));
+            return objectText(setEntry(entries, field, r.pick(WRONG_VALUES[type][field]!)), r);
+          },
+        ],
+        [
+          'a required field missing',
+          () => {
+            const drop = r.pick(REQUIRED[type]);
+            return objectText(
+              entries.filter(([k]) => k !== drop),
+              r,
+            );
+          },
+        ],
+        ['an extra field', () => objectText(setEntry(entries, r.pick(EXTRA_KEYS), jsonValue(r, 2)), r)],
+        ['null', () => 'null'],
+        ['an array', () => `[${objectText(entries, r)}]`],
+        ['a string', () => q(objectText(entries, r))],
+        ['a number', () => '42'],
+        ['an empty object', () => '{}'],
+        ['nested 10,000 levels (arrays)', () => '['.repeat(DEPTH) + ']'.repeat(DEPTH)],
+        ['nested 10,000 levels (objects)', () => '{"a":'.repeat(DEPTH) + '1' + '}'.repeat(DEPTH)],
+        ...(type === 'transfer' ? ([['from = to', () => objectText(setEntry(setEntry(entries, 'from', '"same"'), 'to', '"same"'), r)]] as [string, () => string][]) : []),
+      ]);
+      const { jobId, victim } = jobIdFor(ctx, true);
+      return {
+        category: 'payload-fails-schema',
+        note: name,
+        body: messageText(
+          [
+            ['v', '1'],
+            ['jobId', q(jobId)],
+            ['type', q(type)],
+            ['payload', payload()],
+          ],
+          r,
+        ),
+        victim,
+      };
+    },
+  ],
+  [
+    8,
+    ({ r, type, receiverUrl }) => {
+      const extra: Entries = r.chance(0.3) ? [[r.pick(['extra', 'attempt', 'status', 'v2', 'PAYLOAD']), jsonValue(r, 2)]] : [];
+      return {
+        category: 'unknown-job',
+        note: `a well-formed message for no job${extra.length ? ' + an extra field' : ''}`,
+        body: messageText([['v', '1'], ['jobId', q(r.uuid())], ['type', q(type)], ['payload', validPayloadText(type, r, receiverUrl)], ...extra], r),
+      };
+    },
+  ],
+  [
+    4,
+    ({ r, type, receiverUrl }) => {
+      const valid = messageText(
+        [
+          ['v', '1'],
+          ['jobId', q(r.uuid())],
+          ['type', q(type)],
+          ['payload', validPayloadText(type, r, receiverUrl)],
+        ],
+        r,
+      );
+      const [name, body] = r.pick<[string, () => string]>([
+        ['v nested 10,000 levels', () => `{"v":${deep(r, DEPTH)},"jobId":${q(r.uuid())}}`],
+        ['jobId nested 10,000 levels', () => `{"v":1,"jobId":${deep(r, DEPTH)},"type":${q(type)},"payload":{}}`],
+        ['type nested 10,000 levels', () => `{"v":1,"jobId":${q(r.uuid())},"type":${deep(r, DEPTH)},"payload":{}}`],
+        ['the whole body nested 10,000 levels', () => deep(r, DEPTH)],
+        ['unterminated nesting', () => '['.repeat(DEPTH)],
+        ['truncated message', () => valid.slice(0, r.int(1, valid.length - 1))],
+        ['BOM before the message', () => `\ufeff${valid}`],
+        ['trailing garbage', () => `${valid}x`],
+        ['single quotes', () => valid.replaceAll('"', "'")],
+        ['duplicate key: the last v wins', () => `${valid.slice(0, -1)},"v":2}`],
+        ['duplicate key: the last jobId wins', () => `${valid.slice(0, -1)},"jobId":"nope"}`],
+      ]);
+      return { category: 'malformed-json', note: name, body: body() };
+    },
+  ],
 ];
 
-const BAD_CATEGORIES = ['random-text', 'empty-ish', 'huge', 'json-not-an-object', 'missing-field', 'wrong-version', 'bad-job-id', 'wrong-type', 'payload-fails-schema', 'unknown-job', 'malformed-json'];
+const BAD_CATEGORIES = [
+  'random-text',
+  'empty-ish',
+  'huge',
+  'json-not-an-object',
+  'missing-field',
+  'wrong-version',
+  'bad-job-id',
+  'wrong-type',
+  'payload-fails-schema',
+  'unknown-job',
+  'malformed-json',
+];
 
 function plan(type: TypeName, victims: readonly string[], receiverUrl: string): PlanItem[] {
   const setup = new Prng(SEED ^ (type === 'transfer' ? 0x7a11 : 0x3eb0));
@@ -265,7 +445,7 @@ async function run(type: TypeName, items: readonly PlanItem[], table: string, qu
   const badIds = new Set(sent.filter((s) => s.item.kind === 'bad').map((s) => s.messageId));
   const deps = workerDeps(jobType, table, queues);
   const batches: BatchReport[] = [];
-  for (let empty = 0; empty < 2; ) {
+  for (let empty = 0; empty < 2;) {
     const records = await receiveRecords(queues.queue, jobType.queue.batchSize);
     if (records.length === 0) {
       empty++;
@@ -305,7 +485,16 @@ async function drainDeadLetters(queue: CreatedQueue, sourceByBody: ReadonlyMap<s
   const sqs = await sqsClient();
   const parked = new Map<string, Parked[]>();
   for (;;) {
-    const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queue.url, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, VisibilityTimeout: 300, MessageAttributeNames: ['All'], AttributeNames: ['All'] }));
+    const { Messages = [] } = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: queue.url,
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: 0,
+        VisibilityTimeout: 300,
+        MessageAttributeNames: ['All'],
+        AttributeNames: ['All'],
+      }),
+    );
     if (Messages.length === 0) return parked;
     for (const m of Messages) {
       const source = m.MessageAttributes?.['jobline-source-message-id']?.StringValue ?? sourceByBody.get(m.Body ?? '') ?? `(no source id: ${m.MessageId})`;
@@ -319,7 +508,9 @@ async function drainDeadLetters(queue: CreatedQueue, sourceByBody: ReadonlyMap<s
 async function queueDepth(queue: CreatedQueue): Promise<{ visible: string | undefined; inFlight: string | undefined; received: number }> {
   const sqs = await sqsClient();
   const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queue.url, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
-  const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queue.url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }));
+  const { Attributes } = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: queue.url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
+  );
   return { visible: Attributes?.ApproximateNumberOfMessages, inFlight: Attributes?.ApproximateNumberOfMessagesNotVisible, received: Messages.length };
 }
 
@@ -340,7 +531,8 @@ async function scanTable(table: string): Promise<{ jobs: Map<string, { status: s
   return { jobs, balances };
 }
 
-const describeBad = (s: Sent) => (s.item.kind === 'bad' ? `[${s.item.category}] ${s.item.note} (${JSON.stringify(s.item.body.slice(0, 80))}${s.item.body.length > 80 ? '...' : ''})` : `good job ${s.jobId}`);
+const describeBad = (s: Sent) =>
+  s.item.kind === 'bad' ? `[${s.item.category}] ${s.item.note} (${JSON.stringify(s.item.body.slice(0, 80))}${s.item.body.length > 80 ? '...' : ''})` : `good job ${s.jobId}`;
 
 /**
  * The invariants of one run. `victims` are the existing jobs that bad messages may name; their own messages
@@ -384,7 +576,10 @@ async function expectInvariants(type: TypeName, outcome: Outcome, table: string,
   }
   expect(missing, `${label}: bad messages that are not in the DLQ`).toEqual([]);
   expect(wrong, `${label}: DLQ copies`).toEqual([]);
-  expect([...parked.entries()].map(([id, copies]) => `${id}: ${copies[0]?.body.slice(0, 80)}`), `${label}: unexpected DLQ messages`).toEqual([]);
+  expect(
+    [...parked.entries()].map(([id, copies]) => `${id}: ${copies[0]?.body.slice(0, 80)}`),
+    `${label}: unexpected DLQ messages`,
+  ).toEqual([]);
   expect(await queueDepth(queues.dlq), `${label}: the DLQ after draining`).toEqual({ visible: '0', inFlight: '0', received: 0 });
 
   // Job records: the good jobs SUCCEEDED, named victims FAILED with the reason, the others untouched, and no
@@ -405,7 +600,10 @@ async function expectInvariants(type: TypeName, outcome: Outcome, table: string,
   }
   expect(reasons.size, `${label}: every parked message has its reason`).toBe(bad.length);
   const expectedJobs = new Set([...good.map((s) => s.jobId!), ...victims]);
-  expect([...jobs.keys()].filter((id) => !expectedJobs.has(id)), `${label}: job records no submit created`).toEqual([]);
+  expect(
+    [...jobs.keys()].filter((id) => !expectedJobs.has(id)),
+    `${label}: job records no submit created`,
+  ).toEqual([]);
 
   // No bad message had an effect: money moved only by the good transfers, webhooks called only for good jobs.
   if (type === 'transfer') {
@@ -490,7 +688,9 @@ describe('message fuzz: regressions', () => {
   });
 
   it('parks a message whose reason would be huge (an unsupported version of 600 KB)', async () => {
-    await expectHandled('transfer', [{ category: 'wrong-version', note: 'v is a 600 KB string', body: JSON.stringify({ v: 'x'.repeat(600_000), jobId: '00000000-0000-4000-8000-000000000000' }), group: 'g' }]);
+    await expectHandled('transfer', [
+      { category: 'wrong-version', note: 'v is a 600 KB string', body: JSON.stringify({ v: 'x'.repeat(600_000), jobId: '00000000-0000-4000-8000-000000000000' }), group: 'g' },
+    ]);
   });
 
   it('parks a schema-failing message that carries the job id of a good message in the same batch (it was once taken for a duplicate)', async () => {
@@ -503,7 +703,13 @@ describe('message fuzz: regressions', () => {
       const jobId = submitted.body.jobId as string;
       const forged = JSON.stringify({ v: 1, jobId, type, payload: { nope: 1 } });
       const sqs = await sqsClient();
-      const { MessageId } = await sqs.send(new SendMessageCommand({ QueueUrl: queues.queue.url, MessageBody: forged, ...(JOB_TYPES[type].queue.fifo ? { MessageGroupId: String(payload.from), MessageDeduplicationId: 'forged' } : {}) }));
+      const { MessageId } = await sqs.send(
+        new SendMessageCommand({
+          QueueUrl: queues.queue.url,
+          MessageBody: forged,
+          ...(JOB_TYPES[type].queue.fifo ? { MessageGroupId: String(payload.from), MessageDeduplicationId: 'forged' } : {}),
+        }),
+      );
       const records = await receiveRecords(queues.queue);
       expect(records).toHaveLength(2);
       const response = await processBatch(records, invocation(), workerDeps(JOB_TYPES[type], table, queues));
@@ -517,7 +723,12 @@ describe('message fuzz: regressions', () => {
 
   it('parks a webhook message whose payload body is nested 10,000 levels deep (processBatch once threw)', async () => {
     await expectHandled('webhook', [
-      { category: 'payload-fails-schema', note: 'body nested 10,000 levels', body: `{"v":1,"jobId":"00000000-0000-4000-8000-000000000001","type":"webhook","payload":{"url":"http://127.0.0.1:9/h","body":${'['.repeat(DEPTH)}${']'.repeat(DEPTH)}}}`, group: 'g' },
+      {
+        category: 'payload-fails-schema',
+        note: 'body nested 10,000 levels',
+        body: `{"v":1,"jobId":"00000000-0000-4000-8000-000000000001","type":"webhook","payload":{"url":"http://127.0.0.1:9/h","body":${'['.repeat(DEPTH)}${']'.repeat(DEPTH)}}}`,
+        group: 'g',
+      },
     ]);
   });
 });

@@ -25,7 +25,12 @@ describe('npm start', () => {
   it('runs the pipeline, and SIGINT stops every process it started', async () => {
     const [apiPort, dynamodbPort, sqsPort] = [await freePort(), await freePort(), await freePort()];
     const args = ['--port', String(apiPort), '--dynamodb-port', String(dynamodbPort), '--sqs-port', String(sqsPort)];
-    const child = spawn('npm', ['start', '--', ...args], { cwd: PACKAGE_ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, AWS_ENDPOINT_URL: '', AWS_ENDPOINT_URL_DYNAMODB: '', AWS_ENDPOINT_URL_SQS: '' } });
+    const child = spawn('npm', ['start', '--', ...args], {
+      cwd: PACKAGE_ROOT,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, AWS_ENDPOINT_URL: '', AWS_ENDPOINT_URL_DYNAMODB: '', AWS_ENDPOINT_URL_SQS: '' },
+    });
     pgid = child.pid!;
     let output = '';
     child.stdout.on('data', (d: Buffer) => (output += d.toString()));
@@ -39,7 +44,12 @@ describe('npm start', () => {
     // It says whether it synthesized or reused cdk.out, and why; what each job type runs with; where the emulators are.
     expect(output).toMatch(/^ {2}(synthesized: .+|reusing cdk\.out \(same sources and settings\))$/m);
     for (const type of ['transfer', 'webhook']) {
-      expect(output).toMatch(new RegExp(`^ {4}${type} +(FIFO|standard) +batch size \\d+, batching window \\d+ s, max concurrency \\d+, worker timeout \\d+ s, visibility timeout \\d+ s, maxReceiveCount \\d+, backoff base \\d+ s max \\d+ s$`, 'm'));
+      expect(output).toMatch(
+        new RegExp(
+          `^ {4}${type} +(FIFO|standard) +batch size \\d+, batching window \\d+ s, max concurrency \\d+, worker timeout \\d+ s, visibility timeout \\d+ s, maxReceiveCount \\d+, backoff base \\d+ s max \\d+ s$`,
+          'm',
+        ),
+      );
     }
     expect(output).toContain(`  DynamoDB  http://127.0.0.1:${dynamodbPort}  (DynamoDB Local, embedded)`);
     expect(output).toContain(`  SQS       http://127.0.0.1:${sqsPort}  (SQS emulator, embedded)`);
@@ -56,7 +66,11 @@ describe('npm start', () => {
       sqs.destroy();
     }
 
-    const submitted = await fetch(`${api}/jobs/transfer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ from: 'alice', to: 'bob', amount: 100 }) });
+    const submitted = await fetch(`${api}/jobs/transfer`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ from: 'alice', to: 'bob', amount: 100 }),
+    });
     expect(submitted.status).toBe(202);
     const { statusUrl } = (await submitted.json()) as { statusUrl: string };
     await expect.poll(async () => ((await (await fetch(statusUrl)).json()) as { status: string }).status, { timeout: 10_000, interval: 100 }).toBe('SUCCEEDED');

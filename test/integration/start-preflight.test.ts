@@ -44,7 +44,8 @@ function start(args: string[], options: { env?: NodeJS.ProcessEnv; command?: str
 
 const lines = (text: string) => text.split('\n').filter((l) => l.trim().length > 0);
 /** Nothing started: neither the synthesis nor the stack. */
-const startedNothing = (ended: Ended) => expect(`${ended.stdout}${ended.stderr}`).not.toMatch(/jobline: starting the local stack|^ {2}synthesized: |reusing cdk\.out|Bundling asset|\(DynamoDB Local, embedded\)/m);
+const startedNothing = (ended: Ended) =>
+  expect(`${ended.stdout}${ended.stderr}`).not.toMatch(/jobline: starting the local stack|^ {2}synthesized: |reusing cdk\.out|Bundling asset|\(DynamoDB Local, embedded\)/m);
 
 const servers: Server[] = [];
 const temporary: string[] = [];

@@ -43,9 +43,22 @@ beforeEach(async () => {
 });
 
 /** An API Gateway event of a caller identified by IAM (the access key id stands for the principal). */
-function asCaller(caller: string | undefined, method: string, url: string, routeKey: string, id: string, body?: unknown, headers: Record<string, string> = {}): APIGatewayProxyEventV2 {
+function asCaller(
+  caller: string | undefined,
+  method: string,
+  url: string,
+  routeKey: string,
+  id: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): APIGatewayProxyEventV2 {
   return toApiGatewayEvent(
-    { method, url, headers: { host: 'api.test', ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers }, body: Buffer.from(body === undefined ? '' : JSON.stringify(body)) },
+    {
+      method,
+      url,
+      headers: { host: 'api.test', ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+      body: Buffer.from(body === undefined ? '' : JSON.stringify(body)),
+    },
     routeKey,
     { id },
     caller ? { iam: iamIdentity(caller) } : undefined,
@@ -80,7 +93,11 @@ async function work(type: JobType = webhookType, q: JobQueues = queues) {
 async function drainDeadLetters(q: JobQueues = queues) {
   const sqs = await sqsClient();
   const { Messages } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: q.dlq.url, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, MessageAttributeNames: ['All'] }));
-  return (Messages ?? []).map((m) => ({ body: m.Body!, reason: m.MessageAttributes?.['jobline-reason']?.StringValue, jobId: m.MessageAttributes?.['jobline-job-id']?.StringValue }));
+  return (Messages ?? []).map((m) => ({
+    body: m.Body!,
+    reason: m.MessageAttributes?.['jobline-reason']?.StringValue,
+    jobId: m.MessageAttributes?.['jobline-job-id']?.StringValue,
+  }));
 }
 
 function sweepDeps(now: number) {
@@ -90,7 +107,7 @@ function sweepDeps(now: number) {
 }
 
 describe('terminal states stay terminal', () => {
-  it('drops a FAILED job\'s message when an operator redrives it from the DLQ: the target is not called again', async () => {
+  it("drops a FAILED job's message when an operator redrives it from the DLQ: the target is not called again", async () => {
     receiver.respond = () => 422;
     const jobId = await submit(hook('/reject'));
     await work();
@@ -161,7 +178,7 @@ describe('messages are bound to their record (type, payload hash, generation)', 
 });
 
 describe('retry: the explicit transition out of FAILED', () => {
-  it('runs a FAILED job again as generation 2, keeps the last error until then, and drops the earlier generation\'s messages', async () => {
+  it("runs a FAILED job again as generation 2, keeps the last error until then, and drops the earlier generation's messages", async () => {
     let calls = 0;
     receiver.respond = () => (++calls === 1 ? 422 : 200);
     const jobId = await submit(hook('/fixed-later'));
@@ -181,7 +198,7 @@ describe('retry: the explicit transition out of FAILED', () => {
     expect(await drainDeadLetters()).toEqual([]);
   });
 
-  it('answers 409 with the state for a job that is not FAILED, and 404 for another caller\'s job', async () => {
+  it("answers 409 with the state for a job that is not FAILED, and 404 for another caller's job", async () => {
     const jobId = await submit(hook('/ok'), undefined, 'ALICE');
     const notFailed = await call(asCaller('ALICE', 'POST', `/jobs/${jobId}/retry`, ROUTES.retry, jobId), deps());
     expect(notFailed).toMatchObject({ status: 409, body: { error: { code: 'not_retryable', details: { status: 'PENDING' } } } });
@@ -218,7 +235,7 @@ describe('submit never lies', () => {
     expect(await status(jobId)).toMatchObject({ status: 'SUCCEEDED' });
   });
 
-  it('answers a same-key resubmit with the job\'s real status, and sends nothing once it is past PENDING', async () => {
+  it("answers a same-key resubmit with the job's real status, and sends nothing once it is past PENDING", async () => {
     const jobId = await submit(hook('/ok'), 'k-2');
     await work();
     const again = await call(submitAs(undefined, 'webhook', hook('/ok'), 'k-2'), deps());
@@ -226,7 +243,7 @@ describe('submit never lies', () => {
     expect(await receiveRecords(queues.queue)).toEqual([]);
   });
 
-  it('sends a PENDING job\'s message again on a same-key resubmit (the first submit may have stopped before its send)', async () => {
+  it("sends a PENDING job's message again on a same-key resubmit (the first submit may have stopped before its send)", async () => {
     const jobId = await submit(hook('/ok'), 'k-3');
     await call(submitAs(undefined, 'webhook', hook('/ok'), 'k-3'), deps());
     const records = await receiveRecords(queues.queue);
@@ -254,7 +271,7 @@ describe('no job is left RUNNING or PENDING', () => {
     expect(await sweep(sweepDeps(Date.now() + 48 * 3_600_000))).toMatchObject({ looked: 0 });
   });
 
-  it('sends a stale PENDING job\'s message again; the duplicate costs no second effect', async () => {
+  it("sends a stale PENDING job's message again; the duplicate costs no second effect", async () => {
     const jobId = await submit(hook('/ok'));
     const report = await sweep(sweepDeps(Date.now() + 6 * 60_000));
     expect(report).toMatchObject({ looked: 1, postponed: 0, resent: 1 });
@@ -276,7 +293,14 @@ describe('the sweeper never loses sight of a job', () => {
     store.markResent = async (job, next) => {
       if (!raced) {
         raced = true;
-        await dynamoClient().send(new UpdateItemCommand({ TableName: table, Key: jobKey(jobId), UpdateExpression: 'SET updatedAt = :t', ExpressionAttributeValues: { ':t': { S: new Date(Date.now() - 5 * 60_000).toISOString() } } }));
+        await dynamoClient().send(
+          new UpdateItemCommand({
+            TableName: table,
+            Key: jobKey(jobId),
+            UpdateExpression: 'SET updatedAt = :t',
+            ExpressionAttributeValues: { ':t': { S: new Date(Date.now() - 5 * 60_000).toISOString() } },
+          }),
+        );
       }
       return markResent(job, next);
     };
@@ -313,7 +337,20 @@ describe('results too large to keep', () => {
       const jobId = `00000000-0000-4000-8000-${String(size).padStart(12, '0')}`;
       const payload = { size };
       const at = new Date().toISOString();
-      await store.create({ jobId, type: 'echo', status: 'PENDING', generation: 1, attempts: 0, payloadHash: payloadHash(payload), payloadBytes: 10, payload: JSON.stringify(payload), owner: 'public', createdAt: at, updatedAt: at, expiresAt: Math.floor(Date.now() / 1000) + 86_400 });
+      await store.create({
+        jobId,
+        type: 'echo',
+        status: 'PENDING',
+        generation: 1,
+        attempts: 0,
+        payloadHash: payloadHash(payload),
+        payloadBytes: 10,
+        payload: JSON.stringify(payload),
+        owner: 'public',
+        createdAt: at,
+        updatedAt: at,
+        expiresAt: Math.floor(Date.now() / 1000) + 86_400,
+      });
       await sendRaw(q.queue, encodeMessage(jobId, 'echo', payload));
       ids.push(jobId);
     }
@@ -330,7 +367,12 @@ describe('records past their TTL', () => {
   it('read as gone (DynamoDB deletes them days late), and their key makes a new job', async () => {
     const jobId = await submit(hook('/ok'), 'k-expired');
     await dynamoClient().send(
-      new UpdateItemCommand({ TableName: table, Key: jobKey(jobId), UpdateExpression: 'SET expiresAt = :past', ExpressionAttributeValues: { ':past': { N: String(Math.floor(Date.now() / 1000) - 60) } } }),
+      new UpdateItemCommand({
+        TableName: table,
+        Key: jobKey(jobId),
+        UpdateExpression: 'SET expiresAt = :past',
+        ExpressionAttributeValues: { ':past': { N: String(Math.floor(Date.now() / 1000) - 60) } },
+      }),
     );
     expect((await call(getAs(undefined, jobId), deps())).status).toBe(404);
     const again = await call(submitAs(undefined, 'webhook', hook('/other-payload'), 'k-expired'), deps());

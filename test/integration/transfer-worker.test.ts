@@ -92,7 +92,12 @@ describe('transfer worker (transactional path)', () => {
     const response = await processBatch(records, invocation(), workerDeps(type, table, queues, { store: new JobStore(counted, table) }));
     expect(response.batchItemFailures).toEqual([]);
     expect(commands).toEqual(['BatchGetItemCommand', 'TransactWriteItemsCommand']);
-    for (const [account, balance] of [['g1', -10], ['h2', 20], ['g3', -30]] as const) expect(await balanceOf(table, account)).toBe(balance);
+    for (const [account, balance] of [
+      ['g1', -10],
+      ['h2', 20],
+      ['g3', -30],
+    ] as const)
+      expect(await balanceOf(table, account)).toBe(balance);
     for (const id of ids) expect((await status(id)).status).toBe('SUCCEEDED');
   });
 
@@ -103,12 +108,20 @@ describe('transfer worker (transactional path)', () => {
     // Job 2 is completed by another delivery after this worker read the batch's records (a stale read).
     const stale = new JobStore(dynamoClient(), table);
     const pendingView = await stale.getMany(ids);
-    await processBatch(records.filter((r) => r.body.includes(ids[1]!)), invocation(), deps);
+    await processBatch(
+      records.filter((r) => r.body.includes(ids[1]!)),
+      invocation(),
+      deps,
+    );
     const store = Object.assign(new JobStore(dynamoClient(), table), { getMany: async () => pendingView });
     const response = await processBatch(records, invocation(), { ...deps, store });
     expect(response.batchItemFailures).toEqual([]);
-    for (const [account, balance] of [['k1', -1], ['l2', 2], ['k3', -3]] as const) expect(await balanceOf(table, account)).toBe(balance);
+    for (const [account, balance] of [
+      ['k1', -1],
+      ['l2', 2],
+      ['k3', -3],
+    ] as const)
+      expect(await balanceOf(table, account)).toBe(balance);
     for (const id of ids) expect(await status(id)).toMatchObject({ status: 'SUCCEEDED', attempts: 1 });
   });
 });
-

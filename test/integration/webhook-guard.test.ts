@@ -138,7 +138,7 @@ describe('the webhook worker under JOBLINE_WEBHOOK_ALLOW (emulators, receiver on
     expect(receiver.calls.get(jobId)).toBe(1);
   });
 
-  it('with JOBLINE_WEBHOOK_ALLOW= (public only), the job fails permanently with the guard\'s reason and the receiver sees no call', async () => {
+  it("with JOBLINE_WEBHOOK_ALLOW= (public only), the job fails permanently with the guard's reason and the receiver sees no call", async () => {
     setEnv({ JOBLINE_WEBHOOK_ALLOW: '' });
     const callsBefore = [...receiver.calls.values()].reduce((a, b) => a + b, 0);
     const { jobId, response, status } = await submitAndRun(`${receiver.url}/hook`);
@@ -173,7 +173,7 @@ describe('the address guard in the webhook handler (receiver on 127.0.0.1)', () 
   });
   afterEach(() => setEnv(savedEnv));
 
-  it('follows the local runtime\'s default: loopback when JOBLINE_WEBHOOK_ALLOW is unset, public only when it is set empty', async () => {
+  it("follows the local runtime's default: loopback when JOBLINE_WEBHOOK_ALLOW is unset, public only when it is set empty", async () => {
     setEnv({ JOBLINE_LOCAL_RUNTIME: '1' });
     expect(await runHandler({ url: url('127.0.0.1'), body: 1 })).toEqual({ status: 200 });
     expect(target.requests).toHaveLength(1);
@@ -226,13 +226,21 @@ describe('the address guard in the webhook handler (receiver on 127.0.0.1)', () 
     const connections = target.connections;
     const refused = await failureOf(runHandler({ url: url('0x7f.1'), body: 1 }));
     expect(refused).toBeInstanceOf(PermanentError);
-    expect(refused!.message).toBe('webhook target host 127.0.0.1 is a loopback address: refused, nothing was sent (JOBLINE_WEBHOOK_ALLOW=loopback,private,link-local would permit it)');
+    expect(refused!.message).toBe(
+      'webhook target host 127.0.0.1 is a loopback address: refused, nothing was sent (JOBLINE_WEBHOOK_ALLOW=loopback,private,link-local would permit it)',
+    );
     expect(target.connections).toBe(connections);
     expect(target.requests).toHaveLength(3);
   });
 
   it('resolves host names and checks every address before connecting (stub resolver, no DNS)', async () => {
-    const table: Record<string, ResolvedAddress[]> = { 'hooks.test': [{ address: '127.0.0.1', family: 4 }], 'both.test': [{ address: '127.0.0.1', family: 4 }, { address: '::1', family: 6 }] };
+    const table: Record<string, ResolvedAddress[]> = {
+      'hooks.test': [{ address: '127.0.0.1', family: 4 }],
+      'both.test': [
+        { address: '127.0.0.1', family: 4 },
+        { address: '::1', family: 6 },
+      ],
+    };
     const asked: string[] = [];
     const resolve: WebhookCallOptions['resolve'] = async (host) => {
       asked.push(host);
@@ -249,7 +257,9 @@ describe('the address guard in the webhook handler (receiver on 127.0.0.1)', () 
     const connections = target.connections;
     const refused = await failureOf(callWebhook(payload, context(), { allow: PUBLIC_ONLY, resolve }));
     expect(refused).toBeInstanceOf(PermanentError);
-    expect(refused!.message).toBe('webhook target host hooks.test resolves to 127.0.0.1, which is a loopback address: refused, nothing was sent (JOBLINE_WEBHOOK_ALLOW=loopback would permit it)');
+    expect(refused!.message).toBe(
+      'webhook target host hooks.test resolves to 127.0.0.1, which is a loopback address: refused, nothing was sent (JOBLINE_WEBHOOK_ALLOW=loopback would permit it)',
+    );
     const both = await failureOf(callWebhook(webhookPayload.parse({ url: url('both.test'), body: 1 }), context(), { allow: PUBLIC_ONLY, resolve }));
     expect(both).toBeInstanceOf(PermanentError);
     expect(target.connections).toBe(connections);
@@ -273,7 +283,8 @@ describe('the address guard in the webhook handler (receiver on 127.0.0.1)', () 
 describe('the webhook call as its target sees it (node:http, allowed loopback target)', () => {
   let target: CaptureServer;
   const url = (path = '/hook') => `http://127.0.0.1:${target.port}${path}`;
-  const run = (payload: Record<string, unknown>, signal?: AbortSignal) => callWebhook(webhookPayload.parse({ body: { n: 1 }, url: url(), ...payload }), context(signal), { allow: LOOPBACK });
+  const run = (payload: Record<string, unknown>, signal?: AbortSignal) =>
+    callWebhook(webhookPayload.parse({ body: { n: 1 }, url: url(), ...payload }), context(signal), { allow: LOOPBACK });
 
   beforeAll(async () => {
     target = await startCaptureServer();
@@ -284,9 +295,13 @@ describe('the webhook call as its target sees it (node:http, allowed loopback ta
     target.answer = (_, res) => res.end();
   });
 
-  it('POSTs the JSON body with its headers: content-type, idempotency key, user agent, and the job\'s own', async () => {
+  it("POSTs the JSON body with its headers: content-type, idempotency key, user agent, and the job's own", async () => {
     const body = { event: 'done', list: [1, 2.5, null, true], text: 'caf\u00e9 \u{1F600}', nested: { a: { b: 'c' } } };
-    const result = await run({ url: url('/hooks/a?b=1&c=%20d#fragment'), body, headers: { 'X-Signature': 'sig', 'x-tenant': 't\u00e9', 'User-Agent': 'theirs', constructor: 'c', 'X-Dup': 'a', 'x-dup': 'b' } });
+    const result = await run({
+      url: url('/hooks/a?b=1&c=%20d#fragment'),
+      body,
+      headers: { 'X-Signature': 'sig', 'x-tenant': 't\u00e9', 'User-Agent': 'theirs', constructor: 'c', 'X-Dup': 'a', 'x-dup': 'b' },
+    });
     expect(result).toEqual({ status: 200 });
     expect(target.requests).toHaveLength(1);
     const [received] = target.requests;
@@ -398,12 +413,12 @@ describe('the webhook call as its target sees it (node:http, allowed loopback ta
     for (const res of pending) res.destroy();
   });
 
-  it('stops when the job\'s signal aborts (transient)', async () => {
+  it("stops when the job's signal aborts (transient)", async () => {
     const controller = new AbortController();
-    target.answer = () => controller.abort(new Error('the job\'s deadline passed'));
+    target.answer = () => controller.abort(new Error("the job's deadline passed"));
     const error = await failureOf(run({}, controller.signal));
     expect(error).toBeInstanceOf(TransientError);
-    expect(error!.message).toBe('webhook call failed: the job\'s deadline passed');
+    expect(error!.message).toBe("webhook call failed: the job's deadline passed");
     // Already aborted: nothing is sent.
     const before = target.requests.length;
     expect(await failureOf(run({}, controller.signal))).toBeInstanceOf(TransientError);

@@ -45,7 +45,7 @@ describe('webhook worker (leased path)', () => {
     expect(await status(jobId)).toMatchObject({ status: 'SUCCEEDED', attempts: 1, result: { status: 200 } });
   });
 
-  it('lets another worker claim a job whose lease expired, and refuses the first worker\'s late completion', async () => {
+  it("lets another worker claim a job whose lease expired, and refuses the first worker's late completion", async () => {
     const jobId = await submitWebhook();
     const store = new JobStore(dynamoClient(), table);
     // Worker A claims with a lease that runs out at once (A crashed, or its invocation timed out).

@@ -33,7 +33,10 @@ export async function createJobsTable(): Promise<string> {
     GlobalSecondaryIndexes: [
       {
         IndexName: SWEEP_INDEX,
-        KeySchema: [{ AttributeName: SWEEP_KEYS.shard, KeyType: 'HASH' }, { AttributeName: SWEEP_KEYS.at, KeyType: 'RANGE' }],
+        KeySchema: [
+          { AttributeName: SWEEP_KEYS.shard, KeyType: 'HASH' },
+          { AttributeName: SWEEP_KEYS.at, KeyType: 'RANGE' },
+        ],
         Projection: { ProjectionType: 'KEYS_ONLY' },
       },
     ],
@@ -52,7 +55,10 @@ export async function createJobQueues(type: JobType, options: { maxReceiveCount?
   const suffix = type.queue.fifo ? '.fifo' : '';
   const fifo: Record<string, string> = type.queue.fifo ? { FifoQueue: 'true', ContentBasedDeduplication: 'false' } : {};
   const base = uniqueName(type.name);
-  const dlq = await ensureQueue(sqs, { QueueName: `${base}-dlq${suffix}`, Attributes: { ...fifo, MessageRetentionPeriod: '1209600', MaximumMessageSize: String(MAX_MESSAGE_BYTES) } });
+  const dlq = await ensureQueue(sqs, {
+    QueueName: `${base}-dlq${suffix}`,
+    Attributes: { ...fifo, MessageRetentionPeriod: '1209600', MaximumMessageSize: String(MAX_MESSAGE_BYTES) },
+  });
   const queue = await ensureQueue(sqs, {
     QueueName: `${base}${suffix}`,
     Attributes: {
@@ -103,7 +109,9 @@ export async function receiveRecords(queue: CreatedQueue, max = 10, visibilityTi
 
 export async function sendRaw(queue: CreatedQueue, body: string, fifo?: { groupId: string; deduplicationId: string }): Promise<void> {
   const sqs: SQSClient = await sqsClient();
-  await sqs.send(new SendMessageCommand({ QueueUrl: queue.url, MessageBody: body, ...(fifo ? { MessageGroupId: fifo.groupId, MessageDeduplicationId: fifo.deduplicationId } : {}) }));
+  await sqs.send(
+    new SendMessageCommand({ QueueUrl: queue.url, MessageBody: body, ...(fifo ? { MessageGroupId: fifo.groupId, MessageDeduplicationId: fifo.deduplicationId } : {}) }),
+  );
 }
 
 export async function balanceOf(tableName: string, account: string): Promise<number> {
@@ -124,7 +132,9 @@ export async function acknowledge(queue: CreatedQueue, records: readonly SQSReco
 export async function expireVisibility(queue: CreatedQueue, records: readonly SQSRecord[]): Promise<void> {
   if (records.length === 0) return;
   const sqs = await sqsClient();
-  await sqs.send(new ChangeMessageVisibilityBatchCommand({ QueueUrl: queue.url, Entries: records.map((r, i) => ({ Id: String(i), ReceiptHandle: r.receiptHandle, VisibilityTimeout: 0 })) }));
+  await sqs.send(
+    new ChangeMessageVisibilityBatchCommand({ QueueUrl: queue.url, Entries: records.map((r, i) => ({ Id: String(i), ReceiptHandle: r.receiptHandle, VisibilityTimeout: 0 })) }),
+  );
 }
 
 /**

@@ -27,22 +27,104 @@ const allowOf = (...categories: AllowableCategory[]): Allow => new Set(categorie
 
 describe('classifyAddress', () => {
   const cases: Record<AddressCategory, string[]> = {
-    loopback: ['127.0.0.1', '127.255.255.254', '127.1.2.3', '::1', '0:0:0:0:0:0:0:1', '::ffff:127.0.0.1', '::ffff:7f00:1', '::FFFF:7F00:0001', '[::1]', '64:ff9b::7f00:1', '2002:7f00:1::1'],
-    private: [
-      '10.0.0.1', '10.255.255.255', '172.16.0.1', '172.31.255.255', '192.168.0.1', '192.168.255.255', '100.64.0.1', '100.127.255.255',
-      'fc00::1', 'fd12:3456:789a::1', 'fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff', 'fec0::1', '::ffff:10.1.2.3', '::ffff:0:192.168.1.1', '::ffff:ac10:1', '64:ff9b:1::a00:1', '2002:c0a8:101::',
+    loopback: [
+      '127.0.0.1',
+      '127.255.255.254',
+      '127.1.2.3',
+      '::1',
+      '0:0:0:0:0:0:0:1',
+      '::ffff:127.0.0.1',
+      '::ffff:7f00:1',
+      '::FFFF:7F00:0001',
+      '[::1]',
+      '64:ff9b::7f00:1',
+      '2002:7f00:1::1',
     ],
-    'link-local': ['169.254.169.254', '169.254.0.1', '169.254.255.255', 'fe80::1', 'fe80::1%eth0', 'febf:ffff::1', '::ffff:169.254.169.254', '::ffff:a9fe:a9fe', '64:ff9b::a9fe:a9fe'],
+    private: [
+      '10.0.0.1',
+      '10.255.255.255',
+      '172.16.0.1',
+      '172.31.255.255',
+      '192.168.0.1',
+      '192.168.255.255',
+      '100.64.0.1',
+      '100.127.255.255',
+      'fc00::1',
+      'fd12:3456:789a::1',
+      'fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff',
+      'fec0::1',
+      '::ffff:10.1.2.3',
+      '::ffff:0:192.168.1.1',
+      '::ffff:ac10:1',
+      '64:ff9b:1::a00:1',
+      '2002:c0a8:101::',
+    ],
+    'link-local': [
+      '169.254.169.254',
+      '169.254.0.1',
+      '169.254.255.255',
+      'fe80::1',
+      'fe80::1%eth0',
+      'febf:ffff::1',
+      '::ffff:169.254.169.254',
+      '::ffff:a9fe:a9fe',
+      '64:ff9b::a9fe:a9fe',
+    ],
     unspecified: ['0.0.0.0', '0.1.2.3', '0.255.255.255', '::', '0:0:0:0:0:0:0:0', '::ffff:0.0.0.0', '::ffff:0:0:1'],
     multicast: ['224.0.0.1', '239.255.255.250', 'ff02::1', 'ff05::1:3', 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff', '::ffff:224.0.0.251'],
     reserved: [
-      '240.0.0.1', '255.255.255.255', '192.0.0.1', '192.0.2.10', '198.51.100.7', '203.0.113.200', '198.18.0.1', '198.19.255.255', '192.88.99.1',
-      '::127.0.0.1', '::2', '::1:0:0:1', '100::1', '2001:db8::1', '2001::1', '2001:1ff::1', '3fff::1', '1::', '4000::1', 'fbff::1', '::ffff:255.255.255.255',
+      '240.0.0.1',
+      '255.255.255.255',
+      '192.0.0.1',
+      '192.0.2.10',
+      '198.51.100.7',
+      '203.0.113.200',
+      '198.18.0.1',
+      '198.19.255.255',
+      '192.88.99.1',
+      '::127.0.0.1',
+      '::2',
+      '::1:0:0:1',
+      '100::1',
+      '2001:db8::1',
+      '2001::1',
+      '2001:1ff::1',
+      '3fff::1',
+      '1::',
+      '4000::1',
+      'fbff::1',
+      '::ffff:255.255.255.255',
     ],
     public: [
-      '1.1.1.1', '8.8.8.8', '93.184.216.34', '9.255.255.255', '11.0.0.0', '100.63.255.255', '100.128.0.0', '126.255.255.255', '128.0.0.0', '169.253.255.255', '169.255.0.0',
-      '172.15.255.255', '172.32.0.0', '192.167.255.255', '192.169.0.0', '198.17.255.255', '198.20.0.0', '223.255.255.255',
-      '2606:4700:4700::1111', '2a00:1450:4001:81b::200e', '2001:4860:4860::8888', '2001:200::1', '::ffff:8.8.8.8', '::ffff:808:808', '64:ff9b::808:808', '2002:808:808::1', '3fff:1000::1', '2000::1', '3ffe::1',
+      '1.1.1.1',
+      '8.8.8.8',
+      '93.184.216.34',
+      '9.255.255.255',
+      '11.0.0.0',
+      '100.63.255.255',
+      '100.128.0.0',
+      '126.255.255.255',
+      '128.0.0.0',
+      '169.253.255.255',
+      '169.255.0.0',
+      '172.15.255.255',
+      '172.32.0.0',
+      '192.167.255.255',
+      '192.169.0.0',
+      '198.17.255.255',
+      '198.20.0.0',
+      '223.255.255.255',
+      '2606:4700:4700::1111',
+      '2a00:1450:4001:81b::200e',
+      '2001:4860:4860::8888',
+      '2001:200::1',
+      '::ffff:8.8.8.8',
+      '::ffff:808:808',
+      '64:ff9b::808:808',
+      '2002:808:808::1',
+      '3fff:1000::1',
+      '2000::1',
+      '3ffe::1',
     ],
   };
 
@@ -53,7 +135,21 @@ describe('classifyAddress', () => {
   }
 
   it('answers undefined for anything that is not an IP address', () => {
-    for (const text of ['', 'localhost', 'example.com', '1.2.3', '1.2.3.4.5', '256.0.0.1', '01.2.3.4', '0x7f.0.0.1', '2130706433', '::g', '1:2:3:4:5:6:7:8:9', '[127.0.0.1]', ' 127.0.0.1']) {
+    for (const text of [
+      '',
+      'localhost',
+      'example.com',
+      '1.2.3',
+      '1.2.3.4.5',
+      '256.0.0.1',
+      '01.2.3.4',
+      '0x7f.0.0.1',
+      '2130706433',
+      '::g',
+      '1:2:3:4:5:6:7:8:9',
+      '[127.0.0.1]',
+      ' 127.0.0.1',
+    ]) {
       expect(classifyAddress(text), text).toBeUndefined();
     }
   });
@@ -75,7 +171,9 @@ describe('the allow setting', () => {
   });
 
   it('refuses a category it does not know, naming it and the ones it knows', () => {
-    expect(() => parseAllow('loopback,lopback')).toThrow('JOBLINE_WEBHOOK_ALLOW names an unknown category "lopback": use loopback, private, link-local (comma-separated), or leave it empty for public addresses only');
+    expect(() => parseAllow('loopback,lopback')).toThrow(
+      'JOBLINE_WEBHOOK_ALLOW names an unknown category "lopback": use loopback, private, link-local (comma-separated), or leave it empty for public addresses only',
+    );
     // Unspecified, multicast and reserved addresses cannot be allowed at all.
     for (const never of ['public', 'unspecified', 'multicast', 'reserved', 'all', '*']) expect(() => parseAllow(never)).toThrow(`unknown category "${never}"`);
   });
@@ -346,7 +444,9 @@ describe('guardedLookup as the lookup of a real request (to 127.0.0.1 only)', ()
     const before = { requests, connections };
     const { error } = await get(PUBLIC_ONLY);
     expect(error).toBeInstanceOf(AddressRefusedError);
-    expect(error!.message).toBe('webhook target host receiver.test resolves to 127.0.0.1, which is a loopback address: refused, nothing was sent (JOBLINE_WEBHOOK_ALLOW=loopback would permit it)');
+    expect(error!.message).toBe(
+      'webhook target host receiver.test resolves to 127.0.0.1, which is a loopback address: refused, nothing was sent (JOBLINE_WEBHOOK_ALLOW=loopback would permit it)',
+    );
     // A later allowed request gets through, so the server was listening all along.
     expect(await get(allowOf('loopback'))).toEqual({ status: 200 });
     expect({ requests, connections }).toEqual({ requests: before.requests + 1, connections: before.connections + 1 });

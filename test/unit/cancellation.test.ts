@@ -11,7 +11,11 @@ const B = { jobId: 'x', type: 'transfer', payloadHash: 'h', generation: 1 };
 const JOB_ITEM = { pk: { S: 'JOB#x' }, status: { S: 'SUCCEEDED' }, type: { S: 'transfer' }, payloadHash: { S: 'h' }, generation: { N: '1' } };
 const none: CancellationReason = { Code: 'None' };
 const conflict: CancellationReason = { Code: 'TransactionConflict', Message: 'Transaction is ongoing for the item' };
-const conditionFailed = (item?: CancellationReason['Item']): CancellationReason => ({ Code: 'ConditionalCheckFailed', Message: 'The conditional request failed', ...(item ? { Item: item } : {}) });
+const conditionFailed = (item?: CancellationReason['Item']): CancellationReason => ({
+  Code: 'ConditionalCheckFailed',
+  Message: 'The conditional request failed',
+  ...(item ? { Item: item } : {}),
+});
 
 describe('classifyCancellation', () => {
   describe('the job item condition failed', () => {
@@ -63,12 +67,21 @@ describe('classifyCancellation', () => {
   describe('not runnable: the message is dropped', () => {
     it('when the job is FAILED (a redrive does not re-run it)', () => {
       const failedItem = { ...JOB_ITEM, status: { S: 'FAILED' } };
-      expect(classifyCancellation([conditionFailed(failedItem), none], B)).toMatchObject({ kind: 'not-runnable', refusal: { action: 'drop', reason: expect.stringContaining('FAILED') } });
+      expect(classifyCancellation([conditionFailed(failedItem), none], B)).toMatchObject({
+        kind: 'not-runnable',
+        refusal: { action: 'drop', reason: expect.stringContaining('FAILED') },
+      });
     });
 
     it('when the message is of an earlier generation, or carries another payload', () => {
-      expect(classifyCancellation([conditionFailed({ ...JOB_ITEM, status: { S: 'PENDING' }, generation: { N: '2' } }), none], B)).toMatchObject({ kind: 'not-runnable', refusal: { action: 'drop', reason: expect.stringContaining('generation 1') } });
-      expect(classifyCancellation([conditionFailed({ ...JOB_ITEM, status: { S: 'PENDING' }, payloadHash: { S: 'other' } }), none], B)).toMatchObject({ kind: 'not-runnable', refusal: { action: 'park', reason: expect.stringContaining('does not match') } });
+      expect(classifyCancellation([conditionFailed({ ...JOB_ITEM, status: { S: 'PENDING' }, generation: { N: '2' } }), none], B)).toMatchObject({
+        kind: 'not-runnable',
+        refusal: { action: 'drop', reason: expect.stringContaining('generation 1') },
+      });
+      expect(classifyCancellation([conditionFailed({ ...JOB_ITEM, status: { S: 'PENDING' }, payloadHash: { S: 'other' } }), none], B)).toMatchObject({
+        kind: 'not-runnable',
+        refusal: { action: 'park', reason: expect.stringContaining('does not match') },
+      });
     });
   });
 
@@ -96,13 +109,14 @@ describe('classifyCancellation', () => {
 // The store turns the verdict into what the worker acts on. A client stub stands in for DynamoDB so that
 // real DynamoDB's answers (which DynamoDB Local cannot produce) can be replayed.
 describe('JobStore.completeTransactional on a cancelled transaction', () => {
-  const cancelled = (reasons: CancellationReason[]) =>
-    new TransactionCanceledException({ message: 'Transaction cancelled', $metadata: {}, CancellationReasons: reasons });
+  const cancelled = (reasons: CancellationReason[]) => new TransactionCanceledException({ message: 'Transaction cancelled', $metadata: {}, CancellationReasons: reasons });
   const storeAnswering = (error: Error) => new JobStore({ send: async () => Promise.reject(error) } as unknown as DynamoDBClient, 'jobs');
   const write = { Update: { TableName: 'jobs', Key: { pk: { S: 'ACCOUNT#a' } }, UpdateExpression: 'ADD balance :d', ExpressionAttributeValues: { ':d': { N: '1' } } } };
 
   it('throws a TransactionConflictError (a TransientError), so the worker retries it', async () => {
-    const error = await storeAnswering(cancelled([none, conflict])).completeTransactional(B, { S: '{}' }, [write]).catch((e: unknown) => e);
+    const error = await storeAnswering(cancelled([none, conflict]))
+      .completeTransactional(B, { S: '{}' }, [write])
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TransactionConflictError);
     expect(error).toBeInstanceOf(TransientError);
     expect(error).not.toBeInstanceOf(PermanentError);
@@ -123,7 +137,15 @@ describe('JobStore.completeTransactional on a cancelled transaction', () => {
 
   it('sends the completion as item 0 and the handler writes after it', async () => {
     let sent: any;
-    const store = new JobStore({ send: async (command: any) => { sent = command.input; return {}; } } as unknown as DynamoDBClient, 'jobs');
+    const store = new JobStore(
+      {
+        send: async (command: any) => {
+          sent = command.input;
+          return {};
+        },
+      } as unknown as DynamoDBClient,
+      'jobs',
+    );
     await expect(store.completeTransactional({ ...B, jobId: 'job-1' }, { S: '{"ok":true}' }, [write])).resolves.toBe('completed');
     expect(sent.TransactItems).toHaveLength(2);
     expect(sent.TransactItems[0].Update).toMatchObject({

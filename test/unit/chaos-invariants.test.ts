@@ -21,9 +21,16 @@ function world(overrides: Partial<Observation> = {}): Observation {
       { jobId: 'w2', type: 'webhook', status: 'FAILED' },
     ],
     unsubmitted: 0,
-    balances: new Map([['a', -5], ['b', 3], ['c', 2]]),
+    balances: new Map([
+      ['a', -5],
+      ['b', 3],
+      ['c', 2],
+    ]),
     deadLettered: new Set(['w2']),
-    webhookCalls: new Map([['w1', 2], ['w2', 1]]),
+    webhookCalls: new Map([
+      ['w1', 2],
+      ['w2', 1],
+    ]),
     ...overrides,
   };
 }
@@ -36,14 +43,32 @@ describe('chaos invariants', () => {
   });
 
   it('catch a transfer applied twice', () => {
-    const verdict = checkInvariants(world({ balances: new Map([['a', -10], ['b', 8], ['c', 2]]) }));
+    const verdict = checkInvariants(
+      world({
+        balances: new Map([
+          ['a', -10],
+          ['b', 8],
+          ['c', 2],
+        ]),
+      }),
+    );
     expect(verdict.doubleApplied).toBe(2);
     expect(verdict.problems).toHaveLength(1);
   });
 
   it('catch a transfer applied but never marked SUCCEEDED, and money created from nothing', () => {
     const jobs = world().jobs.map((j) => (j.jobId === 't2' ? { ...j, status: 'PENDING' } : j));
-    const verdict = checkInvariants(world({ jobs, deadLettered: new Set(['w2', 't2']), balances: new Map([['a', -5], ['b', 3], ['c', 3]]) }));
+    const verdict = checkInvariants(
+      world({
+        jobs,
+        deadLettered: new Set(['w2', 't2']),
+        balances: new Map([
+          ['a', -5],
+          ['b', 3],
+          ['c', 3],
+        ]),
+      }),
+    );
     expect(verdict.lost).toBe(1);
     expect(verdict.doubleApplied).toBe(2);
     expect(verdict.ledgerSum).toBe(1);
@@ -63,19 +88,72 @@ describe('chaos invariants', () => {
 });
 
 describe('calls under a live lease', () => {
-  it('are calls of one job that overlap while the first call\'s lease still runs', () => {
+  it("are calls of one job that overlap while the first call's lease still runs", () => {
     // Lease 1 s: a second call 10 ms into the first one ran under a live lease; one 600 ms in may not
     // have (the first worker may have stalled up to LEASE_SLACK_MS between its claim and its call).
-    expect(callsUnderLiveLease(new Map([['k', [[0, 1200], [10, 50]]]]), 1000)).toBe(1);
-    expect(callsUnderLiveLease(new Map([['k', [[0, 1200], [600, 650]]]]), 1000)).toBe(0);
+    expect(
+      callsUnderLiveLease(
+        new Map([
+          [
+            'k',
+            [
+              [0, 1200],
+              [10, 50],
+            ],
+          ],
+        ]),
+        1000,
+      ),
+    ).toBe(1);
+    expect(
+      callsUnderLiveLease(
+        new Map([
+          [
+            'k',
+            [
+              [0, 1200],
+              [600, 650],
+            ],
+          ],
+        ]),
+        1000,
+      ),
+    ).toBe(0);
   });
 
   it('are not calls that follow each other, however soon', () => {
-    expect(callsUnderLiveLease(new Map([['k', [[0, 5], [6, 10], [11, 20]]]]), 1000)).toBe(0);
+    expect(
+      callsUnderLiveLease(
+        new Map([
+          [
+            'k',
+            [
+              [0, 5],
+              [6, 10],
+              [11, 20],
+            ],
+          ],
+        ]),
+        1000,
+      ),
+    ).toBe(0);
   });
 
   it('break the invariants', () => {
-    const verdict = checkInvariants(world({ webhookIntervals: new Map([['w1', [[0, 1200], [20, 40]]]]), leaseMs: 1000 }));
+    const verdict = checkInvariants(
+      world({
+        webhookIntervals: new Map([
+          [
+            'w1',
+            [
+              [0, 1200],
+              [20, 40],
+            ],
+          ],
+        ]),
+        leaseMs: 1000,
+      }),
+    );
     expect(verdict.concurrentUnderLease).toBe(1);
     expect(verdict.problems).toHaveLength(1);
   });
@@ -97,7 +175,7 @@ describe('DLQ sightings', () => {
     expect([...parked].sort()).toEqual(['f1', 'f2']);
   });
 
-  it('do not count a forged message, or one of another generation, as the job\'s own', () => {
+  it("do not count a forged message, or one of another generation, as the job's own", () => {
     const parked = deadLetteredJobs(jobs, [
       { jobId: 'f1', generation: 1, payloadHash: 'forged' },
       { jobId: 'f2', generation: 1, payloadHash: 'h2' },
@@ -155,7 +233,13 @@ describe('forged messages', () => {
     const verdict = checkInvariants(
       world({
         calls: [call('w1', '/forged/3')],
-        balances: new Map([['a', -5], ['b', 3], ['c', 2], ['forged-4', 7], ['acct', -7]]),
+        balances: new Map([
+          ['a', -5],
+          ['b', 3],
+          ['c', 2],
+          ['forged-4', 7],
+          ['acct', -7],
+        ]),
         forged: { victims: ['w2'], messageIds: [] },
       }),
     );
@@ -165,7 +249,9 @@ describe('forged messages', () => {
   });
 
   it('catch a forged message no worker refused, and a stale copy no worker dropped', () => {
-    const verdict = checkInvariants(world({ forged: { victims: [], messageIds: ['m1', 'm2', 'm3'] }, dropped: new Set(['m1', 's1']), parked: new Set(['m2', 's2']), stale: ['s1', 's2'] }));
+    const verdict = checkInvariants(
+      world({ forged: { victims: [], messageIds: ['m1', 'm2', 'm3'] }, dropped: new Set(['m1', 's1']), parked: new Set(['m2', 's2']), stale: ['s1', 's2'] }),
+    );
     expect(verdict.forgedUnrefused).toBe(1);
     // A stale copy must be dropped, not parked.
     expect(verdict.staleUndropped).toBe(1);
@@ -205,11 +291,11 @@ describe('stuck jobs', () => {
 describe('two callers sharing keys', () => {
   const clean = { key: 'k', aJobId: 't1', bStatus: 202, bJobId: 't2', bGetOfA: 404, aGetOfB: 404 };
 
-  it('hold when the second caller gets a job of its own that runs, and neither reads the other\'s', () => {
+  it("hold when the second caller gets a job of its own that runs, and neither reads the other's", () => {
     expect(crossCallerViolations([clean], world().jobs).count).toBe(0);
   });
 
-  it('catch a 422, the first caller\'s job id, a job that never ran, and a readable foreign job', () => {
+  it("catch a 422, the first caller's job id, a job that never ran, and a readable foreign job", () => {
     const jobs = world().jobs;
     expect(crossCallerViolations([{ ...clean, bStatus: 422, bJobId: undefined }], jobs).count).toBe(1);
     expect(crossCallerViolations([{ ...clean, bJobId: 't1' }], jobs).count).toBe(1);

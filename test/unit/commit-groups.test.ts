@@ -4,16 +4,37 @@ import { itemKey, planCommitGroups } from '../../shared/worker/transactional';
 
 describe('planCommitGroups', () => {
   it('puts jobs that share no item into one group, in order', () => {
-    expect(planCommitGroups([['job1', 'a'], ['job2', 'b'], ['job3', 'c']])).toEqual([[0, 1, 2]]);
+    expect(
+      planCommitGroups([
+        ['job1', 'a'],
+        ['job2', 'b'],
+        ['job3', 'c'],
+      ]),
+    ).toEqual([[0, 1, 2]]);
   });
 
   it('puts a job that shares an item with a group into another group', () => {
-    expect(planCommitGroups([['job1', 'a', 'b'], ['job2', 'b', 'c'], ['job3', 'd']])).toEqual([[0, 2], [1]]);
+    expect(
+      planCommitGroups([
+        ['job1', 'a', 'b'],
+        ['job2', 'b', 'c'],
+        ['job3', 'd'],
+      ]),
+    ).toEqual([[0, 2], [1]]);
   });
 
   it('keeps a transaction within its item limit, filling the first group a job fits in', () => {
     // 3 + 3 items would be 6 > 5: j2 opens a second group; j3 (2 items) still fits the first.
-    expect(planCommitGroups([['j1', 'a', 'b'], ['j2', 'c', 'd'], ['j3', 'e']], 5)).toEqual([[0, 2], [1]]);
+    expect(
+      planCommitGroups(
+        [
+          ['j1', 'a', 'b'],
+          ['j2', 'c', 'd'],
+          ['j3', 'e'],
+        ],
+        5,
+      ),
+    ).toEqual([[0, 2], [1]]);
   });
 
   it('tells items apart by table and key', () => {
@@ -31,7 +52,19 @@ describe('classifyGroupCancellation', () => {
   const failed = (item?: object) => ({ Code: 'ConditionalCheckFailed', ...(item ? { Item: item } : {}) });
 
   it('reads each job by its own items: duplicate, unknown, refused, or nothing decided', () => {
-    const reasons = [failed({ status: { S: 'SUCCEEDED' }, type: { S: 't' }, payloadHash: { S: 'h' }, generation: { N: '1' } }), none, none, failed(), none, none, none, failed(), none, none, none];
+    const reasons = [
+      failed({ status: { S: 'SUCCEEDED' }, type: { S: 't' }, payloadHash: { S: 'h' }, generation: { N: '1' } }),
+      none,
+      none,
+      failed(),
+      none,
+      none,
+      none,
+      failed(),
+      none,
+      none,
+      none,
+    ];
     // Jobs of 3, 3, 3 and 2 items: the first job's completion failed (with the record: a duplicate), the
     // second's completion failed without a record (unknown job), the third's first write was refused,
     // the fourth was only cancelled along with the others.

@@ -6,7 +6,7 @@ import { parseContext } from '../../app/context';
 const TYPES = ['transfer', 'webhook'];
 
 describe('parseContext', () => {
-  it('reads the app\'s settings, and JSON queue overrides given as a string (as -c passes them)', () => {
+  it("reads the app's settings, and JSON queue overrides given as a string (as -c passes them)", () => {
     expect(parseContext({ authorization: 'none', logLevel: 'warn', retentionDays: '20', queueOverrides: '{"webhook":{"batchSize":5}}' }, TYPES)).toEqual({
       authorization: 'none',
       logLevel: 'warn',
@@ -15,7 +15,7 @@ describe('parseContext', () => {
     });
   });
 
-  it('leaves CDK\'s own keys alone', () => {
+  it("leaves CDK's own keys alone", () => {
     expect(parseContext({ 'aws:cdk:enable-asset-metadata': true, '@aws-cdk/core:newStyleStackSynthesis': true }, TYPES)).toEqual({});
   });
 

@@ -2,14 +2,7 @@
 // is deployed, so a bad declaration fails at synth (or import) time with a readable reason.
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import {
-  DEFAULT_QUEUE_OPTIONS,
-  defineJob,
-  resolveQueueOptions,
-  validateJobType,
-  visibilityTimeoutSeconds,
-  type QueueOptions,
-} from '../../shared/jobs/define';
+import { DEFAULT_QUEUE_OPTIONS, defineJob, resolveQueueOptions, validateJobType, visibilityTimeoutSeconds, type QueueOptions } from '../../shared/jobs/define';
 
 const standard = (options: Partial<QueueOptions> = {}) => resolveQueueOptions(options);
 const fifo = (options: Partial<QueueOptions> = {}) => resolveQueueOptions({ fifo: true, ...options });
@@ -34,7 +27,7 @@ describe('resolveQueueOptions', () => {
 });
 
 describe('validateJobType', () => {
-  it('refuses a retry budget that does not fit SQS\'s 14-day retention (SQS would delete the message silently)', () => {
+  it("refuses a retry budget that does not fit SQS's 14-day retention (SQS would delete the message silently)", () => {
     const q = resolveQueueOptions({ maxReceiveCount: 1000, timeoutSeconds: 300 });
     expect(validateJobType('slow', q, false)).toEqual([expect.stringContaining("must fit SQS's 14-day message retention")]);
     expect(validateJobType('ok', resolveQueueOptions(), false)).toEqual([]);

@@ -4,7 +4,10 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { apiUrl, header, json, problem } from '../../shared/api/http';
 
-function event(headers: Record<string, string> = {}, requestContext: Partial<APIGatewayProxyEventV2['requestContext']> = { domainName: 'abc.execute-api.eu-west-1.amazonaws.com', stage: '$default' }): APIGatewayProxyEventV2 {
+function event(
+  headers: Record<string, string> = {},
+  requestContext: Partial<APIGatewayProxyEventV2['requestContext']> = { domainName: 'abc.execute-api.eu-west-1.amazonaws.com', stage: '$default' },
+): APIGatewayProxyEventV2 {
   return { headers, requestContext } as unknown as APIGatewayProxyEventV2;
 }
 
@@ -53,6 +56,8 @@ describe('json and problem', () => {
 
   it('carry a code and a message, and details only when given', () => {
     expect(JSON.parse(problem(404, 'unknown_job', 'no such job').body as string)).toEqual({ error: { code: 'unknown_job', message: 'no such job' } });
-    expect(JSON.parse(problem(400, 'invalid_payload', 'bad', { issues: [] }).body as string)).toEqual({ error: { code: 'invalid_payload', message: 'bad', details: { issues: [] } } });
+    expect(JSON.parse(problem(400, 'invalid_payload', 'bad', { issues: [] }).body as string)).toEqual({
+      error: { code: 'invalid_payload', message: 'bad', details: { issues: [] } },
+    });
   });
 });

@@ -5,7 +5,8 @@ import type { JobContext } from '../../shared/jobs/define';
 import { accountKey, transfer, transferPayload } from '../../app/jobs/transfer/handler';
 import { webhook, webhookPayload } from '../../app/jobs/webhook/handler';
 
-const HEADER_RULE = 'jobline sets content-type, content-length, host and idempotency-key itself, and connection, keep-alive, upgrade, expect, te, trailer, transfer-encoding and proxy-* are connection-level headers a webhook call cannot carry';
+const HEADER_RULE =
+  'jobline sets content-type, content-length, host and idempotency-key itself, and connection, keep-alive, upgrade, expect, te, trailer, transfer-encoding and proxy-* are connection-level headers a webhook call cannot carry';
 import { createLogger } from '../../shared/log';
 
 /** The issues of a refused payload as "path: message" lines. */
@@ -93,7 +94,9 @@ describe('webhook payload', () => {
       body: { event: 'done', n: [1, 2] },
       timeoutSeconds: 10,
     });
-    expect(webhookPayload.parse({ url: 'http://10.0.0.1:8080/', body: null, headers: { 'X-Signature': 'abc' }, timeoutSeconds: 60 })).toMatchObject({ headers: { 'X-Signature': 'abc' } });
+    expect(webhookPayload.parse({ url: 'http://10.0.0.1:8080/', body: null, headers: { 'X-Signature': 'abc' }, timeoutSeconds: 60 })).toMatchObject({
+      headers: { 'X-Signature': 'abc' },
+    });
   });
 
   it.each([
@@ -101,7 +104,11 @@ describe('webhook payload', () => {
     ['a javascript: URL', { url: 'javascript:alert(1)', body: 1 }, 'url: url must be an absolute http(s) URL'],
     ['a relative URL', { url: '/hooks/a', body: 1 }, 'url: url must be an absolute http(s) URL'],
     ['a missing body', { url: 'https://example.com' }, 'body: Invalid input'],
-    ['a header value above 1024 characters', { url: 'https://example.com', body: 1, headers: { 'X-A': 'v'.repeat(1025) } }, 'headers.X-A: Too big: expected string to have <=1024 characters'],
+    [
+      'a header value above 1024 characters',
+      { url: 'https://example.com', body: 1, headers: { 'X-A': 'v'.repeat(1025) } },
+      'headers.X-A: Too big: expected string to have <=1024 characters',
+    ],
     ['a timeout of 0', { url: 'https://example.com', body: 1, timeoutSeconds: 0 }, 'timeoutSeconds: Too small: expected number to be >=1'],
     ['a timeout above 60 s', { url: 'https://example.com', body: 1, timeoutSeconds: 61 }, 'timeoutSeconds: Too big: expected number to be <=60'],
     ['a fractional timeout', { url: 'https://example.com', body: 1, timeoutSeconds: 2.5 }, 'timeoutSeconds: Invalid input: expected int, received number'],
@@ -125,7 +132,9 @@ describe('webhook payload', () => {
     ['Proxy-Authorization', 'a proxy-* header'],
     ['proxy-connection', 'a proxy-* header (lower case)'],
   ])('refuses a header %s (%s), naming it', (name) => {
-    expect(issuesOf(webhookPayload, { url: 'https://example.com', body: 1, headers: { 'X-Fine': 'v', [name]: 'v' } })).toEqual([`headers: headers may not set ${name}: ${HEADER_RULE}`]);
+    expect(issuesOf(webhookPayload, { url: 'https://example.com', body: 1, headers: { 'X-Fine': 'v', [name]: 'v' } })).toEqual([
+      `headers: headers may not set ${name}: ${HEADER_RULE}`,
+    ]);
   });
 
   it('lists every header it refuses in one issue', () => {

@@ -19,7 +19,7 @@ describe('the job state machine', () => {
 
   it('reaches every state from a submit', () => {
     const reached = new Set<string>(['(none)']);
-    for (let changed = true; changed; ) {
+    for (let changed = true; changed;) {
       changed = false;
       for (const t of TRANSITIONS) {
         if (t.to !== '(unchanged)' && !reached.has(t.to) && t.from.some((s) => reached.has(s))) {

@@ -21,7 +21,8 @@ describe('rate expressions', () => {
   });
 
   it('rejects what EventBridge rejects, and cron expressions', () => {
-    for (const bad of ['rate(0 minutes)', 'rate(1 minutes)', 'rate(2 minute)', 'rate(1.5 hours)', 'rate(1 second)', 'rate(-1 days)', 'cron(0 12 * * ? *)']) expect(rateSeconds(bad), bad).toBeUndefined();
+    for (const bad of ['rate(0 minutes)', 'rate(1 minutes)', 'rate(2 minute)', 'rate(1.5 hours)', 'rate(1 second)', 'rate(-1 days)', 'cron(0 12 * * ? *)'])
+      expect(rateSeconds(bad), bad).toBeUndefined();
   });
 });
 
@@ -42,7 +43,10 @@ describe('stackModel: scheduled rules', () => {
           ],
         },
       },
-      NightlyRule: { Type: 'AWS::Events::Rule', Properties: { Name: 'nightly', ScheduleExpression: 'cron(0 3 * * ? *)', State: 'DISABLED', Targets: [{ Arn: { 'Fn::GetAtt': ['Reporter', 'Arn'] }, Id: 'T' }] } },
+      NightlyRule: {
+        Type: 'AWS::Events::Rule',
+        Properties: { Name: 'nightly', ScheduleExpression: 'cron(0 3 * * ? *)', State: 'DISABLED', Targets: [{ Arn: { 'Fn::GetAtt': ['Reporter', 'Arn'] }, Id: 'T' }] },
+      },
       PatternRule: { Type: 'AWS::Events::Rule', Properties: { EventPattern: { source: ['aws.s3'] }, Targets: [] } },
     });
     expect(model.schedules).toEqual([
@@ -59,13 +63,27 @@ describe('stackModel: scheduled rules', () => {
         ],
         unsupportedTargets: ['Target2'],
       },
-      { logicalId: 'NightlyRule', name: 'nightly', expression: 'cron(0 3 * * ? *)', rateSeconds: undefined, enabled: false, functionLogicalIds: ['Reporter'], targets: [{ id: 'T', functionLogicalId: 'Reporter' }], unsupportedTargets: [] },
+      {
+        logicalId: 'NightlyRule',
+        name: 'nightly',
+        expression: 'cron(0 3 * * ? *)',
+        rateSeconds: undefined,
+        enabled: false,
+        functionLogicalIds: ['Reporter'],
+        targets: [{ id: 'T', functionLogicalId: 'Reporter' }],
+        unsupportedTargets: [],
+      },
     ]);
   });
 
   it('refuses a schedule expression CloudFormation would refuse', () => {
     expect(() => modelOf({ R: { Type: 'AWS::Events::Rule', Properties: { ScheduleExpression: 'rate(1 minutes)', Targets: [] } } })).toThrow(/invalid ScheduleExpression/);
-    expect(() => modelOf({ ...fn('F'), R: { Type: 'AWS::Events::Rule', Properties: { ScheduleExpression: 'rate(1 minute)', Targets: [{ Id: 'T', Arn: { 'Fn::GetAtt': ['F', 'Arn'] }, Input: '{no' }] } } })).toThrow(/not valid JSON/);
+    expect(() =>
+      modelOf({
+        ...fn('F'),
+        R: { Type: 'AWS::Events::Rule', Properties: { ScheduleExpression: 'rate(1 minute)', Targets: [{ Id: 'T', Arn: { 'Fn::GetAtt': ['F', 'Arn'] }, Input: '{no' }] } },
+      }),
+    ).toThrow(/not valid JSON/);
   });
 });
 
@@ -84,7 +102,14 @@ describe('stackModel: global secondary indexes', () => {
             { AttributeName: 'at', AttributeType: 'N' },
           ],
           GlobalSecondaryIndexes: [
-            { IndexName: 'byStatus', KeySchema: [{ AttributeName: 'status', KeyType: 'HASH' }, { AttributeName: 'at', KeyType: 'RANGE' }], Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['owner'] } },
+            {
+              IndexName: 'byStatus',
+              KeySchema: [
+                { AttributeName: 'status', KeyType: 'HASH' },
+                { AttributeName: 'at', KeyType: 'RANGE' },
+              ],
+              Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['owner'] },
+            },
             { IndexName: 'byTime', KeySchema: [{ AttributeName: 'at', KeyType: 'HASH' }], Projection: { ProjectionType: 'KEYS_ONLY' } },
             { IndexName: 'all', KeySchema: [{ AttributeName: 'status', KeyType: 'HASH' }], Projection: { ProjectionType: 'ALL' } },
           ],
@@ -93,7 +118,14 @@ describe('stackModel: global secondary indexes', () => {
       Plain: { Type: 'AWS::DynamoDB::Table', Properties: { KeySchema: keys, AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }] } },
     });
     expect(model.tables[0]!.globalSecondaryIndexes).toEqual([
-      { IndexName: 'byStatus', KeySchema: [{ AttributeName: 'status', KeyType: 'HASH' }, { AttributeName: 'at', KeyType: 'RANGE' }], Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['owner'] } },
+      {
+        IndexName: 'byStatus',
+        KeySchema: [
+          { AttributeName: 'status', KeyType: 'HASH' },
+          { AttributeName: 'at', KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['owner'] },
+      },
       { IndexName: 'byTime', KeySchema: [{ AttributeName: 'at', KeyType: 'HASH' }], Projection: { ProjectionType: 'KEYS_ONLY' } },
       { IndexName: 'all', KeySchema: [{ AttributeName: 'status', KeyType: 'HASH' }], Projection: { ProjectionType: 'ALL' } },
     ]);
@@ -103,7 +135,10 @@ describe('stackModel: global secondary indexes', () => {
 
 describe('the Scheduled Event', () => {
   it('has EventBridge shape: time without milliseconds, the rule ARN as resource, empty detail', () => {
-    const event = scheduledEvent({ arn: 'arn:aws:events:eu-west-1:000000000000:rule/sweep', region: 'eu-west-1', accountId: '000000000000' }, new Date(Date.UTC(2026, 10, 27, 20, 47, 0, 123)));
+    const event = scheduledEvent(
+      { arn: 'arn:aws:events:eu-west-1:000000000000:rule/sweep', region: 'eu-west-1', accountId: '000000000000' },
+      new Date(Date.UTC(2026, 10, 27, 20, 47, 0, 123)),
+    );
     expect(event).toEqual({
       version: '0',
       id: expect.stringMatching(/^[0-9a-f-]{36}$/),

@@ -9,13 +9,17 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 async function measure(count: number, limit: number) {
   let inFlight = 0;
   let peak = 0;
-  const results = await mapLimit(Array.from({ length: count }, (_, i) => i), limit, async (item, index) => {
-    inFlight++;
-    peak = Math.max(peak, inFlight);
-    await sleep((item * 7) % 5); // later items often finish first
-    inFlight--;
-    return `${item}@${index}`;
-  });
+  const results = await mapLimit(
+    Array.from({ length: count }, (_, i) => i),
+    limit,
+    async (item, index) => {
+      inFlight++;
+      peak = Math.max(peak, inFlight);
+      await sleep((item * 7) % 5); // later items often finish first
+      inFlight--;
+      return `${item}@${index}`;
+    },
+  );
   return { results, peak };
 }
 
@@ -57,9 +61,11 @@ describe('mapLimit', () => {
   });
 
   it('rejects when a call rejects', async () => {
-    await expect(mapLimit([1, 2, 3], 2, async (n) => {
-      if (n === 2) throw new Error('boom');
-      return n;
-    })).rejects.toThrow('boom');
+    await expect(
+      mapLimit([1, 2, 3], 2, async (n) => {
+        if (n === 2) throw new Error('boom');
+        return n;
+      }),
+    ).rejects.toThrow('boom');
   });
 });

@@ -66,7 +66,8 @@ describe('npm start options', () => {
 
   it('usage names every option', () => {
     const text = usage();
-    for (const option of ['--port N', '--dynamodb-port N', '--sqs-port N', '--endpoint URL', '--synth', '--stack NAME', '-h, --help', 'PORT', 'AWS_ENDPOINT_URL', 'JAVA_HOME']) expect(text).toContain(option);
+    for (const option of ['--port N', '--dynamodb-port N', '--sqs-port N', '--endpoint URL', '--synth', '--stack NAME', '-h, --help', 'PORT', 'AWS_ENDPOINT_URL', 'JAVA_HOME'])
+      expect(text).toContain(option);
     expect(text.split('\n')[0]).toBe('usage: npm start -- [options]');
   });
 
@@ -93,7 +94,10 @@ describe('npm start options', () => {
 
 describe('Node', () => {
   it('older than 20 is an error with its fix', () => {
-    expect(checkNode('18.19.0')).toEqual({ cause: 'Node 18.19.0 is too old: jobline needs Node 20 or newer', fix: 'install Node 20+ (e.g. nvm install 20) and run npm start with it' });
+    expect(checkNode('18.19.0')).toEqual({
+      cause: 'Node 18.19.0 is too old: jobline needs Node 20 or newer',
+      fix: 'install Node 20+ (e.g. nvm install 20) and run npm start with it',
+    });
     expect(checkNode('v20.0.0')).toBeUndefined();
     expect(checkNode('24.1.0')).toBeUndefined();
   });
@@ -102,7 +106,9 @@ describe('Node', () => {
     expect(runtimeWarning(['nodejs24.x', 'nodejs24.x'], '20.20.2')).toBe("warning: functions run on this machine's Node 20; in AWS they run on nodejs24.x");
     expect(runtimeWarning(['nodejs20.x'], '20.20.2')).toBeUndefined();
     expect(runtimeWarning(['python3.12', 'provided.al2023'], '20.1.0')).toBeUndefined();
-    expect(runtimeWarning(['nodejs22.x', 'nodejs24.x', 'nodejs20.x'], '20.1.0')).toBe("warning: functions run on this machine's Node 20; in AWS they run on nodejs22.x, nodejs24.x");
+    expect(runtimeWarning(['nodejs22.x', 'nodejs24.x', 'nodejs20.x'], '20.1.0')).toBe(
+      "warning: functions run on this machine's Node 20; in AWS they run on nodejs22.x, nodejs24.x",
+    );
   });
 });
 
@@ -138,7 +144,10 @@ describe('Java', () => {
   });
 
   it('an older Java says which it found', () => {
-    expect(checkJava({ env: {}, run: () => ({ status: 0, stderr: 'java version "1.8.0_392"\n' }) })).toEqual({ cause: 'DynamoDB Local needs Java 17+, but java on PATH is Java 8', fix: JAVA_FIX });
+    expect(checkJava({ env: {}, run: () => ({ status: 0, stderr: 'java version "1.8.0_392"\n' }) })).toEqual({
+      cause: 'DynamoDB Local needs Java 17+, but java on PATH is Java 8',
+      fix: JAVA_FIX,
+    });
     expect(checkJava({ env: {}, run: () => ({ status: 0, stderr: 'openjdk version "11.0.22"\n' }) })?.cause).toBe('DynamoDB Local needs Java 17+, but java on PATH is Java 11');
   });
 
@@ -166,7 +175,10 @@ describe('Java', () => {
 });
 
 /** A machine on which the given ports are in use. */
-const busy = (...ports: number[]): PortProbe => async (port) => (ports.includes(port) ? { free: false, code: 'EADDRINUSE' } : { free: true });
+const busy =
+  (...ports: number[]): PortProbe =>
+  async (port) =>
+    ports.includes(port) ? { free: false, code: 'EADDRINUSE' } : { free: true };
 
 describe('ports', () => {
   it('a busy API port: says which, and suggests the next free one, as an option and as PORT', async () => {
@@ -181,23 +193,40 @@ describe('ports', () => {
       { cause: 'port 8000 (DynamoDB Local) is already in use', fix: 'npm start -- --dynamodb-port 8001' },
       { cause: 'port 9324 (the SQS emulator) is already in use', fix: 'npm start -- --sqs-port 9325' },
     ]);
-    const crowded = await preflight(optionsOf(['--port', '8001']), { probe: busy(8000), run: () => ({ status: 0, stderr: 'openjdk version "17.0.1"' }), env: {}, nodeVersion: '20.1.0' });
+    const crowded = await preflight(optionsOf(['--port', '8001']), {
+      probe: busy(8000),
+      run: () => ({ status: 0, stderr: 'openjdk version "17.0.1"' }),
+      env: {},
+      nodeVersion: '20.1.0',
+    });
     expect(crowded).toEqual([{ cause: 'port 8000 (DynamoDB Local) is already in use', fix: 'npm start -- --dynamodb-port 8002' }]);
   });
 
   it('the same port for two servers is a problem; port 0 (any free port) never is', async () => {
-    const problems = await preflight(optionsOf(['--port', '9324', '--dynamodb-port', '0']), { probe: busy(), run: () => ({ status: 0, stderr: 'openjdk version "17"' }), env: {}, nodeVersion: '20.1.0' });
+    const problems = await preflight(optionsOf(['--port', '9324', '--dynamodb-port', '0']), {
+      probe: busy(),
+      run: () => ({ status: 0, stderr: 'openjdk version "17"' }),
+      env: {},
+      nodeVersion: '20.1.0',
+    });
     expect(problems).toEqual([{ cause: 'port 9324 is given both to the HTTP API and to the SQS emulator', fix: 'npm start -- --sqs-port 9325' }]);
   });
 
   it('a port that cannot be listened on for another reason says the reason', async () => {
-    const problems = await checkPorts([{ port: 80, what: 'the HTTP API', flag: '--port', envVar: 'PORT' }], async (port) => (port === 80 ? { free: false, code: 'EACCES' } : { free: true }));
+    const problems = await checkPorts([{ port: 80, what: 'the HTTP API', flag: '--port', envVar: 'PORT' }], async (port) =>
+      port === 80 ? { free: false, code: 'EACCES' } : { free: true },
+    );
     expect(problems).toEqual([{ cause: 'port 80 (the HTTP API) cannot be listened on: EACCES', fix: 'npm start -- --port 81 (or PORT=81 npm start)' }]);
   });
 
   it('with an external endpoint: no Java check and no emulator ports', async () => {
     let javaRuns = 0;
-    const problems = await preflight(optionsOf(['--endpoint', 'http://localhost:4566']), { probe: busy(8000, 9324), run: () => (javaRuns++, { status: null, error: { code: 'ENOENT', message: '' } }), env: {}, nodeVersion: '20.1.0' });
+    const problems = await preflight(optionsOf(['--endpoint', 'http://localhost:4566']), {
+      probe: busy(8000, 9324),
+      run: () => (javaRuns++, { status: null, error: { code: 'ENOENT', message: '' } }),
+      env: {},
+      nodeVersion: '20.1.0',
+    });
     expect(problems).toEqual([]);
     expect(javaRuns).toBe(0);
   });
@@ -243,11 +272,20 @@ describe('ports', () => {
 const template: CfnTemplate = {
   Resources: {
     Dlq: { Type: 'AWS::SQS::Queue', Properties: { FifoQueue: true } },
-    FifoQueue: { Type: 'AWS::SQS::Queue', Properties: { FifoQueue: true, VisibilityTimeout: 180, RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': ['Dlq', 'Arn'] }, maxReceiveCount: 8 } } },
+    FifoQueue: {
+      Type: 'AWS::SQS::Queue',
+      Properties: { FifoQueue: true, VisibilityTimeout: 180, RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': ['Dlq', 'Arn'] }, maxReceiveCount: 8 } },
+    },
     PlainQueue: { Type: 'AWS::SQS::Queue', Properties: {} },
     TransferWorker: {
       Type: 'AWS::Lambda::Function',
-      Properties: { Runtime: 'nodejs24.x', Timeout: 30, Environment: { Variables: { JOBLINE_JOB_TYPE: 'transfer', JOBLINE_BACKOFF_BASE_SECONDS: '5', JOBLINE_BACKOFF_MAX_SECONDS: '300', JOBLINE_QUEUE_URL: { Ref: 'FifoQueue' } } } },
+      Properties: {
+        Runtime: 'nodejs24.x',
+        Timeout: 30,
+        Environment: {
+          Variables: { JOBLINE_JOB_TYPE: 'transfer', JOBLINE_BACKOFF_BASE_SECONDS: '5', JOBLINE_BACKOFF_MAX_SECONDS: '300', JOBLINE_QUEUE_URL: { Ref: 'FifoQueue' } },
+        },
+      },
     },
     WebhookWorker: { Type: 'AWS::Lambda::Function', Properties: { Runtime: 'nodejs24.x', Timeout: 20, Environment: { Variables: { JOBLINE_JOB_TYPE: 'webhook' } } } },
     TransferSource: {
@@ -256,7 +294,14 @@ const template: CfnTemplate = {
     },
     WebhookSource: {
       Type: 'AWS::Lambda::EventSourceMapping',
-      Properties: { EventSourceArn: { 'Fn::GetAtt': ['PlainQueue', 'Arn'] }, FunctionName: { Ref: 'WebhookWorker' }, BatchSize: 5, MaximumBatchingWindowInSeconds: 2, ScalingConfig: { MaximumConcurrency: 3 }, Enabled: false },
+      Properties: {
+        EventSourceArn: { 'Fn::GetAtt': ['PlainQueue', 'Arn'] },
+        FunctionName: { Ref: 'WebhookWorker' },
+        BatchSize: 5,
+        MaximumBatchingWindowInSeconds: 2,
+        ScalingConfig: { MaximumConcurrency: 3 },
+        Enabled: false,
+      },
     },
   },
 };
@@ -266,7 +311,19 @@ describe('job type settings, as synthesized', () => {
 
   it('are read from the event source, the queue and the worker function', () => {
     expect(settings).toEqual([
-      { type: 'transfer', fifo: true, batchSize: 10, batchingWindowSeconds: 0, maxConcurrency: 10, workerTimeoutSeconds: 30, visibilityTimeoutSeconds: 180, maxReceiveCount: 8, backoffBaseSeconds: '5', backoffMaxSeconds: '300', enabled: true },
+      {
+        type: 'transfer',
+        fifo: true,
+        batchSize: 10,
+        batchingWindowSeconds: 0,
+        maxConcurrency: 10,
+        workerTimeoutSeconds: 30,
+        visibilityTimeoutSeconds: 180,
+        maxReceiveCount: 8,
+        backoffBaseSeconds: '5',
+        backoffMaxSeconds: '300',
+        enabled: true,
+      },
       // SQS's default visibility timeout (30 s) when the template sets none.
       { type: 'webhook', fifo: false, batchSize: 5, batchingWindowSeconds: 2, maxConcurrency: 3, workerTimeoutSeconds: 20, visibilityTimeoutSeconds: 30, enabled: false },
     ]);
@@ -307,12 +364,15 @@ describe('reusing cdk.out', () => {
   const assembly = () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'jobline-marker-'));
     dirs.push(dir);
-    writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify({ version: '55.0.0', artifacts: { S: { type: 'aws:cloudformation:stack', properties: { templateFile: 'S.template.json' } } } }));
+    writeFileSync(
+      path.join(dir, 'manifest.json'),
+      JSON.stringify({ version: '55.0.0', artifacts: { S: { type: 'aws:cloudformation:stack', properties: { templateFile: 'S.template.json' } } } }),
+    );
     writeFileSync(path.join(dir, 'S.template.json'), JSON.stringify(template));
     return dir;
   };
 
-  it('no assembly, or one without jobline\'s marker (cdk synth made it), is synthesized', () => {
+  it("no assembly, or one without jobline's marker (cdk synth made it), is synthesized", () => {
     const empty = mkdtempSync(path.join(tmpdir(), 'jobline-marker-'));
     dirs.push(empty);
     expect(assemblyStatus(empty)).toEqual({ fresh: false, reason: `there is no cloud assembly in ${empty} yet` });
@@ -330,7 +390,9 @@ describe('reusing cdk.out', () => {
       fresh: false,
       reason: `${dir} was made with other settings (defaults; now queueOverrides={"webhook":{"batchSize":5}})`,
     });
-    expect(assemblyStatus(dir, undefined, { CDK_CONTEXT_JSON: '{"queueOverrides":"{}"}' }).reason).toBe(`${dir} was made with other settings (defaults; now CDK_CONTEXT_JSON={"queueOverrides":"{}"})`);
+    expect(assemblyStatus(dir, undefined, { CDK_CONTEXT_JSON: '{"queueOverrides":"{}"}' }).reason).toBe(
+      `${dir} was made with other settings (defaults; now CDK_CONTEXT_JSON={"queueOverrides":"{}"})`,
+    );
   });
 
   it("a caller's own assembly directory, given without settings, is taken as it is when newer than the sources", async () => {

@@ -40,7 +40,7 @@ function transactionalType(name: string, fifo: boolean, ran: number[]): JobType 
       failAsAsked(p);
       return { result: { n: p.n }, writes: [] };
     },
-  }) as unknown as JobType;
+  });
 }
 
 function leasedType(ran: number[]): JobType {
@@ -53,7 +53,7 @@ function leasedType(ran: number[]): JobType {
       failAsAsked(p);
       return { n: p.n };
     },
-  }) as unknown as JobType;
+  });
 }
 
 // ---- records and fakes -----------------------------------------------------------------------------------
@@ -196,7 +196,12 @@ describe('processBatch: FIFO message groups', () => {
     expect(ran.filter((n) => n > 10)).toEqual([11, 12]);
     expect(t.store.completeTransactional.mock.calls.map(([binding]) => binding.jobId)).toEqual([jobIdOfN(11), jobIdOfN(12)]);
     // The held-back records are retried with backoff like the one they wait for.
-    expect(t.delays().map((d) => d.record.messageId).sort()).toEqual(['a1', 'a2', 'a3']);
+    expect(
+      t
+        .delays()
+        .map((d) => d.record.messageId)
+        .sort(),
+    ).toEqual(['a1', 'a2', 'a3']);
   });
 
   it('does not hold a group back for a record that was dead-lettered (it will not come back)', async () => {
@@ -236,7 +241,11 @@ describe('processBatch: TransactionConflict on the completion', () => {
     // Retried later with backoff; neither dead-lettered nor marked FAILED (receives remain).
     expect(t.letters()).toEqual([]);
     expect(t.store.fail).not.toHaveBeenCalled();
-    expect(t.store.recordRetry).toHaveBeenCalledWith(expect.objectContaining({ jobId: jobIdOfN(1), generation: 1 }), 'TransientError: transaction cancelled [None, TransactionConflict]', undefined);
+    expect(t.store.recordRetry).toHaveBeenCalledWith(
+      expect.objectContaining({ jobId: jobIdOfN(1), generation: 1 }),
+      'TransientError: transaction cancelled [None, TransactionConflict]',
+      undefined,
+    );
     expect(t.delays().map((d) => d.record.messageId)).toEqual(['m1']);
   });
 
@@ -253,7 +262,11 @@ describe('processBatch: TransactionConflict on the completion', () => {
     t.store.completeTransactional.mockRejectedValue(conflict());
     const response = await t.run([jobRecord('m1', 'ledger', { n: 1 }, { receiveCount: 3 })]);
     expect(t.failedIds(response)).toEqual(['m1']);
-    expect(t.store.fail).toHaveBeenCalledWith(expect.objectContaining({ jobId: jobIdOfN(1) }), 'gave up after 3 attempts: TransientError: transaction cancelled [None, TransactionConflict]', expect.anything());
+    expect(t.store.fail).toHaveBeenCalledWith(
+      expect.objectContaining({ jobId: jobIdOfN(1) }),
+      'gave up after 3 attempts: TransientError: transaction cancelled [None, TransactionConflict]',
+      expect.anything(),
+    );
     // Visibility 0: no backoff on the last receive, so SQS moves it to the DLQ at once.
     expect(t.delays()).toEqual([expect.objectContaining({ seconds: 0 })]);
   });
@@ -315,7 +328,12 @@ describe('processBatch: the partial batch response', () => {
       jobRecord('other-type', 'notify', { n: 5 }),
     ]);
     expect(t.failedIds(response)).toEqual(['retry-1', 'retry-2']);
-    expect(t.letters().map((l) => l.record.messageId).sort()).toEqual(['other-type', 'permanent', 'poison']);
+    expect(
+      t
+        .letters()
+        .map((l) => l.record.messageId)
+        .sort(),
+    ).toEqual(['other-type', 'permanent', 'poison']);
     expect(ran.sort()).toEqual([1, 2, 3, 4]);
   });
 
@@ -341,7 +359,11 @@ describe('processBatch: the partial batch response', () => {
     t.store.getMany.mockRejectedValue(new Error('throttled'));
     const response = await t.run([jobRecord('m1', 'ledger', { n: 1 }, { receiveCount: 2 })]);
     expect(t.failedIds(response)).toEqual(['m1']);
-    expect(t.store.fail).toHaveBeenCalledWith(expect.objectContaining({ jobId: jobIdOfN(1) }), expect.stringContaining("could not read the batch's job records"), expect.anything());
+    expect(t.store.fail).toHaveBeenCalledWith(
+      expect.objectContaining({ jobId: jobIdOfN(1) }),
+      expect.stringContaining("could not read the batch's job records"),
+      expect.anything(),
+    );
   });
 });
 
@@ -357,7 +379,7 @@ describe('processBatch: leased jobs held by another worker', () => {
     expect(t.delays()).toEqual([expect.objectContaining({ seconds: 11 })]); // ceil(9.5) + 1
   });
 
-  it('on its last receive, acknowledges the message (the holder\'s own message carries the job) instead of leaving a RUNNING job behind a DLQ copy', async () => {
+  it("on its last receive, acknowledges the message (the holder's own message carries the job) instead of leaving a RUNNING job behind a DLQ copy", async () => {
     const now = 1_000_000;
     const t = setup(leasedType([]), { maxReceiveCount: 2 });
     t.deps.now = () => now;
@@ -405,7 +427,12 @@ describe('processBatch: group commit of transactional jobs', () => {
 
   it('settles each job of a cancelled group by its own verdict, and commits the undecided ones alone', async () => {
     const t = setup(transactionalType('ledger', false, []));
-    t.store.completeTransactionalGroup.mockResolvedValueOnce([{ kind: 'duplicate' }, undefined, { kind: 'permanent', reason: 'its condition refused it' }, { kind: 'unknown-job' }]);
+    t.store.completeTransactionalGroup.mockResolvedValueOnce([
+      { kind: 'duplicate' },
+      undefined,
+      { kind: 'permanent', reason: 'its condition refused it' },
+      { kind: 'unknown-job' },
+    ]);
     const response = await t.run([1, 2, 3, 4].map((n) => jobRecord(`m${n}`, 'ledger', { n })));
     expect(response.batchItemFailures).toEqual([]);
     // Only the undecided job is committed again, alone.
@@ -418,7 +445,9 @@ describe('processBatch: group commit of transactional jobs', () => {
 
   it('commits every job alone when DynamoDB refuses the group as invalid', async () => {
     const t = setup(transactionalType('ledger', false, []));
-    t.store.completeTransactionalGroup.mockRejectedValueOnce(Object.assign(new Error('Transaction request cannot include multiple operations on one item'), { name: 'ValidationException' }));
+    t.store.completeTransactionalGroup.mockRejectedValueOnce(
+      Object.assign(new Error('Transaction request cannot include multiple operations on one item'), { name: 'ValidationException' }),
+    );
     const response = await t.run([jobRecord('m1', 'ledger', { n: 1 }), jobRecord('m2', 'ledger', { n: 2 })]);
     expect(response.batchItemFailures).toEqual([]);
     expect(t.store.completeTransactional).toHaveBeenCalledTimes(2);

@@ -27,10 +27,10 @@ function balanceChange(tableName: string, account: string, delta: number, at: st
   };
 }
 
-export const transfer = defineJob(transferType, async (p, ctx) => {
+export const transfer = defineJob(transferType, (p, ctx) => {
   const at = new Date().toISOString();
-  return {
+  return Promise.resolve({
     result: { from: p.from, to: p.to, amount: p.amount },
     writes: [balanceChange(ctx.tableName, p.from, -p.amount, at), balanceChange(ctx.tableName, p.to, p.amount, at)],
-  };
+  });
 });

@@ -32,9 +32,9 @@ const RETRYABLE_STATUS = new Set([408, 425, 429]);
  * calls: other protocols' ports, where an HTTP request could be taken for that protocol's commands.
  */
 const BLOCKED_PORTS = new Set([
-  1, 7, 9, 11, 13, 15, 17, 19, 20, 21, 22, 23, 25, 37, 42, 43, 53, 69, 77, 79, 87, 95, 101, 102, 103, 104, 109, 110, 111, 113, 115, 117, 119, 123, 135, 137,
-  139, 143, 161, 179, 389, 427, 465, 512, 513, 514, 515, 526, 530, 531, 532, 540, 548, 554, 556, 563, 587, 601, 636, 989, 990, 993, 995, 1719, 1720, 1723,
-  2049, 3659, 4045, 4190, 5060, 5061, 6000, 6566, 6665, 6666, 6667, 6668, 6669, 6679, 6697, 10080,
+  1, 7, 9, 11, 13, 15, 17, 19, 20, 21, 22, 23, 25, 37, 42, 43, 53, 69, 77, 79, 87, 95, 101, 102, 103, 104, 109, 110, 111, 113, 115, 117, 119, 123, 135, 137, 139, 143, 161, 179,
+  389, 427, 465, 512, 513, 514, 515, 526, 530, 531, 532, 540, 548, 554, 556, 563, 587, 601, 636, 989, 990, 993, 995, 1719, 1720, 1723, 2049, 3659, 4045, 4190, 5060, 5061, 6000,
+  6566, 6665, 6666, 6667, 6668, 6669, 6679, 6697, 10080,
 ]);
 
 function retryAfterSeconds(header: string | undefined): number | undefined {
@@ -92,7 +92,7 @@ export async function callWebhook(p: WebhookPayload, ctx: Pick<JobContext, 'jobI
 
   const body = Buffer.from(JSON.stringify(p.body), 'utf8');
   // No prototype: a header may be called "constructor".
-  const headers: Record<string, string> = Object.create(null);
+  const headers = Object.create(null) as Record<string, string>;
   for (const [name, value] of Object.entries(p.headers ?? {})) {
     const lower = name.toLowerCase();
     headers[lower] = headers[lower] === undefined ? value : `${headers[lower]}, ${value}`;
@@ -139,12 +139,7 @@ export async function callWebhook(p: WebhookPayload, ctx: Pick<JobContext, 'jobI
  * One request: resolves with the status once the response's body has been read and discarded (or has
  * failed: the status is known by then), rejects when no response arrives. The signal aborts either part.
  */
-function post(
-  send: typeof httpRequest,
-  options: RequestOptions,
-  body: Buffer,
-  signal: AbortSignal,
-): Promise<{ status: number; retryAfter: string | undefined }> {
+function post(send: typeof httpRequest, options: RequestOptions, body: Buffer, signal: AbortSignal): Promise<{ status: number; retryAfter: string | undefined }> {
   return new Promise((resolve, reject) => {
     if (signal.aborted) return reject(abortReason(signal));
     let response: IncomingMessage | undefined;
@@ -190,7 +185,7 @@ class StaleConnectionError extends Error {
 
 function abortReason(signal: AbortSignal): Error {
   const reason: unknown = signal.reason;
-  return reason instanceof Error ? reason : new Error(`the call was aborted${reason === undefined ? '' : `: ${String(reason)}`}`);
+  return reason instanceof Error ? reason : new Error(`the call was aborted${reason === undefined ? '' : `: ${typeof reason === 'string' ? reason : JSON.stringify(reason)}`}`);
 }
 
 const headerValue = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value);
