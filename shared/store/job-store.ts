@@ -17,7 +17,7 @@ import { PermanentError, TransactionConflictError, TransientError } from '../err
 import { sleep } from '../sleep';
 import { classifyCancellation, classifyGroupCancellation, type GroupVerdict } from './cancellation';
 import { JobTable } from './job-table';
-import { conditionalUpdate, JOB_NAMES as NAMES } from './conditional-update';
+import { conditionalUpdate, JOB_NAMES as NAMES, STATUS_VALUE } from './conditional-update';
 import { refusalOf, type Binding, type Refusal } from './binding';
 import { fromItem, jobKey, type Item, type JobRecord } from './job-record';
 
@@ -26,6 +26,15 @@ export type { Binding } from './binding';
 /** Results are kept in the record; bigger ones belong in the job's own storage. */
 export const MAX_RESULT_BYTES = 64 * 1024;
 const BATCH_GET_LIMIT = 100;
+/**
+ * What a worker checks a message against before running it (binding, status, expiry): the rest of a record
+ * (its payload, up to 256 KB, and its result, up to 64 KB) is not read back and parsed for every batch.
+ * The read units are the same (DynamoDB charges for the whole item); the bytes on the wire are not.
+ */
+const BINDING_PROJECTION = {
+  ProjectionExpression: 'pk, jobId, #type, #status, generation, payloadHash, expiresAt',
+  ExpressionAttributeNames: { '#type': 'type', '#status': 'status' },
+};
 /** DynamoDB takes at most 100 items in a transaction; a job's completion is one of them. */
 export const MAX_TRANSACTION_ITEMS = 100;
 export const MAX_JOB_WRITES = MAX_TRANSACTION_ITEMS - 1;
@@ -56,7 +65,7 @@ export class JobStore extends JobTable {
    * Reads many records with BatchGetItem (100 keys a call), retrying UnprocessedKeys with backoff.
    * `consistent: false` reads at half the cost and may miss the latest write.
    */
-  async getMany(jobIds: readonly string[], options: { consistent?: boolean } = {}): Promise<Map<string, JobRecord>> {
+  async getMany(jobIds: readonly string[], options: { consistent?: boolean; bindingOnly?: boolean } = {}): Promise<Map<string, JobRecord>> {
     const found = new Map<string, JobRecord>();
     const distinct = [...new Set(jobIds)];
     for (let start = 0; start < distinct.length; start += BATCH_GET_LIMIT) {
@@ -66,7 +75,11 @@ export class JobStore extends JobTable {
           if (round > 6) throw new TransientError(`BatchGetItem left ${keys.length} keys unprocessed`);
           await sleep(Math.min(1000, 25 * 2 ** round) * Math.random());
         }
-        const response = await this.client.send(new BatchGetItemCommand({ RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: options.consistent ?? true } } }));
+        const response = await this.client.send(
+          new BatchGetItemCommand({
+            RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: options.consistent ?? true, ...(options.bindingOnly ? BINDING_PROJECTION : {}) } },
+          }),
+        );
         for (const item of response.Responses?.[this.tableName] ?? []) {
           const job = fromItem(item);
           found.set(job.jobId, job);
@@ -95,8 +108,8 @@ export class JobStore extends JobTable {
             'attribute_exists(pk) AND #type = :type AND payloadHash = :hash AND generation = :gen AND (#status = :pending OR (#status = :running AND (leaseUntil < :nowMs OR leaseOwner = :owner)))',
           ExpressionAttributeNames: { ...NAMES, '#type': 'type' },
           ExpressionAttributeValues: {
-            ':running': { S: 'RUNNING' },
-            ':pending': { S: 'PENDING' },
+            ':running': STATUS_VALUE.RUNNING,
+            ':pending': STATUS_VALUE.PENDING,
             ':type': { S: binding.type },
             ':hash': { S: binding.payloadHash },
             ':gen': { N: String(binding.generation) },
@@ -134,7 +147,13 @@ export class JobStore extends JobTable {
           UpdateExpression: 'SET #status = :succeeded, #result = :result, finishedAt = :at, updatedAt = :at',
           ConditionExpression: '#status = :running AND leaseOwner = :owner',
           ExpressionAttributeNames: { ...NAMES, '#result': 'result' },
-          ExpressionAttributeValues: { ':succeeded': { S: 'SUCCEEDED' }, ':running': { S: 'RUNNING' }, ':owner': { S: owner }, ':result': storedResult(result), ':at': { S: at } },
+          ExpressionAttributeValues: {
+            ':succeeded': STATUS_VALUE.SUCCEEDED,
+            ':running': STATUS_VALUE.RUNNING,
+            ':owner': { S: owner },
+            ':result': storedResult(result),
+            ':at': { S: at },
+          },
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
@@ -162,8 +181,8 @@ export class JobStore extends JobTable {
         ConditionExpression: '#status = :pending AND generation = :gen AND payloadHash = :hash AND #type = :type',
         ExpressionAttributeNames: { ...NAMES, '#result': 'result', '#type': 'type' },
         ExpressionAttributeValues: {
-          ':succeeded': { S: 'SUCCEEDED' },
-          ':pending': { S: 'PENDING' },
+          ':succeeded': STATUS_VALUE.SUCCEEDED,
+          ':pending': STATUS_VALUE.PENDING,
           ':gen': { N: String(binding.generation) },
           ':hash': { S: binding.payloadHash },
           ':type': { S: binding.type },
@@ -227,7 +246,7 @@ export class JobStore extends JobTable {
    * attempt, in the message's generation only.
    */
   async recordRetry(binding: Binding, reason: string, owner?: string): Promise<boolean> {
-    const values: Item = { ':pending': { S: 'PENDING' }, ':reason': { S: reason }, ':at': { S: this.iso() } };
+    const values: Item = { ':pending': STATUS_VALUE.PENDING, ':reason': { S: reason }, ':at': { S: this.iso() } };
     if (owner !== undefined) {
       return conditionalUpdate(this.client, {
         TableName: this.tableName,
@@ -235,7 +254,7 @@ export class JobStore extends JobTable {
         UpdateExpression: 'SET #status = :pending, #error = :reason, updatedAt = :at REMOVE leaseOwner, leaseUntil',
         ConditionExpression: '#status = :running AND leaseOwner = :owner',
         ExpressionAttributeNames: { ...NAMES, '#error': 'error' },
-        ExpressionAttributeValues: { ...values, ':running': { S: 'RUNNING' }, ':owner': { S: owner } },
+        ExpressionAttributeValues: { ...values, ':running': STATUS_VALUE.RUNNING, ':owner': { S: owner } },
       });
     }
     return conditionalUpdate(this.client, {
@@ -265,9 +284,9 @@ export class JobStore extends JobTable {
         'generation = :gen AND payloadHash = :hash AND #status IN (:pending, :running) AND (attribute_not_exists(leaseOwner) OR leaseOwner = :owner OR leaseUntil < :nowMs)',
       ExpressionAttributeNames: { ...NAMES, '#error': 'error' },
       ExpressionAttributeValues: {
-        ':failed': { S: 'FAILED' },
-        ':pending': { S: 'PENDING' },
-        ':running': { S: 'RUNNING' },
+        ':failed': STATUS_VALUE.FAILED,
+        ':pending': STATUS_VALUE.PENDING,
+        ':running': STATUS_VALUE.RUNNING,
         ':gen': { N: String(binding.generation) },
         ':hash': { S: binding.payloadHash },
         ':reason': { S: reason },

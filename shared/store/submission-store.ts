@@ -5,7 +5,7 @@
  */
 import { ConditionalCheckFailedException, GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { JobTable } from './job-table';
-import { JOB_NAMES as NAMES } from './conditional-update';
+import { JOB_NAMES as NAMES, STATUS_VALUE } from './conditional-update';
 import { fromItem, isExpired, jobKey, sweepShard, SWEEP_KEYS, toItem, type JobRecord } from './job-record';
 
 export class SubmissionStore extends JobTable {
@@ -59,8 +59,8 @@ export class SubmissionStore extends JobTable {
           ConditionExpression: '#status = :failed AND #owner = :owner AND expiresAt > :nowSeconds',
           ExpressionAttributeNames: { ...NAMES, '#owner': 'owner', '#sweepAt': SWEEP_KEYS.at, '#sweepShard': SWEEP_KEYS.shard },
           ExpressionAttributeValues: {
-            ':pending': { S: 'PENDING' },
-            ':failed': { S: 'FAILED' },
+            ':pending': STATUS_VALUE.PENDING,
+            ':failed': STATUS_VALUE.FAILED,
             ':owner': { S: owner },
             ':at': { S: at },
             ':sweepAt': { N: String(now + sweepAfterMs) },

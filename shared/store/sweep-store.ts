@@ -7,7 +7,7 @@
  * conditional on the state the sweeper read, so a job that moved on in between is left alone.
  */
 import { GetItemCommand, QueryCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
-import { conditionalUpdate, JOB_NAMES as NAMES } from './conditional-update';
+import { conditionalUpdate, JOB_NAMES as NAMES, STATUS_VALUE } from './conditional-update';
 import { jobKey, SWEEP_INDEX, SWEEP_KEYS, SWEEP_SHARDS, type JobRecord } from './job-record';
 import { JobStore } from './job-store';
 
@@ -102,7 +102,7 @@ export class SweepStore extends JobStore {
       UpdateExpression: 'SET #status = :failed, #error = :reason, finishedAt = :at, updatedAt = :at REMOVE leaseOwner, leaseUntil',
       ConditionExpression,
       ExpressionAttributeNames: { ...NAMES, '#error': 'error' },
-      ExpressionAttributeValues: { ...values, ':failed': { S: 'FAILED' }, ':reason': { S: reason }, ':at': { S: at } },
+      ExpressionAttributeValues: { ...values, ':failed': STATUS_VALUE.FAILED, ':reason': { S: reason }, ':at': { S: at } },
     });
   }
 }

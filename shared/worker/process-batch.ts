@@ -74,9 +74,9 @@ export async function processBatch(records: readonly SQSRecord[], invocation: In
   if (type.kind === 'transactional' && primaries.length > 0) {
     try {
       const ids = primaries.map((i) => i.message!.jobId);
-      known = await deps.store.getMany(ids, { consistent: false });
+      known = await deps.store.getMany(ids, { consistent: false, bindingOnly: true });
       const unseen = ids.filter((id) => !known!.has(id));
-      if (unseen.length > 0) for (const [id, job] of await deps.store.getMany(unseen)) known.set(id, job);
+      if (unseen.length > 0) for (const [id, job] of await deps.store.getMany(unseen, { bindingOnly: true })) known.set(id, job);
     } catch (error) {
       unreadable = `could not read the batch's job records: ${reasonOf(error)}`;
       deps.log.warn(unreadable);

@@ -154,7 +154,7 @@ describe('processBatch: duplicates within one batch', () => {
     expect(ran).toEqual([1]);
     expect(t.store.completeTransactional).toHaveBeenCalledTimes(1);
     // One read for the batch (eventually consistent), with the job asked for once.
-    expect(t.store.getMany.mock.calls).toEqual([[[jobIdOfN(1)], { consistent: false }]]);
+    expect(t.store.getMany.mock.calls).toEqual([[[jobIdOfN(1)], { consistent: false, bindingOnly: true }]]);
     expect(t.letters()).toEqual([]);
   });
 
@@ -408,7 +408,7 @@ describe('processBatch: the batch read', () => {
       .mockImplementationOnce(async (ids: readonly string[]) => new Map(ids.map((id) => [id, pending(id)])));
     const response = await t.run([1, 2, 3].map((n) => jobRecord(`m${n}`, 'ledger', { n })));
     expect(response.batchItemFailures).toEqual([]);
-    expect(t.store.getMany.mock.calls).toEqual([[[jobIdOfN(1), jobIdOfN(2), jobIdOfN(3)], { consistent: false }], [[jobIdOfN(2)]]]);
+    expect(t.store.getMany.mock.calls).toEqual([[[jobIdOfN(1), jobIdOfN(2), jobIdOfN(3)], { consistent: false, bindingOnly: true }], [[jobIdOfN(2)], { bindingOnly: true }]]);
     expect(t.letters()).toEqual([]);
   });
 });
