@@ -115,7 +115,10 @@ describe('options', () => {
   it('refuses what it cannot deploy, saying what was given', () => {
     const { stack } = newStack();
     expect(() => new Jobline(stack, 'Short', { retention: Duration.days(3) })).toThrow('retention must be whole days, at least 14 (how long a DLQ keeps a message) (given 3 days)');
-    expect(() => new Jobline(stack, 'Fast', { sweepInterval: Duration.seconds(10) })).toThrow('sweepInterval must be at least 1 minute (given 10 seconds)');
+    expect(() => new Jobline(stack, 'Fast', { sweepInterval: Duration.seconds(10) })).toThrow(
+      "sweepInterval must be at least 1 minute, EventBridge's shortest rate (given 10 seconds)",
+    );
+    expect(() => new Jobline(stack, 'Soon', { sweepAfter: Duration.seconds(5), sweepGrace: Duration.seconds(0) })).not.toThrow();
     const jobs = new Jobline(stack, 'Jobs');
     expect(() => jobs.addJobType(transferType as never)).toThrow(
       'addJobType takes what defineJob returns (given an object named "transfer" without a handler: use defineJob, not defineJobType)',
