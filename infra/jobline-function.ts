@@ -11,6 +11,7 @@ import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import path from 'node:path';
 import { RUNTIME_MODULES } from './function-entries';
+import { isLocalDebug, LOCAL_DEBUG_CONTEXT } from './local-debug';
 import { lockFile } from './paths';
 
 export const LAMBDA_RUNTIME = Runtime.NODEJS_24_X;
@@ -47,6 +48,8 @@ export class JoblineFunction extends Construct {
       reason: 'Lambda names the log streams of its own log group at run time; the wildcard is limited to that one log group.',
     });
 
+    // Only the local runtime's synthesis asks for source maps (infra/local-debug.ts); deployed bundles have none.
+    const localDebug = isLocalDebug(this.node.tryGetContext(LOCAL_DEBUG_CONTEXT));
     this.function = new NodejsFunction(this, 'Function', {
       entry: path.resolve(props.entry),
       handler: 'handler',
@@ -65,7 +68,9 @@ export class JoblineFunction extends Construct {
       bundling: {
         format: OutputFormat.ESM,
         minify: true,
-        sourceMap: false,
+        sourceMap: localDebug,
+        // File names and positions only: the sources stay out of the map (and out of cdk.out's assets).
+        ...(localDebug ? { sourcesContent: false } : {}),
         externalModules: [],
         mainFields: ['module', 'main'],
         // Some bundled CommonJS dependencies call require(); give the ES module bundle one.

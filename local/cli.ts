@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * The `jobline` command (the package's bin). `jobline dev` runs the current directory's CDK app locally
- * (local/dev.ts); `jobline --help` lists the commands. Exit codes: 0 done, 1 failed, 2 wrong usage.
+ * (local/dev.ts), `jobline new job <name>` writes a job type (local/scaffold.ts); `jobline --help` lists
+ * the commands. Exit codes: 0 done, 1 failed, 2 wrong usage.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -13,6 +14,8 @@ commands:
   dev       run this directory's CDK app on this machine (no Docker, no AWS account):
             synthesize it, start DynamoDB Local and an SQS emulator, run its functions,
             serve its HTTP API, poll its queues. jobline dev --help lists its options.
+  new       jobline new job <name> [--kind leased|transactional]: write a job type (type.ts,
+            handler.ts, a test) and register it. jobline new --help lists its options.
 
 options:
   -h, --help     this help
@@ -23,6 +26,11 @@ switch (command) {
   case 'dev': {
     const { dev } = await import('./dev');
     await dev(rest);
+    break;
+  }
+  case 'new': {
+    const { newCommand } = await import('./scaffold');
+    process.exitCode = newCommand(rest);
     break;
   }
   case undefined:

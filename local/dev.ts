@@ -9,15 +9,21 @@
  *                       http://localhost:4566) instead of the embedded emulators; AWS_ENDPOINT_URL does the same
  *   --synth             synthesize even if cdk.out was made from the same sources and settings
  *   --stack NAME        the stack to run when cdk.out holds several
+ *   --persist [DIR]     keep jobs, tables and queued messages across restarts (default .jobline/data; local/persist.ts)
+ *   --env-file FILE     variables for every function (default .env when it exists; local/env-file.ts)
+ *   --inspect [PORT]    a debugger in each function's environment, on 127.0.0.1:PORT, PORT+1... (local/inspect.ts)
+ *   --no-watch          no reload on changes (watch mode, the default, reloads what a change touches; local/watch.ts)
  * Before anything starts it checks Node, Java (for DynamoDB Local) and the ports (local/preflight.ts): a
- * problem is one line of cause and one of fix, and exit code 1. Function logs go to .jobline/logs/<function>.log.
+ * problem is one line of cause and one of fix, and exit code 1. Function logs go to .jobline/logs/<function>.log
+ * (JOBLINE_LOG_DIR: elsewhere; local/function-logs.ts).
  *
  * jobline's own app (this repository, run from its sources) is synthesized in-process and cdk.out is reused
  * when nothing changed (local/synth.ts); any other app is synthesized by running its cdk.json `app` command.
  */
-import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import path from 'node:path';
 import { PACKAGE_ROOT } from '../infra/paths';
+import { describeEnv, loadEnvFile } from './env-file';
+import { functionLogNames, openFunctionLogs } from './function-logs';
 import {
   formatProblem,
   jobTypeSettings,
@@ -48,7 +54,8 @@ export async function dev(argv: readonly string[], projectDir: string = process.
   }
   const options = parsed.options;
 
-  const problems = await preflight(options);
+  const envFile = loadEnvFile(projectDir, options.envFile);
+  const problems = [...(await preflight(options)), ...(envFile.kind === 'problem' ? [envFile.problem] : [])];
   if (problems.length > 0) {
     for (const problem of problems) console.error(formatProblem(problem));
     process.exit(1);
@@ -64,14 +71,9 @@ export async function dev(argv: readonly string[], projectDir: string = process.
     import('./live-view'),
   ]);
 
-  const logDir = path.join(projectDir, '.jobline', 'logs');
-  mkdirSync(logDir, { recursive: true });
-  const logs = new Map<string, WriteStream>();
-  const logTo = (fn: string, line: string) => {
-    let stream = logs.get(fn);
-    if (!stream) logs.set(fn, (stream = createWriteStream(path.join(logDir, `${fn}.log`), { flags: 'a' })));
-    stream.write(`${line}\n`);
-  };
+  // One file per function, named for what it is, a separator line per run (local/function-logs.ts).
+  const logs = openFunctionLogs(projectDir);
+  const logTo = logs.write;
 
   console.log('jobline: starting the local stack...');
   // jobline's own app from its sources: synthesized in-process, cdk.out reused when the sources and settings
@@ -99,20 +101,27 @@ export async function dev(argv: readonly string[], projectDir: string = process.
       process.exit(1);
     }
   })();
+  logs.useNames(functionLogNames(stack.template));
   const assemblyName = path.relative(projectDir, assembly.assemblyDir);
   console.log(`  job types, as synthesized in ${assemblyName}/${stack.stackName}.template.json:`);
   for (const line of renderJobTypeSettings(jobTypeSettings(model))) console.log(`  ${line}`);
   const warning = runtimeWarning(model.functions.map((f) => f.runtime));
   if (warning) console.log(`  ${warning}`);
+  if (envFile.kind === 'loaded') for (const line of describeEnv(envFile.env)) console.log(`  ${line}`);
+  const persistDir = options.persist !== undefined ? path.resolve(projectDir, options.persist) : undefined;
 
   let runtime: Awaited<ReturnType<typeof startLocalRuntime>>;
   try {
     runtime = await startLocalRuntime({
       assemblyDir: assembly.assemblyDir,
+      assemblyChecked: true,
       port: options.port,
       stackName: options.stack,
       ...(options.endpoint ? { endpoint: options.endpoint } : { emulatorPorts: { dynamodb: options.dynamodbPort, sqs: options.sqsPort } }),
+      ...(persistDir ? { persistDir } : {}),
+      ...(envFile.kind === 'loaded' ? { functionEnvironment: envFile.env.variables } : {}),
       onFunctionLog: logTo,
+      ...(options.inspect ? { inspect: options.inspect } : {}),
       // The assembly was checked (and said) above; the runtime's own check of it would only repeat that.
       onEvent: (message) => {
         if (!message.startsWith(`reusing ${assembly.assemblyDir} `)) console.log(`  ${message}`);
@@ -128,7 +137,7 @@ export async function dev(argv: readonly string[], projectDir: string = process.
     } else {
       console.error(`jobline: the local stack did not start: ${e instanceof Error ? e.message : String(e)}`);
     }
-    for (const stream of logs.values()) stream.end();
+    await logs.close();
     process.exit(1);
   }
 
@@ -137,7 +146,24 @@ export async function dev(argv: readonly string[], projectDir: string = process.
   const jobTypes = jobTypesOf(runtime);
   for (const t of jobTypes) console.log(`  ${t.type}: queue ${t.queueUrl}\n  ${' '.repeat(t.type.length)}  DLQ   ${t.dlqUrl}`);
   console.log(`  table: ${[...runtime.tables.values()].join(', ')}`);
-  console.log(`  function logs: ${logDir}`);
+  console.log(`  function logs: ${logs.dir}`);
+  if (!persistDir || (!runtime.embedded.dynamodb && !runtime.embedded.sqs)) {
+    console.log(
+      persistDir
+        ? `  state: kept by ${options.endpoint ?? 'the endpoints'} (--persist applies to the embedded emulators only)`
+        : '  state: jobs live in memory: a restart starts empty (--persist keeps them)',
+    );
+  } else {
+    const where = path.relative(projectDir, persistDir).startsWith('..') ? persistDir : path.relative(projectDir, persistDir) || '.';
+    const not = [
+      !runtime.embedded.dynamodb ? 'DynamoDB is external' : '',
+      !runtime.embedded.sqs ? 'SQS is external' : '',
+      runtime.buckets.size > 0 ? 'S3 objects stay in memory' : '',
+    ]
+      .filter(Boolean)
+      .join('; ');
+    console.log(`  state: persisted in ${where}: jobs, tables and queued messages survive a restart${not ? ` (${not})` : ''}`);
+  }
   // The runtime gives the functions these credentials: the emulators take any, an external endpoint the caller's.
   const embeddedOnly = runtime.embedded.dynamodb && runtime.embedded.sqs;
   const credentials = {
@@ -160,9 +186,26 @@ export async function dev(argv: readonly string[], projectDir: string = process.
     ? `/jobs/transfer -H 'content-type: application/json' -d '{"from":"alice","to":"bob","amount":100}'`
     : `/jobs/${jobTypes[0]?.type ?? '<type>'} -H 'content-type: application/json' -d '<payload as JSON>'`;
   console.log(`\n  try: curl -X POST ${runtime.apiUrl}${example}`);
+  // Watch mode (the default): a change to the app reloads what it touches; the emulators and their state stay.
+  const { printAboveView, startWatch } = await import('./watch');
+  const view = printAboveView(process.stdout);
+  const watcher =
+    options.watch === false
+      ? undefined
+      : startWatch({
+          projectDir,
+          ownApp,
+          runtime,
+          stackName: options.stack,
+          say: (line) => view.print(`  ${line}`),
+          onSynthOutput: (line) => logTo('synth', line),
+          synthLog: logs.fileOf('synth'),
+          onReload: (next) => logs.useNames(functionLogNames(next.template)),
+        });
+  console.log(watcher ? `  watching ${watcher.watching}: a change reloads what it touches (--no-watch: off)` : '  not watching for changes (--no-watch)');
   console.log('  Ctrl-C stops everything.\n');
 
-  const stopView = startLiveView(runtime);
+  const stopView = startLiveView(runtime, view.stream);
 
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -170,8 +213,9 @@ export async function dev(argv: readonly string[], projectDir: string = process.
     stopping = true;
     stopView();
     console.log(`\n${signal}: stopping...`);
+    await watcher?.close();
     await runtime.stop();
-    for (const stream of logs.values()) stream.end();
+    await logs.close();
     console.log('jobline: stopped.');
     process.exit(0);
   };

@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { DEFAULT_PERSIST_DIR } from './persist';
 import type { StackModel } from './template/stack-model';
 
 export interface Problem {
@@ -25,6 +26,8 @@ export function formatProblem(problem: Problem): string {
 // ---- options --------------------------------------------------------------------------------------------
 
 export const DEFAULT_PORTS = { api: 3000, dynamodb: 8000, sqs: 9324 } as const;
+/** The first debugger port of `--inspect` (Node's own default). */
+export const DEFAULT_INSPECT_PORT = 9229;
 
 export interface StartOptions {
   /** HTTP API port; 0: any free port. */
@@ -35,6 +38,14 @@ export interface StartOptions {
   endpoint?: string;
   synth: boolean;
   stack?: string;
+  /** --persist: keep the emulators' state in this directory (relative to the project); absent: in memory. */
+  persist?: string;
+  /** --env-file: the functions' extra variables (dotenv); absent: .env when it exists. */
+  envFile?: string;
+  /** --inspect: each function's environment with a debugger on 127.0.0.1, port after port from `port` (local/inspect.ts). */
+  inspect?: { host: string; port: number };
+  /** --no-watch: false, no reload on changes; absent: watch mode, the default (local/watch.ts). */
+  watch?: false;
 }
 
 export type ParsedStartArgs = { kind: 'help' } | { kind: 'error'; message: string } | { kind: 'run'; options: StartOptions };
@@ -50,8 +61,27 @@ const OPTIONS = {
   },
   synth: { type: 'boolean', help: 'synthesize cdk.out again even when it was made from the same sources and settings' },
   stack: { type: 'string', value: 'NAME', help: 'the stack to run when cdk.out holds several' },
+  persist: {
+    type: 'string',
+    value: '[DIR]',
+    optionalValue: true,
+    help: `keep jobs, tables and queued messages across restarts, in DIR (default ${DEFAULT_PERSIST_DIR});\nwithout it they live in memory: a restart starts empty`,
+  },
+  'env-file': {
+    type: 'string',
+    value: 'FILE',
+    help: "environment variables for every function, in dotenv syntax, on top of the template's\n(default: .env when it exists; values are never printed)",
+  },
+  inspect: {
+    type: 'string',
+    value: '[PORT]',
+    optionalValue: true,
+    help: `start each function's environment with a debugger on 127.0.0.1, one port per function from PORT\n(default ${DEFAULT_INSPECT_PORT}) on, one environment per function; attach with chrome://inspect`,
+  },
+  watch: { type: 'boolean', help: 'on a change to the app, rebuild and reload what changed, keeping queued jobs and tables (the default)' },
+  'no-watch': { type: 'boolean', help: 'run the app as it was at the start: no reload on changes' },
   help: { type: 'boolean', short: 'h', help: 'print this help and exit' },
-} as const satisfies Record<string, { type: 'string' | 'boolean'; value?: string; short?: string; help: string }>;
+} as const satisfies Record<string, { type: 'string' | 'boolean'; value?: string; short?: string; optionalValue?: true; help: string }>;
 
 export function usage(command = 'npm start --'): string {
   const rows = Object.entries(OPTIONS).map(([name, o]) => {
@@ -88,7 +118,12 @@ export function parseStartArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
     string,
     { type: 'string' | 'boolean'; short?: string }
   >;
-  const { values, tokens } = parseArgs({ args: [...argv], options: parseOptions, strict: false, allowPositionals: true, tokens: true });
+  // An option with an optional value (--persist [DIR]) given without one, last or before another option, is `--persist=`.
+  const args = argv.map((arg, i) => {
+    const known = arg.startsWith('--') ? OPTIONS[arg.slice(2) as keyof typeof OPTIONS] : undefined;
+    return known && 'optionalValue' in known && (i + 1 === argv.length || argv[i + 1]!.startsWith('-')) ? `${arg}=` : arg;
+  });
+  const { values, tokens } = parseArgs({ args, options: parseOptions, strict: false, allowPositionals: true, tokens: true });
   for (const token of tokens) {
     if (token.kind === 'positional') return { kind: 'error', message: `unexpected argument ${token.value}` };
     if (token.kind !== 'option') continue;
@@ -115,10 +150,35 @@ export function parseStartArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
   }
   const endpoint = (typeof values.endpoint === 'string' ? values.endpoint : env.AWS_ENDPOINT_URL) || undefined;
   if (endpoint !== undefined && !/^https?:\/\/[^/\s]+/.test(endpoint)) return { kind: 'error', message: `--endpoint must be an http(s) URL, not ${JSON.stringify(endpoint)}` };
+  if (typeof values['env-file'] === 'string' && values['env-file'].trim() === '') return { kind: 'error', message: 'option --env-file needs a file' };
+  const inspect = typeof values.inspect === 'string' ? parseInspect(values.inspect) : undefined;
+  if (typeof inspect === 'string') return { kind: 'error', message: inspect };
+  // The last of --watch and --no-watch wins.
+  const watch = tokens.filter((t) => t.kind === 'option' && (t.name === 'watch' || t.name === 'no-watch')).at(-1);
   return {
     kind: 'run',
-    options: { ...ports, ...(endpoint ? { endpoint } : {}), synth: values.synth === true, ...(typeof values.stack === 'string' ? { stack: values.stack } : {}) },
+    options: {
+      ...ports,
+      ...(endpoint ? { endpoint } : {}),
+      synth: values.synth === true,
+      ...(typeof values.stack === 'string' ? { stack: values.stack } : {}),
+      ...(typeof values.persist === 'string' ? { persist: values.persist || DEFAULT_PERSIST_DIR } : {}),
+      ...(typeof values['env-file'] === 'string' ? { envFile: values['env-file'] } : {}),
+      ...(inspect ? { inspect } : {}),
+      ...(watch?.kind === 'option' && watch.name === 'no-watch' ? { watch: false as const } : {}),
+    },
   };
+}
+
+/** `--inspect` (port 9229), `--inspect PORT` or `--inspect 127.0.0.1:PORT`: loopback only, since a debugger runs any code. */
+export function parseInspect(value: string): { host: string; port: number } | string {
+  if (value === '') return { host: '127.0.0.1', port: DEFAULT_INSPECT_PORT };
+  const match = /^(?:(.*):)?(\d+)$/.exec(value);
+  if (match?.[1] !== undefined && match[1] !== '127.0.0.1' && match[1] !== 'localhost')
+    return `--inspect listens on 127.0.0.1 only (a debugger can run any code): give a port, e.g. --inspect ${DEFAULT_INSPECT_PORT}`;
+  const port = Number(match?.[2]);
+  if (!match || !(port >= 1 && port <= 65_535)) return `--inspect takes a port (1-65535), e.g. --inspect ${DEFAULT_INSPECT_PORT}, not ${JSON.stringify(value)}`;
+  return { host: '127.0.0.1', port };
 }
 
 // ---- Node -----------------------------------------------------------------------------------------------

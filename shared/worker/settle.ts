@@ -32,13 +32,16 @@ export async function settle(entries: readonly (readonly [SQSRecord, Outcome])[]
     const attempt = Number(record.attributes.ApproximateReceiveCount) || 1;
     const jobId = outcome.kind === 'dead-letter' ? outcome.jobId : jobIdOf(record.body);
     const log = deps.log.child({ messageId: record.messageId, attempt, ...(jobId ? { jobId } : {}) });
+    // A failure that threw is logged once, at error level, with the frames of its stack (never its payload).
+    const failed = (msg: string, fields: Record<string, unknown>) =>
+      'stack' in outcome && outcome.stack !== undefined ? log.error(msg, { ...fields, stack: outcome.stack }) : log.warn(msg, fields);
 
     if (outcome.kind === 'drop') {
       log.warn('message dropped without running', { reason: outcome.reason });
       return;
     }
     if (outcome.kind === 'dead-letter') {
-      log.warn('job failed permanently; parking its message in the DLQ', { reason: outcome.reason });
+      failed('job failed permanently; parking its message in the DLQ', { reason: outcome.reason });
       letters.push({ record, reason: outcome.reason, jobId, outcome });
       return;
     }
@@ -53,7 +56,7 @@ export async function settle(entries: readonly (readonly [SQSRecord, Outcome])[]
     try {
       if (lastReceive && outcome.mayFail && binding) {
         const reason = `gave up after ${attempt} attempts: ${outcome.reason}`;
-        log.warn('job failed on its last allowed attempt; SQS moves its message to the DLQ', { reason });
+        failed('job failed on its last allowed attempt; SQS moves its message to the DLQ', { reason });
         await deps.store.fail(binding, reason, { owner: outcome.owner, countAttempt: outcome.countAttempt });
         delays.push({ record, seconds: 0 });
         return;
@@ -69,7 +72,7 @@ export async function settle(entries: readonly (readonly [SQSRecord, Outcome])[]
         retryInSeconds: seconds,
       });
     }
-    if (outcome.mayFail) log.warn('job attempt failed; retrying with backoff', { reason: outcome.reason, retryInSeconds: seconds });
+    if (outcome.mayFail) failed('job attempt failed; retrying with backoff', { reason: outcome.reason, retryInSeconds: seconds });
     delays.push({ record, seconds });
   });
 

@@ -63,7 +63,8 @@ describe('a CDK app that uses the packed jobline', () => {
       cwd: appDir,
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, AWS_ENDPOINT_URL: '', AWS_ENDPOINT_URL_DYNAMODB: '', AWS_ENDPOINT_URL_SQS: '', AWS_ENDPOINT_URL_S3: '' },
+      // Its function logs go to the app's temporary directory (removed with it), not to the repository's .jobline/logs.
+      env: { ...process.env, AWS_ENDPOINT_URL: '', AWS_ENDPOINT_URL_DYNAMODB: '', AWS_ENDPOINT_URL_SQS: '', AWS_ENDPOINT_URL_S3: '', JOBLINE_LOG_DIR: path.join(appDir, 'logs') },
     });
     pgid = child.pid!;
     child.stdout.on('data', (d: Buffer) => (output += d.toString()));

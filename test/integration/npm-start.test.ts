@@ -2,6 +2,9 @@
 // succeeds, and Ctrl-C (SIGINT to the terminal's process group) leaves no process behind. Every port is
 // given (free ones), so that test files running side by side never collide on the defaults.
 import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PACKAGE_ROOT } from '../../infra/paths';
@@ -16,9 +19,12 @@ function processesInGroup(pgid: number): string[] {
 }
 
 let pgid: number | undefined;
+// The function logs of this run go here, not to the repository's .jobline/logs.
+const logDir = mkdtempSync(path.join(tmpdir(), 'jobline-npm-start-logs-'));
 afterAll(() => {
   // Never leave a stray stack behind a failed test.
   if (pgid !== undefined && processesInGroup(pgid).length > 0) process.kill(-pgid, 'SIGKILL');
+  rmSync(logDir, { recursive: true, force: true });
 });
 
 describe('npm start', () => {
@@ -29,7 +35,7 @@ describe('npm start', () => {
       cwd: PACKAGE_ROOT,
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, AWS_ENDPOINT_URL: '', AWS_ENDPOINT_URL_DYNAMODB: '', AWS_ENDPOINT_URL_SQS: '' },
+      env: { ...process.env, AWS_ENDPOINT_URL: '', AWS_ENDPOINT_URL_DYNAMODB: '', AWS_ENDPOINT_URL_SQS: '', JOBLINE_LOG_DIR: logDir },
     });
     pgid = child.pid!;
     let output = '';
@@ -84,5 +90,14 @@ describe('npm start', () => {
     expect(['SIGINT', 'code 0', 'code 130']).toContain(await exited);
     await expect.poll(() => processesInGroup(pgid!), { timeout: 10_000, interval: 200 }).toEqual([]);
     expect(output).toContain('jobline: stopped.');
+
+    // The worker's log, named for it, in the directory given: the run's separator, then Lambda's lines per invocation.
+    expect(output).toContain(`  function logs: ${logDir}`);
+    const workerLog = readFileSync(path.join(logDir, 'transfer-worker.log'), 'utf8').split('\n');
+    expect(workerLog[0]).toMatch(/^===== jobline dev \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ =====$/);
+    expect(workerLog.some((l) => /^START RequestId: [0-9a-f-]{36} Version: \$LATEST$/.test(l))).toBe(true);
+    expect(workerLog.some((l) => /^REPORT RequestId: [0-9a-f-]{36}\tDuration: [\d.]+ ms\tBilled Duration: \d+ ms\tMemory Size: \d+ MB\tMax Memory Used: \d+ MB/.test(l))).toBe(
+      true,
+    );
   });
 });

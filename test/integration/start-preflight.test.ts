@@ -17,9 +17,12 @@ interface Ended {
 
 const JAVA_FIX = 'install Java 17+, e.g. apt-get install -y openjdk-17-jre-headless (or point JAVA_HOME at one)';
 
+/** Where function logs would go, were anything to start: not the repository's .jobline/logs. */
+const logDir = mkdtempSync(path.join(tmpdir(), 'jobline-preflight-logs-'));
+
 /** The environment of a developer's shell: no endpoint, so the embedded emulators (and Java) are wanted. */
 function shellEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
+  const env: NodeJS.ProcessEnv = { ...process.env, JOBLINE_LOG_DIR: logDir, ...extra };
   for (const name of ['AWS_ENDPOINT_URL', 'AWS_ENDPOINT_URL_DYNAMODB', 'AWS_ENDPOINT_URL_SQS', 'PORT']) delete env[name];
   return env;
 }
@@ -48,7 +51,7 @@ const startedNothing = (ended: Ended) =>
   expect(`${ended.stdout}${ended.stderr}`).not.toMatch(/jobline: starting the local stack|^ {2}synthesized: |reusing cdk\.out|Bundling asset|\(DynamoDB Local, embedded\)/m);
 
 const servers: Server[] = [];
-const temporary: string[] = [];
+const temporary: string[] = [logDir];
 afterAll(async () => {
   await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
   for (const dir of temporary) rmSync(dir, { recursive: true, force: true });

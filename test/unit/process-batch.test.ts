@@ -408,7 +408,10 @@ describe('processBatch: the batch read', () => {
       .mockImplementationOnce(async (ids: readonly string[]) => new Map(ids.map((id) => [id, pending(id)])));
     const response = await t.run([1, 2, 3].map((n) => jobRecord(`m${n}`, 'ledger', { n })));
     expect(response.batchItemFailures).toEqual([]);
-    expect(t.store.getMany.mock.calls).toEqual([[[jobIdOfN(1), jobIdOfN(2), jobIdOfN(3)], { consistent: false, bindingOnly: true }], [[jobIdOfN(2)], { bindingOnly: true }]]);
+    expect(t.store.getMany.mock.calls).toEqual([
+      [[jobIdOfN(1), jobIdOfN(2), jobIdOfN(3)], { consistent: false, bindingOnly: true }],
+      [[jobIdOfN(2)], { bindingOnly: true }],
+    ]);
     expect(t.letters()).toEqual([]);
   });
 });
