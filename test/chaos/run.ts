@@ -838,7 +838,11 @@ async function balances(runtime: LocalRuntime): Promise<Map<string, number>> {
   return result;
 }
 
-process.exitCode = await main().catch((error) => {
-  console.error(error);
-  return 1;
-});
+// Exit, not just set the code: after an early failure (e.g. the app did not synthesize) open handles such as
+// esbuild's service would keep the process, and CI, waiting forever.
+process.exit(
+  await main().catch((error) => {
+    console.error(error);
+    return 1;
+  }),
+);
