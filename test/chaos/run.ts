@@ -838,11 +838,10 @@ async function balances(runtime: LocalRuntime): Promise<Map<string, number>> {
   return result;
 }
 
-// Exit, not just set the code: after an early failure (e.g. the app did not synthesize) open handles such as
-// esbuild's service would keep the process, and CI, waiting forever.
-process.exit(
-  await main().catch((error) => {
-    console.error(error);
-    return 1;
-  }),
-);
+process.exitCode = await main().catch((error) => {
+  console.error(error);
+  return 1;
+});
+// After an early failure (e.g. the app did not synthesize) open handles such as esbuild's service would keep
+// the process, and CI, waiting forever: exit once the output had a moment to drain.
+setTimeout(() => process.exit(), 2000).unref();
