@@ -10,17 +10,12 @@ import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PACKAGE_ROOT } from '../../infra/paths';
 import { freePort } from '../../local/emulators/free-port';
+import { processesInGroup } from '../support/processes';
 
 const FIXTURE = path.join(PACKAGE_ROOT, 'test/consumer-app');
 let appDir: string;
 let pgid: number | undefined;
 let output = '';
-
-function processesInGroup(id: number): string[] {
-  return execFileSync('ps', ['-eo', 'pgid=,pid='], { encoding: 'utf8' })
-    .split('\n')
-    .filter((line) => line.trim().split(/\s+/)[0] === String(id));
-}
 
 beforeAll(() => {
   mkdirSync(path.join(PACKAGE_ROOT, '.jobline'), { recursive: true });

@@ -8,15 +8,10 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PACKAGE_ROOT } from '../../infra/paths';
 import { freePort } from '../../local/emulators/free-port';
+import { processesInGroup } from '../support/processes';
 
 let copy: string;
 const started: ChildProcess[] = [];
-
-function processesInGroup(id: number): string[] {
-  return execFileSync('ps', ['-eo', 'pgid=,pid='], { encoding: 'utf8' })
-    .split('\n')
-    .filter((line) => line.trim().split(/\s+/)[0] === String(id));
-}
 
 beforeAll(() => {
   mkdirSync(path.join(PACKAGE_ROOT, '.jobline'), { recursive: true });

@@ -1,7 +1,7 @@
 // `npm start` as a user runs it: it serves the API on the embedded emulators, a submitted transfer
 // succeeds, and Ctrl-C (SIGINT to the terminal's process group) leaves no process behind. Every port is
 // given (free ones), so that test files running side by side never collide on the defaults.
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -9,14 +9,7 @@ import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PACKAGE_ROOT } from '../../infra/paths';
 import { freePort } from '../../local/emulators/free-port';
-
-function processesInGroup(pgid: number): string[] {
-  const out = execFileSync('ps', ['-eo', 'pgid=,pid=,args='], { encoding: 'utf8' });
-  return out
-    .split('\n')
-    .map((line) => line.trim())
-    .filter((line) => line.split(/\s+/)[0] === String(pgid));
-}
+import { processesInGroup } from '../support/processes';
 
 let pgid: number | undefined;
 // The function logs of this run go here, not to the repository's .jobline/logs.

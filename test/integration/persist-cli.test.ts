@@ -2,7 +2,7 @@
 // jobs live in memory), names the variables it passes to the functions without their values, and a job
 // submitted before a restart is still there after it. Every port is given (free ones) and the state lives
 // in a temporary directory, so that nothing lands in the repository's .jobline/.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -10,14 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { PACKAGE_ROOT } from '../../infra/paths';
 import { freePort } from '../../local/emulators/free-port';
 import { DYNAMODB_STATE_FILE, SQS_STATE_FILE } from '../../local/persist';
-
-function processesInGroup(pgid: number): string[] {
-  const out = execFileSync('ps', ['-eo', 'pgid=,pid=,args='], { encoding: 'utf8' });
-  return out
-    .split('\n')
-    .map((line) => line.trim())
-    .filter((line) => line.split(/\s+/)[0] === String(pgid));
-}
+import { processesInGroup } from '../support/processes';
 
 const dirs: string[] = [];
 const groups: number[] = [];

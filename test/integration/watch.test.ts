@@ -3,7 +3,7 @@
 // results, a job already queued is not lost and runs the new code), a template change (batch size, batching
 // window, visibility timeout; a job held by the poller survives it), a file that does not build (the old
 // code keeps running), and a new job type. It measures edit-to-effect time for handler edits and prints it.
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -12,18 +12,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PACKAGE_ROOT } from '../../infra/paths';
 import { freePort } from '../../local/emulators/free-port';
 import { parseStartArgs, usage } from '../../local/preflight';
+import { processesInGroup } from '../support/processes';
 
 let appDir: string;
 let pgid: number | undefined;
 let output = '';
 let api: string;
 let exited: Promise<string>;
-
-function processesInGroup(id: number): string[] {
-  return execFileSync('ps', ['-eo', 'pgid=,pid='], { encoding: 'utf8' })
-    .split('\n')
-    .filter((line) => line.trim().split(/\s+/)[0] === String(id));
-}
 
 const write = (file: string, text: string) => {
   mkdirSync(path.dirname(path.join(appDir, file)), { recursive: true });
