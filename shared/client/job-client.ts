@@ -69,6 +69,10 @@ export interface SubmitOptions {
    * (`idempotency_key_reused`). 1-255 printable ASCII characters without commas.
    */
   idempotencyKey?: string;
+  /** Run the job no earlier than this (a Date, or epoch milliseconds), at most a year ahead. */
+  runAt?: Date | number;
+  /** Run the job no earlier than this many seconds from now (instead of `runAt`). */
+  delaySeconds?: number;
 }
 
 export interface SubmittedJob<N extends string = string> {
@@ -85,7 +89,7 @@ export interface SubmittedJob<N extends string = string> {
   queued: boolean;
 }
 
-export type JobRefusalCode = 'unknown_job_type' | 'invalid_idempotency_key' | 'invalid_payload' | 'idempotency_key_reused' | 'payload_too_large';
+export type JobRefusalCode = 'unknown_job_type' | 'invalid_idempotency_key' | 'invalid_delay' | 'invalid_payload' | 'idempotency_key_reused' | 'payload_too_large';
 
 /** The job was refused; submitting it again as it is would be refused again. */
 export class JobRefusedError extends Error {
@@ -165,7 +169,14 @@ export class JobClient<const T extends readonly JobDeclaration[] = readonly JobD
     const json = jsonValueOf(payload);
     if (!json.ok) throw this.refused(json.refusal, type);
     const { idempotencyKey } = options;
-    const outcome = await submitJob(this.deps, { type, payload: json.value, owner: this.caller, ...(idempotencyKey !== undefined ? { idempotencyKey } : {}) });
+    const runAt = options.delaySeconds !== undefined ? Date.now() + options.delaySeconds * 1000 : options.runAt !== undefined ? Number(options.runAt) : undefined;
+    const outcome = await submitJob(this.deps, {
+      type,
+      payload: json.value,
+      owner: this.caller,
+      ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
+      ...(runAt !== undefined ? { runAt } : {}),
+    });
     if (outcome.kind !== 'accepted') throw this.refused(outcome, type, idempotencyKey !== undefined);
     const { job, replayed, queued } = outcome;
     return { jobId: job.jobId, type, status: job.status, replayed, queued };
@@ -195,6 +206,8 @@ export class JobClient<const T extends readonly JobDeclaration[] = readonly JobD
       }
       case 'invalid_idempotency_key':
         return new JobRefusedError('invalid_idempotency_key', refusal.reason);
+      case 'invalid_delay':
+        return new JobRefusedError('invalid_delay', refusal.reason);
       case 'invalid_payload':
         return new JobRefusedError('invalid_payload', refusal.issues ? `${refusal.reason}: ${summary(refusal.issues)}` : `invalid payload: ${refusal.reason}`, {
           issues: refusal.issues ?? [{ path: '', message: refusal.reason }],

@@ -350,6 +350,7 @@ describe('results too large to keep', () => {
         createdAt: at,
         updatedAt: at,
         expiresAt: Math.floor(Date.now() / 1000) + 86_400,
+        history: [],
       });
       await sendRaw(q.queue, encodeMessage(jobId, 'echo', payload));
       ids.push(jobId);
