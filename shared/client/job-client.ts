@@ -22,6 +22,7 @@ import { createLogger, type Logger } from '../log';
 import { toJobView, type JobStatus } from '../store/job-record';
 import { SubmissionStore } from '../store/submission-store';
 import { sqsSender } from '../submission/sqs-send';
+import { cancelJob, findJobByKey, listOwnJobs, retryJob, type LifecycleOutcome } from '../submission/lifecycle';
 import { getJob, jsonValueOf, submitJob, submittableType, type PayloadIssue, type QueueTarget, type SubmissionDeps, type SubmitRefusal } from '../submission/submit-job';
 
 export type { PayloadIssue } from '../submission/submit-job';
@@ -108,6 +109,17 @@ export class JobRefusedError extends Error {
   }
 }
 
+/** The job is in a state the operation cannot leave (cancel of a finished job, retry of one that did not fail). */
+export class JobStateError extends Error {
+  override readonly name = 'JobStateError';
+  constructor(
+    message: string,
+    readonly status: JobStatus,
+  ) {
+    super(message);
+  }
+}
+
 /**
  * DynamoDB could not be reached or refused the request (unavailable, throttled, no such table): nothing
  * was recorded. `jobId` is the id the job would have had: with an idempotency key, retrying is safe;
@@ -189,6 +201,59 @@ export class JobClient<const T extends readonly JobDeclaration[] = readonly JobD
       return job && toJobView(job);
     } catch (error) {
       if (isServiceFailure(error)) throw new JobServiceUnavailableError(`the job could not be read (${reasonOf(error)}); retry shortly`, jobId, error);
+      throw error;
+    }
+  }
+
+  /** The caller's job of `type` submitted with `idempotencyKey`, or undefined. */
+  async findByKey(type: T[number]['name'], idempotencyKey: string): Promise<JobView | undefined> {
+    const job = await this.reading(idempotencyKey, () => findJobByKey(this.deps, this.caller, type, idempotencyKey));
+    return job && toJobView(job);
+  }
+
+  /**
+   * Cancels a job: SCHEDULED and PENDING jobs are CANCELLED at once (they never run); a RUNNING leased job
+   * gets a cancel request that aborts its handler's signal (the view shows `cancelRequested: true`).
+   * Throws `JobStateError` when the job is finished; undefined when there is no such job of this caller.
+   */
+  async cancel(jobId: string): Promise<JobView | undefined> {
+    return this.lifecycle(jobId, () => cancelJob(this.deps, jobId, this.caller));
+  }
+
+  /** Runs a FAILED or CANCELLED job again as its next generation. Throws `JobStateError` in any other state. */
+  async retry(jobId: string): Promise<JobView | undefined> {
+    return this.lifecycle(jobId, () => retryJob(this.deps, jobId, this.caller));
+  }
+
+  /** A page of this caller's jobs, newest first; pass `cursor` from the last page for the next. */
+  async list(query: { type?: T[number]['name']; state?: JobStatus; limit?: number; cursor?: string; createdAfter?: Date; createdBefore?: Date } = {}): Promise<{ jobs: JobView[]; cursor?: string }> {
+    const outcome = await this.reading('list', () =>
+      listOwnJobs(this.deps, {
+        owner: this.caller,
+        ...(query.type !== undefined ? { type: query.type } : {}),
+        ...(query.state !== undefined ? { state: query.state } : {}),
+        ...(query.limit !== undefined ? { limit: query.limit } : {}),
+        ...(query.cursor !== undefined ? { cursor: query.cursor } : {}),
+        ...(query.createdAfter !== undefined ? { createdAfter: query.createdAfter.toISOString() } : {}),
+        ...(query.createdBefore !== undefined ? { createdBefore: query.createdBefore.toISOString() } : {}),
+      }),
+    );
+    if (outcome.kind === 'invalid') throw new RangeError(outcome.reason);
+    return { jobs: outcome.page.jobs.map(toJobView), ...(outcome.page.cursor !== undefined ? { cursor: outcome.page.cursor } : {}) };
+  }
+
+  private async lifecycle(jobId: string, run: () => Promise<LifecycleOutcome>): Promise<JobView | undefined> {
+    const outcome = await this.reading(jobId, run);
+    if (outcome.kind === 'unknown_job') return undefined;
+    if (outcome.kind === 'conflict') throw new JobStateError(outcome.reason, outcome.job.status);
+    return toJobView(outcome.job);
+  }
+
+  private async reading<R>(subject: string, run: () => Promise<R>): Promise<R> {
+    try {
+      return await run();
+    } catch (error) {
+      if (isServiceFailure(error)) throw new JobServiceUnavailableError(`the job store could not be reached (${reasonOf(error)}); retry shortly`, subject, error);
       throw error;
     }
   }
