@@ -9,7 +9,7 @@
  */
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { ApiError, ApiUnreachableError, JobApiClient } from '../shared/client/api-client';
-import { findRuntimeFile } from '../local/runtime-file';
+import { findRuntimeFile, runtimeFileFromEnv } from '../local/runtime-file';
 import { CliError, EXIT, notFound, unreachable } from './exit';
 
 export interface TargetOptions {
@@ -44,7 +44,7 @@ const NO_RUNTIME_FIX = 'start it with npm start (jobline dev in your app), or pa
 export async function resolveTarget(options: TargetOptions): Promise<Target> {
   if (options.stack) return stackTarget(options.stack, options);
   if (options.profile || options.region) throw new CliError('--profile and --region apply to --stack NAME only', EXIT.usage);
-  const found = findRuntimeFile(process.cwd(), options.runtimeFile ?? (process.env.JOBLINE_RUNTIME_FILE || undefined));
+  const found = findRuntimeFile(process.cwd(), options.runtimeFile ?? runtimeFileFromEnv());
   switch (found.kind) {
     case 'missing':
       throw unreachable(`no jobline dev running here (no ${found.searched})`, NO_RUNTIME_FIX);

@@ -30,9 +30,17 @@ const runtimeInfo = z.object({
 
 export type RuntimeInfo = z.infer<typeof runtimeInfo>;
 
+/**
+ * JOBLINE_RUNTIME_FILE names another file than `.jobline/runtime.json` of the project, for both sides
+ * (tests that run several jobline dev in one directory give each its own).
+ */
+export const runtimeFileFromEnv = (env: NodeJS.ProcessEnv = process.env): string | undefined => env.JOBLINE_RUNTIME_FILE || undefined;
+
+const fileOf = (projectDir: string) => path.resolve(projectDir, runtimeFileFromEnv() ?? RUNTIME_FILE);
+
 /** Writes the file atomically (a reader never sees half of it), readable by its owner only. */
 export function writeRuntimeFile(projectDir: string, info: RuntimeInfo): string {
-  const file = path.join(projectDir, RUNTIME_FILE);
+  const file = fileOf(projectDir);
   mkdirSync(path.dirname(file), { recursive: true });
   const temporary = `${file}.${process.pid}.tmp`;
   writeFileSync(temporary, `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
@@ -42,7 +50,7 @@ export function writeRuntimeFile(projectDir: string, info: RuntimeInfo): string 
 
 /** Removes the file if it is this process's (another run in the same directory may have written it since). */
 export function removeRuntimeFile(projectDir: string, pid: number = process.pid): void {
-  const file = path.join(projectDir, RUNTIME_FILE);
+  const file = fileOf(projectDir);
   try {
     const written = JSON.parse(readFileSync(file, 'utf8')) as { pid?: unknown };
     if (written.pid === pid) rmSync(file, { force: true });

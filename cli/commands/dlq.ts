@@ -280,12 +280,27 @@ export async function redrive(target: Target, type: string, options: ConfirmedOp
   return summary.kept > 0 ? EXIT.failed : EXIT.ok;
 }
 
+/**
+ * Deletes the DLQ's messages by receiving and deleting them (DeleteMessageBatch), not with PurgeQueue:
+ * PurgeQueue takes up to 60 s (the SQS emulator waits the full 60 s) and allows one call a minute, and it
+ * cannot say what it deleted. This way the count is exact and the queue is empty when the command returns;
+ * a message another consumer holds in flight is not deleted.
+ */
 export async function purge(target: Target, type: string, options: ConfirmedOptions): Promise<void> {
   const { dlqUrl } = jobTypeOf(target, type);
-  const [{ PurgeQueueCommand }, sqs] = await Promise.all([sqsModule(), target.sqs()]);
+  const [{ DeleteMessageBatchCommand }, sqs] = await Promise.all([sqsModule(), target.sqs()]);
   const { messages } = await depthOf(sqs, { type, dlqUrl, queueUrl: '' });
   await confirm(`delete all ${messages} message(s) of the ${type} DLQ? This cannot be undone`, options);
-  await sqs.send(new PurgeQueueCommand({ QueueUrl: dlqUrl }));
-  if (options.json) return printJson({ type, dlqUrl, purged: messages });
-  console.log(`purged the ${type} DLQ (${messages} message(s)${target.kind === 'stack' ? '; SQS takes up to 60 s to finish a purge' : ''})`);
+  const bar = progressBar(`purge ${type}`, messages);
+  let purged = 0;
+  await receiveAll(target, dlqUrl, Number.MAX_SAFE_INTEGER, 60, async (batch) => {
+    const { Successful = [] } = await sqs.send(
+      new DeleteMessageBatchCommand({ QueueUrl: dlqUrl, Entries: batch.map((m, n) => ({ Id: String(n), ReceiptHandle: m.ReceiptHandle! })) }),
+    );
+    purged += Successful.length;
+    if (purged > messages) bar.total(purged);
+    bar.update(purged);
+  }).finally(() => bar.stop());
+  if (options.json) return printJson({ type, dlqUrl, purged });
+  console.log(`purged the ${type} DLQ: ${purged} message(s) deleted`);
 }
