@@ -45,7 +45,7 @@ export interface JoblineAlarmOptions {
 
 export interface JoblineProps {
   /**
-   * The table for job records. It needs the partition key `pk` (string), TTL on `expiresAt` and the `sweep`
+   * The table for job records. It needs the partition key `pk` (string), TTL on `expiresAt` and the `sweep` and `list`
    * index that JobsTable declares; job types may keep their own items in it (keys not starting with JOB#).
    * @default a new table (JobsTable)
    */
@@ -56,7 +56,7 @@ export interface JoblineProps {
    */
   readonly tableRemovalPolicy?: RemovalPolicy;
   /**
-   * The HTTP API (POST /jobs/{type}, GET /jobs/{id}, POST /jobs/{id}/retry), or `false` for queue-only use
+   * The HTTP API (POST /jobs/{type}, GET /jobs/{id}, GET /jobs, POST /jobs/{id}/cancel|retry, POST /bulk/cancel|retry), or `false` for queue-only use
    * (jobs submitted with JobClient).
    * @default an HTTP API with IAM authorization
    */

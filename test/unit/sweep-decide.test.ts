@@ -21,6 +21,7 @@ const job = (overrides: Partial<JobRecord> = {}): JobRecord => ({
   createdAt: new Date(NOW - 1_000_000).toISOString(),
   updatedAt: new Date(NOW - 1_000_000).toISOString(),
   expiresAt: NOW / 1000 + 86_400,
+  history: [],
   ...overrides,
 });
 const ago = (ms: number) => new Date(NOW - ms).toISOString();
