@@ -91,10 +91,10 @@ export function buildProgram(): Command {
   jobs
     .command('list')
     .description('list jobs, newest first (the caller\'s jobs: locally "local", on a stack your IAM principal)')
-    .option('--type <type>', 'only jobs of this type (default: every job type of the target)')
+    .option('--type <type>', 'only jobs of this type')
     .addOption(stateOption())
-    .option('--limit <n>', 'at most this many jobs', positiveInteger('--limit', 1000), 20)
-    .option('--cursor <cursor>', 'continue where a listing of one --type stopped')
+    .option('--limit <n>', 'at most this many jobs', positiveInteger('--limit', 100), 20)
+    .option('--cursor <cursor>', 'continue where the last page stopped (with the same --type and --state)')
     .option('--key <idempotency-key>', 'the job of this Idempotency-Key (needs --type)')
     .addOption(jsonOption())
     .addHelpText('after', '\nExamples:\n  jobline jobs list --state FAILED\n  jobline jobs list --type webhook --limit 100 --json')

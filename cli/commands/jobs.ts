@@ -17,27 +17,17 @@ export interface ListOptions {
 
 export interface Listing {
   jobs: ApiJobView[];
-  /** With --type: where the next page starts. */
+  /** Where the next page starts: --cursor. */
   cursor?: string;
-  /** Without --type: the job types that have more jobs than were shown. */
-  more?: string[];
 }
 
-/** The newest jobs of one type, or of every job type of the target merged (GET /jobs takes one type at a time). */
+/** A page of the caller's jobs, newest first (GET /jobs), of one type or all of them. */
 export async function listJobs(target: Target, options: ListOptions): Promise<Listing> {
   const api = apiOf(target);
-  if (options.type !== undefined) {
-    jobTypeOf(target, options.type);
-    const page = await api.list({ type: options.type, state: options.state, limit: options.limit, cursor: options.cursor, key: options.key });
-    return { jobs: page.jobs, ...(page.cursor ? { cursor: page.cursor } : {}) };
-  }
-  if (options.cursor !== undefined) throw usageError('--cursor continues a listing of one job type: give its --type too');
-  if (options.key !== undefined) throw usageError('--key needs --type (an Idempotency-Key belongs to one job type)');
-  const pages = await Promise.all(target.jobTypes.map(async (t) => ({ type: t.type, page: await api.list({ type: t.type, state: options.state, limit: options.limit }) })));
-  const all = pages.flatMap((p) => p.page.jobs).sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0));
-  const shown = all.slice(0, options.limit);
-  const more = pages.filter((p) => p.page.cursor || p.page.jobs.some((j) => !shown.includes(j))).map((p) => p.type);
-  return { jobs: shown, ...(more.length > 0 ? { more } : {}) };
+  if (options.type !== undefined) jobTypeOf(target, options.type);
+  else if (options.key !== undefined) throw usageError('--key needs --type (an Idempotency-Key belongs to one job type)');
+  const page = await api.list({ type: options.type, state: options.state, limit: options.limit, cursor: options.cursor, key: options.key });
+  return { jobs: page.jobs, ...(page.cursor ? { cursor: page.cursor } : {}) };
 }
 
 export async function list(target: Target, options: ListOptions): Promise<void> {
@@ -57,8 +47,10 @@ export async function list(target: Target, options: ListOptions): Promise<void> 
       { header: 'ERROR', value: (j) => j.error, max: 60 },
     ]),
   );
-  if (listing.cursor) note(`more: jobline jobs list --type ${options.type} --cursor ${listing.cursor}${options.state ? ` --state ${options.state}` : ''}`);
-  if (listing.more) note(`more jobs of ${listing.more.join(', ')}: add --type to page through one type`);
+  if (listing.cursor) {
+    const same = [options.type ? `--type ${options.type}` : '', options.state ? `--state ${options.state}` : '', `--limit ${options.limit}`].filter(Boolean).join(' ');
+    note(`more: jobline jobs list ${same} --cursor ${listing.cursor}`);
+  }
 }
 
 async function getOrNotFound(api: JobApiClient, jobId: string, target: Target): Promise<ApiJobView> {

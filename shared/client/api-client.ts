@@ -29,9 +29,6 @@ export interface JobApiClientOptions {
 export type ApiJobView = Omit<JobView, 'status'> & {
   /** One of the states of shared/store/job-states.ts (an API may know states this client does not). */
   status: string;
-  runAt?: string | number;
-  cancelRequested?: boolean;
-  history?: { state: string; at: string | number; attempt?: number; reason?: string }[];
 };
 
 export interface SubmitAnswer {
