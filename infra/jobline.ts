@@ -18,6 +18,7 @@ import { Grant, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct, type IConstruct } from 'constructs';
 import { ENV, OUTPUT_MARKER, queueUrlVariable } from '../shared/config';
+import { LIST_INDEX } from '../shared/store/job-record';
 import { isJobType, resolveQueueOptions, validateJobType, type JobType, type QueueOptions } from '../shared/jobs/define';
 import { apiEntry, workerEntry } from './function-entries';
 import { JobSweeper } from './job-sweeper';
@@ -198,18 +199,20 @@ export class Jobline extends Construct {
   }
 
   /**
-   * Lets `grantee` submit jobs of every job type (now and later added) without HTTP, with JobClient:
-   * create and read job records, send to the job queues. A Lambda function also gets the environment
-   * JobClient reads (table name, queue URLs).
+   * Lets `grantee` use JobClient for jobs of every job type (now and later added) without HTTP: submit,
+   * read, list, cancel and retry its own jobs (create, read and update job records, query the list index),
+   * send to the job queues. A Lambda function also gets the environment JobClient reads (table name, queue
+   * URLs).
    */
   grantSubmit(grantee: IGrantable): Grant {
     this.submitters.push(grantee);
     const grant = Grant.addToPrincipal({
       grantee,
-      actions: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+      actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
       resourceArns: [this.table.tableArn],
       conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['JOB#*'] } },
     });
+    Grant.addToPrincipal({ grantee, actions: ['dynamodb:Query'], resourceArns: [`${this.table.tableArn}/index/${LIST_INDEX}`] });
     withEnvironment(grantee, ENV.tableName, this.table.tableName);
     withEnvironment(grantee, ENV.retentionDays, String(this.retentionDays));
     withEnvironment(grantee, ENV.sweepAfterSeconds, String((this.props.sweepAfter ?? Duration.minutes(5)).toSeconds()));

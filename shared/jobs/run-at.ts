@@ -28,8 +28,13 @@ export function runAtProblem(runAt: number, now: number): string | undefined {
  */
 export function submitTiming(runAt: number | undefined, now: number, fifo: boolean, sweepAfterMs: number): { status: 'PENDING' | 'SCHEDULED'; sweepAt: number } {
   if (runAt === undefined || (!fifo && runAt - now <= MAX_MESSAGE_DELAY_SECONDS * 1000)) return { status: 'PENDING', sweepAt: Math.max(now, runAt ?? 0) + sweepAfterMs };
-  return { status: 'SCHEDULED', sweepAt: fifo ? runAt : runAt - RELEASE_LEAD_MS };
+  // The sweeper reads its index a little behind now (it is eventually consistent): an entry due sooner
+  // than that after its write could be passed by the cursor before it shows.
+  return { status: 'SCHEDULED', sweepAt: Math.max(fifo ? runAt : runAt - RELEASE_LEAD_MS, now + MIN_SWEEP_AHEAD_MS) };
 }
+
+/** A sweep time is at least this far ahead of its write (five times the sweeper's index lag). */
+export const MIN_SWEEP_AHEAD_MS = 10_000;
 
 /** The DelaySeconds of a message of a job due at `runAt` (none when it is due). */
 export function messageDelaySeconds(runAt: number | undefined, now: number): number | undefined {
