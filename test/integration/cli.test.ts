@@ -143,15 +143,18 @@ describe('jobs and submit', () => {
     expect(again.code).toBe(0);
     expect(again.stdout).toMatch(new RegExp(`^already submitted \\(same Idempotency-Key\\): transfer job ${first.jobId}: `));
 
-    const invalid = await cli('submit', 'transfer', '{"from":1}');
+    const [invalid, unknown, notJson, noFile] = await Promise.all([
+      cli('submit', 'transfer', '{"from":1}'),
+      cli('submit', 'nope', '{}'),
+      cli('submit', 'transfer', '{oops'),
+      cli('submit', 'transfer', '@/nonexistent/payload.json'),
+    ]);
     expect(invalid.code).toBe(EXIT.failed);
     expect(invalid.stderr).toContain('refused (400 invalid_payload)');
     expect(invalid.stderr).toMatch(/^ {2}from: /m);
-    const unknown = await cli('submit', 'nope', '{}');
     expect(unknown.code).toBe(EXIT.notFound);
     expect(unknown.stderr).toContain('job types: transfer, webhook');
-    expect((await cli('submit', 'transfer', '{oops')).code).toBe(EXIT.usage);
-    expect((await cli('submit', 'transfer', '@/nonexistent/payload.json')).code).toBe(EXIT.usage);
+    expect([notJson.code, noFile.code]).toEqual([EXIT.usage, EXIT.usage]);
   });
 
   it('show --json is the API job view; watch exits 0 on SUCCEEDED and 1 on FAILED; retry of a SUCCEEDED job is refused (exit 1); unknown jobs are 4', async () => {
@@ -176,9 +179,8 @@ describe('jobs and submit', () => {
     expect(refused.code).toBe(EXIT.failed);
     expect(refused.stderr).toContain('the job is SUCCEEDED');
     const missing = '00000000-0000-4000-8000-000000000000';
-    expect((await cli('jobs', 'show', missing)).code).toBe(EXIT.notFound);
-    expect((await cli('jobs', 'retry', missing)).code).toBe(EXIT.notFound);
-    expect((await cli('jobs', 'watch', missing)).code).toBe(EXIT.notFound);
+    const unknown = await Promise.all([cli('jobs', 'show', missing), cli('jobs', 'retry', missing), cli('jobs', 'watch', missing)]);
+    expect(unknown.map((r) => r.code)).toEqual([EXIT.notFound, EXIT.notFound, EXIT.notFound]);
 
     // retry of the FAILED one, its target fixed: 202, PENDING again, then SUCCEEDED; its DLQ copy goes with a purge.
     paths.set('/watch-fails', 200);
@@ -204,9 +206,8 @@ describe('jobs and submit', () => {
     expect(second.jobs[0]!.jobId).not.toBe(first.jobs[0]!.jobId);
     const keyed = json<{ jobs: { idempotencyKey?: string }[] }>(await cli('jobs', 'list', '--type', 'transfer', '--key', 'cli-order-1', '--json'));
     expect(keyed.jobs).toEqual([expect.objectContaining({ idempotencyKey: 'cli-order-1' })]);
-    expect((await cli('jobs', 'list', '--type', 'nope')).code).toBe(EXIT.notFound);
-    expect((await cli('jobs', 'list', '--key', 'cli-order-1')).code).toBe(EXIT.usage);
-    expect((await cli('jobs', 'list', '--cursor', 'not-a-cursor')).code).toBe(EXIT.failed);
+    const refused = await Promise.all([cli('jobs', 'list', '--type', 'nope'), cli('jobs', 'list', '--key', 'cli-order-1'), cli('jobs', 'list', '--cursor', 'not-a-cursor')]);
+    expect(refused.map((r) => r.code)).toEqual([EXIT.notFound, EXIT.usage, EXIT.failed]);
     expect((await cli('dlq', 'purge', 'webhook', '--yes')).code).toBe(0);
   });
 
