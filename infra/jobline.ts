@@ -11,13 +11,13 @@
  * The API and the sweeper serve every job type, so they are built once all are known: when the app is
  * synthesized (an aspect, before any read-only aspect such as cdk-nag runs).
  */
-import { AspectPriority, Aspects, Duration, Lazy, type RemovalPolicy } from 'aws-cdk-lib';
+import { AspectPriority, Aspects, CfnOutput, Duration, Fn, Lazy, type RemovalPolicy } from 'aws-cdk-lib';
 import type { IAlarmAction } from 'aws-cdk-lib/aws-cloudwatch';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Grant, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct, type IConstruct } from 'constructs';
-import { ENV, queueUrlVariable } from '../shared/config';
+import { ENV, OUTPUT_MARKER, queueUrlVariable } from '../shared/config';
 import { LIST_INDEX } from '../shared/store/job-record';
 import { isJobType, resolveQueueOptions, validateJobType, type JobType, type QueueOptions } from '../shared/jobs/define';
 import { apiEntry, workerEntry } from './function-entries';
@@ -254,6 +254,16 @@ export class Jobline extends Construct {
         logRetention: this.logRetention,
         logLevel: this.logLevel,
         faultInjection: this.props.faultInjection,
+      });
+    }
+    // What the operator's CLI reads with `jobline ... --stack NAME` (cli/stack-outputs.ts): each output says
+    // what it is in its description, `jobline:<what>[:<job type>]`, whatever its logical id.
+    if (this.builtApi) new CfnOutput(this, 'JoblineApiUrl', { value: this.builtApi.url, description: `${OUTPUT_MARKER}api (jobline's HTTP API)` });
+    new CfnOutput(this, 'JoblineTableName', { value: this.table.tableName, description: `${OUTPUT_MARKER}table (the job records)` });
+    for (const { job, worker } of types) {
+      new CfnOutput(this, `JoblineQueues-${job.name}`, {
+        value: Fn.join(' ', [worker.queue.queueUrl, worker.deadLetterQueue.queueUrl]),
+        description: `${OUTPUT_MARKER}queues:${job.name} (the ${job.name} job type's queue URL and DLQ URL)`,
       });
     }
     this.builtSweeper = new JobSweeper(this, 'Sweeper', {

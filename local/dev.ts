@@ -182,6 +182,25 @@ export async function dev(argv: readonly string[], projectDir: string = process.
   })) {
     console.log(line);
   }
+  // Where it listens, for the operator's CLI (`jobline jobs ...`, `jobline dlq ...`): local/runtime-file.ts.
+  const { removeRuntimeFile, writeRuntimeFile } = await import('./runtime-file');
+  const writeRuntime = () =>
+    writeRuntimeFile(projectDir, {
+      version: 1,
+      pid: process.pid,
+      startedAt: new Date().toISOString(),
+      projectDir,
+      stackName: stack.stackName,
+      apiUrl: runtime.apiUrl,
+      region: runtime.region,
+      endpoints: runtime.endpoints,
+      credentials: embeddedOnly ? credentials : 'environment',
+      tables: [...runtime.tables.values()],
+      jobTypes: jobTypesOf(runtime),
+    });
+  const runtimeFile = writeRuntime();
+  process.once('exit', () => removeRuntimeFile(projectDir));
+  console.log(`  runtime file: ${path.relative(projectDir, runtimeFile)} (the jobline CLI reads it: jobline jobs list, jobline dlq list, ...)`);
   const example = jobTypes.some((t) => t.type === 'transfer')
     ? `/jobs/transfer -H 'content-type: application/json' -d '{"from":"alice","to":"bob","amount":100}'`
     : `/jobs/${jobTypes[0]?.type ?? '<type>'} -H 'content-type: application/json' -d '<payload as JSON>'`;
@@ -200,7 +219,10 @@ export async function dev(argv: readonly string[], projectDir: string = process.
           say: (line) => view.print(`  ${line}`),
           onSynthOutput: (line) => logTo('synth', line),
           synthLog: logs.fileOf('synth'),
-          onReload: (next) => logs.useNames(functionLogNames(next.template)),
+          onReload: (next) => {
+            logs.useNames(functionLogNames(next.template));
+            writeRuntime(); // job types may have come or gone
+          },
         });
   console.log(watcher ? `  watching ${watcher.watching}: a change reloads what it touches (--no-watch: off)` : '  not watching for changes (--no-watch)');
   console.log('  Ctrl-C stops everything.\n');
@@ -214,6 +236,7 @@ export async function dev(argv: readonly string[], projectDir: string = process.
     stopView();
     console.log(`\n${signal}: stopping...`);
     await watcher?.close();
+    removeRuntimeFile(projectDir);
     await runtime.stop();
     await logs.close();
     console.log('jobline: stopped.');

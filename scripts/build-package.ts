@@ -16,7 +16,7 @@ await build({
   entryPoints: {
     index: 'index.ts',
     cdk: 'cdk.ts',
-    cli: 'local/cli.ts',
+    cli: 'cli/bin.ts',
     // What the generated function entries import (infra/function-entries.ts).
     'runtime/worker': 'shared/worker/handler.ts',
     'runtime/api': 'shared/api/handler.ts',

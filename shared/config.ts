@@ -19,6 +19,12 @@ export const ENV = {
   logLevel: 'JOBLINE_LOG_LEVEL',
 } as const;
 
+/**
+ * How the stack outputs that the Jobline construct adds for the operator's CLI (`jobline ... --stack NAME`,
+ * cli/stack-outputs.ts) begin their description: `jobline:api`, `jobline:table`, `jobline:queues:<type>`.
+ */
+export const OUTPUT_MARKER = 'jobline:';
+
 /** The API function finds each job type's queue in JOBLINE_QUEUE_URL_<TYPE>, e.g. JOBLINE_QUEUE_URL_TRANSFER. */
 export function queueUrlVariable(jobType: string): string {
   return `JOBLINE_QUEUE_URL_${jobType.toUpperCase().replace(/-/g, '_')}`;

@@ -226,7 +226,9 @@ export class JobClient<const T extends readonly JobDeclaration[] = readonly JobD
   }
 
   /** A page of this caller's jobs, newest first; pass `cursor` from the last page for the next. */
-  async list(query: { type?: T[number]['name']; state?: JobStatus; limit?: number; cursor?: string; createdAfter?: Date; createdBefore?: Date } = {}): Promise<{ jobs: JobView[]; cursor?: string }> {
+  async list(
+    query: { type?: T[number]['name']; state?: JobStatus; limit?: number; cursor?: string; createdAfter?: Date; createdBefore?: Date } = {},
+  ): Promise<{ jobs: JobView[]; cursor?: string }> {
     const outcome = await this.reading('list', () =>
       listOwnJobs(this.deps, {
         owner: this.caller,

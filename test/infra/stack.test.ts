@@ -4,7 +4,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ENV, queueUrlVariable } from '../../shared/config';
+import { ENV, OUTPUT_MARKER, queueUrlVariable } from '../../shared/config';
+import { joblineOutputs } from '../../cli/stack-outputs';
 import { jobTypes } from '../../app/jobs';
 import { visibilityTimeoutSeconds } from '../../shared/jobs/define';
 import { MAX_MESSAGE_BYTES } from '../../shared/jobs/message';
@@ -262,6 +263,34 @@ describe('outputs', () => {
     const w = workerOf(s.json, name);
     expect(output(`QueueUrl-${name}`).Value).toEqual({ Ref: w.queueId });
     expect(output(`DeadLetterQueueUrl-${name}`).Value).toEqual({ Ref: w.deadLetterQueueId });
+  });
+});
+
+describe('the outputs the jobline CLI reads (jobline ... --stack NAME)', () => {
+  // DescribeStacks answers each output with its value resolved: stand a readable name in for each reference.
+  const resolved = (value: unknown): string => {
+    const v = value as { Ref?: string; 'Fn::Join'?: [string, unknown[]] };
+    if (typeof value === 'string') return value;
+    if (v.Ref) return `<${v.Ref}>`;
+    if (v['Fn::Join']) return v['Fn::Join'][1].map(resolved).join(v['Fn::Join'][0]);
+    throw new Error(`an output value the test cannot resolve: ${JSON.stringify(value)}`);
+  };
+  const outputs = () => Object.entries(s.json.Outputs ?? {}).map(([key, o]) => ({ OutputKey: key, OutputValue: resolved(o.Value), Description: o.Description }));
+
+  it("the Jobline construct describes its API, its table and each job type's queues, and the CLI finds them whatever their logical ids", () => {
+    const target = joblineOutputs('Jobline', 'eu-west-1', outputs());
+    const [api] = resourcesOfType(s.json, 'AWS::ApiGatewayV2::Api')[0]!;
+    expect(target.apiUrl).toMatch(new RegExp(`^https://<${api}>\\.execute-api\\.<AWS::Region>\\.<AWS::URLSuffix>`));
+    expect(target.tableName).toBe(`<${tableId()}>`);
+    expect(target.jobTypes).toEqual(
+      [...typeNames].sort().map((name) => ({ type: name, queueUrl: `<${workerOf(s.json, name).queueId}>`, dlqUrl: `<${workerOf(s.json, name).deadLetterQueueId}>` })),
+    );
+  });
+
+  it("the app's own outputs are not taken for the construct's", () => {
+    const own = outputs().filter((o) => !o.Description?.startsWith(OUTPUT_MARKER));
+    expect(own.length).toBeGreaterThan(0);
+    expect(() => joblineOutputs('Jobline', 'eu-west-1', own)).toThrow(/has no jobline outputs/);
   });
 });
 

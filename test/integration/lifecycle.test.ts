@@ -48,7 +48,8 @@ const status = async (jobId: string, caller?: string) => (await call(asCaller(ca
 const cancel = (jobId: string, caller?: string) => call(asCaller(caller, 'POST', `/jobs/${jobId}/cancel`, ROUTES.cancel, jobId), deps());
 const retry = (jobId: string, caller?: string) => call(asCaller(caller, 'POST', `/jobs/${jobId}/retry`, ROUTES.retry, jobId), deps());
 const list = (query: string, caller?: string) => call(asCaller(caller, 'GET', `/jobs?${query}`, ROUTES.list, ''), deps());
-const bulk = (operation: 'cancel' | 'retry', filter: unknown) => call(asCaller(undefined, 'POST', `/bulk/${operation}`, operation === 'cancel' ? ROUTES.bulkCancel : ROUTES.bulkRetry, '', filter), deps());
+const bulk = (operation: 'cancel' | 'retry', filter: unknown) =>
+  call(asCaller(undefined, 'POST', `/bulk/${operation}`, operation === 'cancel' ? ROUTES.bulkCancel : ROUTES.bulkRetry, '', filter), deps());
 
 /** Everything visible on the job queue, through the worker once (acknowledged per its answer); `now` is the worker's clock. */
 async function work(now?: () => number) {
@@ -113,7 +114,15 @@ describe('delayed jobs (submit with ?delay= or ?runAt=)', () => {
   });
 
   it('refuses a delay it cannot take, with the reason', async () => {
-    for (const query of ['?delay=-1', '?delay=1.5', '?delay=99999999', '?runAt=tomorrow', '?runAt=2026-12-24T18:00:00', `?runAt=${new Date(Date.now() + 400 * 86_400_000).toISOString()}`, '?delay=5&runAt=2030-01-01T00:00:00Z']) {
+    for (const query of [
+      '?delay=-1',
+      '?delay=1.5',
+      '?delay=99999999',
+      '?runAt=tomorrow',
+      '?runAt=2026-12-24T18:00:00',
+      `?runAt=${new Date(Date.now() + 400 * 86_400_000).toISOString()}`,
+      '?delay=5&runAt=2030-01-01T00:00:00Z',
+    ]) {
       const response = await call(asCaller(undefined, 'POST', `/jobs/webhook${query}`, ROUTES.submit, 'webhook', hook('/ok')), deps());
       expect(response.status, query).toBe(400);
       expect(response.body.error.code, query).toBe('invalid_delay');
@@ -140,7 +149,7 @@ describe('cancel', () => {
     expect(await receiveRecords(queues.queue)).toEqual([]);
   });
 
-  it("answers 409 with the state of a finished job, and 404 to another caller", async () => {
+  it('answers 409 with the state of a finished job, and 404 to another caller', async () => {
     const { jobId } = await submit();
     await work();
     const finished = await cancel(jobId);
@@ -179,7 +188,13 @@ describe('retry of a CANCELLED job, and the timeline', () => {
     const job = await status(jobId);
     expect(job).toMatchObject({ status: 'SUCCEEDED', generation: 2 });
     expect(job).not.toHaveProperty('runAt'); // a retry runs now
-    expect(job.history.map((h: { state: string; generation: number }) => `${h.state}/${h.generation}`)).toEqual(['PENDING/1', 'CANCELLED/1', 'PENDING/2', 'RUNNING/2', 'SUCCEEDED/2']);
+    expect(job.history.map((h: { state: string; generation: number }) => `${h.state}/${h.generation}`)).toEqual([
+      'PENDING/1',
+      'CANCELLED/1',
+      'PENDING/2',
+      'RUNNING/2',
+      'SUCCEEDED/2',
+    ]);
     expect((await retry(jobId)).status).toBe(409);
   });
 });

@@ -42,7 +42,7 @@ interface Running {
 /** `npm start -- <args>` on free ports; resolves once the API is up. */
 async function start(args: string[]): Promise<Running> {
   const ports = [await freePort(), await freePort(), await freePort()];
-  const child = spawn('npx', ['tsx', 'local/cli.ts', 'dev', '--port', String(ports[0]), '--dynamodb-port', String(ports[1]), '--sqs-port', String(ports[2]), ...args], {
+  const child = spawn('npx', ['tsx', 'cli/bin.ts', 'dev', '--port', String(ports[0]), '--dynamodb-port', String(ports[1]), '--sqs-port', String(ports[2]), ...args], {
     cwd: PACKAGE_ROOT,
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -78,7 +78,7 @@ describe('npm start --persist, --env-file', () => {
     // is unit-tested.)
     const envFile = path.join(tempDir('jobline-persist-cli-bad-'), 'bad.env');
     writeFileSync(envFile, 'GOOD=1\nTOKEN "s3cr3t-value"\n');
-    const child = spawn('npx', ['tsx', 'local/cli.ts', 'dev', '--port', '0', '--dynamodb-port', '0', '--sqs-port', '0', '--env-file', envFile], {
+    const child = spawn('npx', ['tsx', 'cli/bin.ts', 'dev', '--port', '0', '--dynamodb-port', '0', '--sqs-port', '0', '--env-file', envFile], {
       cwd: PACKAGE_ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: env(),

@@ -11,7 +11,7 @@ import { PACKAGE_ROOT } from '../../infra/paths';
 
 const R = PACKAGE_ROOT;
 const bin = {
-  jobline: [path.join(R, 'node_modules/tsx/dist/cli.mjs'), path.join(R, 'local/cli.ts')],
+  jobline: [path.join(R, 'node_modules/tsx/dist/cli.mjs'), path.join(R, 'cli/bin.ts')],
   tsc: [path.join(R, 'node_modules/typescript/bin/tsc')],
   prettier: [path.join(R, 'node_modules/prettier/bin/prettier.cjs')],
   vitest: [path.join(R, 'node_modules/vitest/vitest.mjs')],

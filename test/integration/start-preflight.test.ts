@@ -29,7 +29,7 @@ function shellEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
 
 /** Runs the start script to its end (a deadline kills it: these must end on their own, quickly). */
 function start(args: string[], options: { env?: NodeJS.ProcessEnv; command?: string[] } = {}): Promise<Ended> {
-  const [command, ...commandArgs] = options.command ?? ['npx', 'tsx', 'local/cli.ts', 'dev'];
+  const [command, ...commandArgs] = options.command ?? ['npx', 'tsx', 'cli/bin.ts', 'dev'];
   const child = spawn(command!, [...commandArgs, ...args], { cwd: PACKAGE_ROOT, env: options.env ?? shellEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
@@ -76,7 +76,7 @@ function pathWithOnlyNode(): string {
 }
 
 // tsx's own launcher (#!/usr/bin/env node) runs with that PATH; npx would need sh.
-const TSX = [path.join(PACKAGE_ROOT, 'node_modules', '.bin', 'tsx'), 'local/cli.ts', 'dev'];
+const TSX = [path.join(PACKAGE_ROOT, 'node_modules', '.bin', 'tsx'), 'cli/bin.ts', 'dev'];
 
 describe('npm start before anything starts', () => {
   it('--help prints the usage of every option and exits 0', async () => {

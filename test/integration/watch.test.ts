@@ -103,7 +103,7 @@ beforeAll(async () => {
   const [apiPort, dynamodbPort, sqsPort] = [await freePort(), await freePort(), await freePort()];
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', path.join(PACKAGE_ROOT, 'local/cli.ts'), 'dev', '--port', String(apiPort), '--dynamodb-port', String(dynamodbPort), '--sqs-port', String(sqsPort)],
+    ['--import', 'tsx', path.join(PACKAGE_ROOT, 'cli/bin.ts'), 'dev', '--port', String(apiPort), '--dynamodb-port', String(dynamodbPort), '--sqs-port', String(sqsPort)],
     {
       cwd: appDir,
       detached: true,
