@@ -113,19 +113,18 @@ export async function runDelayBench(
   options: { jobs: number; delaySeconds: number },
 ): Promise<DelayResult> {
   const runAt = new Map<string, number>();
-  await mapLimit(
-    Array.from({ length: options.jobs }, (_, i) => i),
-    8,
-    async (i) => {
-      const response = await fetch(`${apiUrl}/jobs/webhook?delay=${options.delaySeconds}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ url: `${receiver.url}/delayed/${i}`, body: { i } }),
-      });
-      const body = (await response.json()) as { jobId: string; runAt: string };
-      runAt.set(body.jobId, Date.parse(body.runAt));
-    },
-  );
+  // One at a time, 50 ms apart: the jobs come due spread out, so what is measured is how late the delay
+  // mechanism lets each one run, not how fast a backlog drains.
+  for (let i = 0; i < options.jobs; i++) {
+    const response = await fetch(`${apiUrl}/jobs/webhook?delay=${options.delaySeconds}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ url: `${receiver.url}/delayed/${i}`, body: { i } }),
+    });
+    const body = (await response.json()) as { jobId: string; runAt: string };
+    runAt.set(body.jobId, Date.parse(body.runAt));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
   const deadline = Date.now() + (options.delaySeconds + 60) * 1000;
   while ([...runAt.keys()].some((id) => !receiver.arrivals.has(id)) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
   const late = [...runAt].filter(([id]) => receiver.arrivals.has(id)).map(([id, at]) => receiver.arrivals.get(id)! - at);
@@ -140,7 +139,7 @@ export async function runDelayBench(
 }
 
 export function delayRows(d: DelayResult): Row[] {
-  const benchmark = `delayed jobs (?delay=${d.delaySeconds}, ${d.jobs} webhooks, local runtime)`;
+  const benchmark = `delayed jobs (?delay=${d.delaySeconds}, ${d.jobs} webhooks 50 ms apart, local runtime)`;
   return [
     { benchmark, metric: 'call after its run time, p50 ms', jobline: d.lateP50Ms },
     { benchmark, metric: 'call after its run time, p99 ms', jobline: d.lateP99Ms },

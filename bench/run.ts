@@ -6,7 +6,7 @@
  *
  * Knobs: BENCH_RECORDS (deliveries per design per scenario, default 5000), BENCH_ROUNDS (default 10),
  * BENCH_WARMUP_RECORDS (default 1000), BENCH_COLD_SAMPLES (default 20), BENCH_API_SECONDS (default 10),
- * BENCH_LIST_JOBS (jobs in the table for the list row, default 100000), BENCH_DELAY_JOBS (default 200),
+ * BENCH_LIST_JOBS (jobs in the table for the list row, default 100000), BENCH_DELAY_JOBS (default 100),
  * JOBLINE_API_URL (measure this API instead of starting the local runtime).
  */
 import { execFileSync } from 'node:child_process';
@@ -36,7 +36,7 @@ const WARMUP_RECORDS = num('BENCH_WARMUP_RECORDS', 1000);
 const COLD_SAMPLES = num('BENCH_COLD_SAMPLES', 20);
 const API_SECONDS = num('BENCH_API_SECONDS', 10);
 const LIST_JOBS = num('BENCH_LIST_JOBS', 100_000);
-const DELAY_JOBS = num('BENCH_DELAY_JOBS', 200);
+const DELAY_JOBS = num('BENCH_DELAY_JOBS', 100);
 
 // Progress goes to stderr; stdout carries the report.
 const progress = (line: string) => process.stderr.write(`${line}\n`);
