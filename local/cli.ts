@@ -1,8 +1,11 @@
-#!/usr/bin/env node
 /**
  * The `jobline` command (the package's bin). `jobline dev` runs the current directory's CDK app locally
  * (local/dev.ts), `jobline new job <name>` writes a job type (local/scaffold.ts); `jobline --help` lists
  * the commands. Exit codes: 0 done, 1 failed, 2 wrong usage.
+ *
+ * No `#!` line here: the package build puts it on dist/cli.js (scripts/build-package.ts). In a source file it
+ * costs the type-aware lint a second TypeScript program (ESLint hands the parser the text with the `#!` line
+ * turned into a comment, which the project service takes for an edit of the file).
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
