@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 /**
  * The `jobline` command (the package's bin; `npm run jobline --` in this repository). `jobline dev` runs the
  * current directory's CDK app locally (local/dev.ts) and `jobline new job <name>` writes a job type

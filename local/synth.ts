@@ -17,7 +17,8 @@ import { PACKAGE_ROOT } from '../infra/paths';
 
 export const DEFAULT_ASSEMBLY_DIR = path.join(PACKAGE_ROOT, 'cdk.out');
 export const SYNTH_MARKER = 'jobline-synth.json';
-const SOURCES = ['infra', 'shared', 'functions', 'package-lock.json', 'cdk.json'];
+// What this repository's app is synthesized from (app/: the stack, its job types and their handlers).
+const SOURCES = ['app', 'infra', 'shared', 'functions', 'package-lock.json', 'cdk.json'];
 /** What the CDK app reads from the environment besides the app options (see aws-cdk-lib's App). */
 const SETTINGS_ENVIRONMENT = ['CDK_CONTEXT_JSON', 'CDK_DEFAULT_ACCOUNT', 'CDK_DEFAULT_REGION'];
 

@@ -4,7 +4,7 @@
  * left as imports; type declarations by tsc (tsconfig.build.json). `npm pack` runs it (prepack).
  */
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, rmSync } from 'node:fs';
+import { copyFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { build } from 'esbuild';
 import { PACKAGE_ROOT } from '../infra/paths';
@@ -33,6 +33,9 @@ await build({
   chunkNames: 'chunk-[hash]',
   logLevel: 'warning',
 });
+// The package's bin runs as an executable (npx jobline): its `#!` line is added here, not kept in cli/bin.ts.
+const cli = path.join(dist, 'cli.js');
+writeFileSync(cli, `#!/usr/bin/env node\n${readFileSync(cli, 'utf8')}`);
 // The local runtime starts each function's execution environment from this file (local/lambda/function-pool.ts).
 copyFileSync(path.join(PACKAGE_ROOT, 'local/lambda/bootstrap.mjs'), path.join(dist, 'bootstrap.mjs'));
 execFileSync(process.execPath, [path.join(PACKAGE_ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: PACKAGE_ROOT, stdio: 'inherit' });

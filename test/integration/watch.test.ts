@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PACKAGE_ROOT } from '../../infra/paths';
 import { freePort } from '../../local/emulators/free-port';
 import { parseStartArgs, usage } from '../../local/preflight';
-import { processesInGroup } from '../support/processes';
+import { descendantsOf, processesInGroup } from '../support/processes';
 
 let appDir: string;
 let pgid: number | undefined;
@@ -47,8 +47,9 @@ jobs.addJobType(echo);
 ${withShout ? 'jobs.addJobType(shout);\n' : ''}app.synth();
 `;
 
-// Every job waits in the poller for the 30 s window (a batch of 20 never fills): time for a reload to happen under it.
+// Every job waits in the poller for the 30 s window (until a batch of 20 fills): time for a reload to happen under it.
 const HOLDING = '{ batchSize: 20, batchingWindowSeconds: 30, timeoutSeconds: 10, maxReceiveCount: 3 }';
+const HOLDING_BATCH = 20;
 const QUICK = '{ batchSize: 5, timeoutSeconds: 10, maxReceiveCount: 3 }';
 
 /** Resolves with the first match of `pattern` in the output written after `from`. */
@@ -65,6 +66,19 @@ async function submit(type: string, payload: unknown): Promise<string> {
   const response = await fetch(`${api}/jobs/${type}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(payload) });
   expect(response.status, await response.clone().text()).toBe(202);
   return ((await response.json()) as { jobId: string }).jobId;
+}
+
+/**
+ * Fills the batch the poller holds (HOLDING) with `count` more jobs, so that it goes to the worker now instead
+ * of when its 30 s window closes: once what the test waits for under it has happened.
+ */
+async function fillBatch(count: number): Promise<void> {
+  await Promise.all(Array.from({ length: count }, (_, i) => submit('echo', { n: 100 + i })));
+}
+
+/** Waits until no synthesis of the app runs (watch mode's, in the background after each change). */
+async function synthesesDone(): Promise<void> {
+  await expect.poll(() => descendantsOf(pgid!).filter((p) => p.includes('bin/app.ts')), { timeout: 120_000, interval: 200 }).toEqual([]);
 }
 
 interface Job {
@@ -108,7 +122,9 @@ beforeAll(async () => {
       cwd: appDir,
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, AWS_ENDPOINT_URL: '', AWS_ENDPOINT_URL_DYNAMODB: '', AWS_ENDPOINT_URL_SQS: '', AWS_ENDPOINT_URL_S3: '' },
+      // CDK_VALIDATION=false: CloudFormation's template validation (CDK's built-in, `cdk synth --no-validation`
+      // turns it off) only ever warns, and costs about 6 s of CPU in each of the app's syntheses here.
+      env: { ...process.env, AWS_ENDPOINT_URL: '', AWS_ENDPOINT_URL_DYNAMODB: '', AWS_ENDPOINT_URL_SQS: '', AWS_ENDPOINT_URL_S3: '', CDK_VALIDATION: 'false' },
     },
   );
   pgid = child.pid!;
@@ -149,6 +165,7 @@ describe('jobline dev, watch mode', () => {
 
   it('a handler edit reloads the worker alone; a job already queued is not lost and runs the new code', async () => {
     const before = await submit('echo', { n: 0 });
+    await fillBatch(HOLDING_BATCH - 1);
     expect(await finished(before, 60_000)).toMatchObject({ status: 'SUCCEEDED', result: { n: 0, version: 1 } });
 
     // Held in the poller by the batching window while the handler changes under it.
@@ -156,6 +173,7 @@ describe('jobline dev, watch mode', () => {
     const from = output.length;
     write('jobs/echo/handler.ts', handlerModule(2));
     await seen(/ {2}reloaded echo worker \(jobs\/echo\/handler\.ts changed\) in \d+(\.\d)? m?s/, from, 30_000);
+    await fillBatch(HOLDING_BATCH - 1);
     expect(await finished(heldJob, 60_000)).toMatchObject({ status: 'SUCCEEDED', result: { n: 1, version: 2 } });
     // The state from before the edit is still there: nothing restarted.
     expect(await finished(before)).toMatchObject({ status: 'SUCCEEDED', result: { version: 1 } });
@@ -163,10 +181,14 @@ describe('jobline dev, watch mode', () => {
   }, 120_000);
 
   it('a template change (batch size, batching window) re-provisions the queue and the event source in place, keeping a held job', async () => {
+    // The synthesis that followed the handler edit has run (or this change would be reported with it).
+    await synthesesDone();
     const held = await submit('echo', { n: 2 });
     const from = output.length;
     write('jobs/echo/type.ts', typeModule(QUICK));
     const line = (await seen(/ {2}reloaded (.*echo queue: .+) \(jobs\/echo\/type\.ts changed\) in (\d+(\.\d)? m?s)\n/, from, 120_000))[1]!;
+    // The old poller still holds the job (its batch of 20, its 30 s window): filled, it goes to the new worker.
+    await fillBatch(HOLDING_BATCH - 1);
     expect(line).toContain('echo queue: VisibilityTimeout 90 → 60');
     expect(line).toContain('echo event source: batch size 20 → 5, batching window 30 s → 0 s');
     expect(line).toMatch(/echo worker: environment JOBLINE_WORKER_CONCURRENCY/);
