@@ -39,6 +39,8 @@ export async function submitJob(event: APIGatewayProxyEventV2, typeName: string 
     return problem(400, 'invalid_idempotency_key', INVALID_KEY);
   }
 
+  const callbackUrl = header(event, 'callback-url');
+
   let raw: string;
   try {
     raw = event.body === undefined ? '' : event.isBase64Encoded ? STRICT_UTF8.decode(Buffer.from(event.body, 'base64')) : event.body;
@@ -58,7 +60,13 @@ export async function submitJob(event: APIGatewayProxyEventV2, typeName: string 
     return problem(400, 'invalid_json', `the body is not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
   }
 
-  const outcome = await submit(deps, { type: typeName!, payload: body, owner: callerOf(event), ...(key !== undefined ? { idempotencyKey: key } : {}) });
+  const outcome = await submit(deps, {
+    type: typeName!,
+    payload: body,
+    owner: callerOf(event),
+    ...(key !== undefined ? { idempotencyKey: key } : {}),
+    ...(callbackUrl !== undefined ? { callbackUrl } : {}),
+  });
   return submitResponse(event, outcome, key !== undefined, deps);
 }
 
@@ -71,6 +79,8 @@ export function submitResponse(event: APIGatewayProxyEventV2, outcome: SubmitOut
       return unknownJobType(outcome.type, deps);
     case 'invalid_idempotency_key':
       return problem(400, 'invalid_idempotency_key', INVALID_KEY);
+    case 'invalid_callback_url':
+      return problem(400, 'invalid_callback_url', outcome.reason);
     case 'invalid_payload':
       return problem(400, 'invalid_payload', outcome.reason, outcome.issues ? { issues: outcome.issues } : undefined);
     case 'payload_too_large':

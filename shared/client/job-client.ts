@@ -69,6 +69,11 @@ export interface SubmitOptions {
    * (`idempotency_key_reused`). 1-255 printable ASCII characters without commas.
    */
   idempotencyKey?: string;
+  /**
+   * POSTed the job's final view, signed (Jobline-Signature), at each terminal state: an absolute https URL
+   * of at most 2048 characters (http only to loopback, locally). See docs/callbacks-and-events.md.
+   */
+  callbackUrl?: string;
 }
 
 export interface SubmittedJob<N extends string = string> {
@@ -85,7 +90,7 @@ export interface SubmittedJob<N extends string = string> {
   queued: boolean;
 }
 
-export type JobRefusalCode = 'unknown_job_type' | 'invalid_idempotency_key' | 'invalid_payload' | 'idempotency_key_reused' | 'payload_too_large';
+export type JobRefusalCode = 'unknown_job_type' | 'invalid_idempotency_key' | 'invalid_callback_url' | 'invalid_payload' | 'idempotency_key_reused' | 'payload_too_large';
 
 /** The job was refused; submitting it again as it is would be refused again. */
 export class JobRefusedError extends Error {
@@ -164,8 +169,14 @@ export class JobClient<const T extends readonly JobDeclaration[] = readonly JobD
     if (!submittableType(this.deps, type)) throw this.refused({ kind: 'unknown_job_type', type, jobTypes: this.deps.jobTypes.map((t) => t.name) }, type);
     const json = jsonValueOf(payload);
     if (!json.ok) throw this.refused(json.refusal, type);
-    const { idempotencyKey } = options;
-    const outcome = await submitJob(this.deps, { type, payload: json.value, owner: this.caller, ...(idempotencyKey !== undefined ? { idempotencyKey } : {}) });
+    const { idempotencyKey, callbackUrl } = options;
+    const outcome = await submitJob(this.deps, {
+      type,
+      payload: json.value,
+      owner: this.caller,
+      ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
+      ...(callbackUrl !== undefined ? { callbackUrl } : {}),
+    });
     if (outcome.kind !== 'accepted') throw this.refused(outcome, type, idempotencyKey !== undefined);
     const { job, replayed, queued } = outcome;
     return { jobId: job.jobId, type, status: job.status, replayed, queued };
@@ -195,6 +206,8 @@ export class JobClient<const T extends readonly JobDeclaration[] = readonly JobD
       }
       case 'invalid_idempotency_key':
         return new JobRefusedError('invalid_idempotency_key', refusal.reason);
+      case 'invalid_callback_url':
+        return new JobRefusedError('invalid_callback_url', refusal.reason);
       case 'invalid_payload':
         return new JobRefusedError('invalid_payload', refusal.issues ? `${refusal.reason}: ${summary(refusal.issues)}` : `invalid payload: ${refusal.reason}`, {
           issues: refusal.issues ?? [{ path: '', message: refusal.reason }],

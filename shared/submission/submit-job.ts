@@ -28,6 +28,7 @@ import type { Logger } from '../log';
 import type { JobRecord } from '../store/job-record';
 import type { SubmissionStore } from '../store/submission-store';
 import { isServiceFailure } from '../api/service-failure';
+import { callbackUrlProblem } from '../notify/callback-url';
 
 /** The queue of a job type. */
 export interface QueueTarget {
@@ -59,6 +60,8 @@ export interface SubmitRequest {
   /** The caller: owner of the job and scope of its idempotency key. */
   owner: string;
   idempotencyKey?: string;
+  /** POSTed the job's final view, signed, at each terminal state (checked by callbackUrlProblem). */
+  callbackUrl?: string;
 }
 
 /** One failing field of a payload: its dotted path ('' for the payload itself) and why. */
@@ -71,6 +74,7 @@ export type SubmitRefusal =
   /** No such job type, or one without a queue here. `jobTypes` names every declared type. */
   | { kind: 'unknown_job_type'; type: string; jobTypes: string[] }
   | { kind: 'invalid_idempotency_key'; reason: string }
+  | { kind: 'invalid_callback_url'; reason: string }
   /** `issues` when the schema refused the payload; without, the payload is not JSON this system carries. */
   | { kind: 'invalid_payload'; reason: string; issues?: PayloadIssue[] }
   | { kind: 'payload_too_large'; reason: string; messageBytes: number; limit: number }
@@ -107,6 +111,8 @@ export async function submitJob(deps: SubmissionDeps, request: SubmitRequest): P
   const { type, queue } = target;
   const key = request.idempotencyKey;
   if (key !== undefined && !isIdempotencyKey(key)) return { kind: 'invalid_idempotency_key', reason: IDEMPOTENCY_KEY_RULE };
+  const callbackProblem = request.callbackUrl === undefined ? undefined : callbackUrlProblem(request.callbackUrl);
+  if (callbackProblem) return { kind: 'invalid_callback_url', reason: callbackProblem };
 
   const shape = jsonShapeProblem(request.payload);
   if (shape) return { kind: 'invalid_payload', reason: shape };
@@ -149,6 +155,7 @@ export async function submitJob(deps: SubmissionDeps, request: SubmitRequest): P
     expiresAt: Math.floor(now / 1000) + deps.retentionDays * 86_400,
     ...(groupId !== undefined ? { groupId } : {}),
     ...(key !== undefined ? { idempotencyKey: key } : {}),
+    ...(request.callbackUrl !== undefined ? { callbackUrl: request.callbackUrl } : {}),
   };
   const log = deps.log.child({ jobId, type: type.name });
 
