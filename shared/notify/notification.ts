@@ -28,15 +28,13 @@ export const notificationKey = (jobId: string, generation: number) => `${jobId}.
 const jobRecord = { Keys: { pk: { S: [{ prefix: 'JOB#' }] } } };
 
 /**
- * The FilterCriteria patterns of the notifier's stream source (ORed): an update into a terminal state
- * from a state that was not terminal; an insert in a terminal state.
+ * The FilterCriteria patterns of the notifier's stream source (ORed): a change into a terminal state from
+ * a state that was not terminal; a new item (no old image) in a terminal state. Only the `dynamodb` key:
+ * DynamoDB event source mappings filter on nothing else.
  */
 export const NOTIFY_FILTERS: readonly Record<string, unknown>[] = [
-  {
-    eventName: ['MODIFY'],
-    dynamodb: { ...jobRecord, NewImage: { status: { S: TERMINAL } }, OldImage: { status: { S: [{ 'anything-but': TERMINAL }] } } },
-  },
-  { eventName: ['INSERT'], dynamodb: { ...jobRecord, NewImage: { status: { S: TERMINAL } } } },
+  { dynamodb: { ...jobRecord, NewImage: { status: { S: TERMINAL } }, OldImage: { status: { S: [{ 'anything-but': TERMINAL }] } } } },
+  { dynamodb: { ...jobRecord, NewImage: { status: { S: TERMINAL } }, OldImage: { pk: { S: [{ exists: false }] } } } },
 ];
 
 /** The same rule as NOTIFY_FILTERS, on the two statuses (undefined: no old image, an insert). */

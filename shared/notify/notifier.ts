@@ -45,7 +45,7 @@ export function notificationOf(record: DynamoDBRecord, busName: string): Notific
   const newImage = record.dynamodb?.NewImage as Item | undefined;
   const oldImage = record.dynamodb?.OldImage as Item | undefined;
   if (!newImage || !newImage.pk?.S?.startsWith('JOB#')) return undefined;
-  if (!isTerminalTransition(record.eventName === 'INSERT' ? undefined : (oldImage?.status?.S ?? ''), newImage.status?.S)) return undefined;
+  if (!isTerminalTransition(oldImage ? (oldImage.status?.S ?? '') : undefined, newImage.status?.S)) return undefined;
   const job = fromItem(newImage);
   const view = toJobView(job);
   const detailType = detailTypeOf(job.status);
