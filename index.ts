@@ -5,7 +5,7 @@
 export { defineJob, defineJobType, DEFAULT_QUEUE_OPTIONS } from './shared/jobs/define';
 export type { JobContext, JobDeclaration, JobKind, JobType, LeasedJob, QueueOptions, TransactionalJob, TransactionalOutcome } from './shared/jobs/define';
 export type { Infer, Schema } from './shared/jobs/zod';
-export { PermanentError, TransientError } from './shared/errors';
+export { CancelledError, PermanentError, TransientError } from './shared/errors';
 export * from './shared/client/job-client';
 export { signatureHeader, verifySignature, SIGNATURE_HEADER } from './shared/notify/signature';
 export { EVENT_SOURCE, detailTypeOf } from './shared/notify/notification';

@@ -14,7 +14,7 @@ import { webhook } from '../app/jobs/webhook/handler';
 import { payloadHash } from '../shared/jobs/payload-hash';
 import { createLogger } from '../shared/log';
 import { JobStore } from '../shared/store/job-store';
-import { SWEEP_INDEX, SWEEP_KEYS } from '../shared/store/job-record';
+import { jobTableSchema } from '../shared/store/table-schema';
 import { SubmissionStore } from '../shared/store/submission-store';
 import { mapLimit } from '../shared/worker/map-limit';
 import type { QueueActions } from '../shared/worker/deps';
@@ -54,36 +54,17 @@ export function jobTypeOf(kind: Kind): JobType {
   return kind === 'transfer' ? transfer : webhook;
 }
 
-async function createTable(admin: DynamoDBClient, prefix: string, key: string, ttl: string, options: { sweepIndex?: boolean } = {}): Promise<string> {
+async function createTable(admin: DynamoDBClient, prefix: string, key: string, ttl: string, options: { jobIndexes?: boolean } = {}): Promise<string> {
   const name = `bench-${prefix}-${++tableSeq}-${randomUUID().slice(0, 6)}`;
-  // jobline's table carries its sparse sweep index, as infra/jobs-table.ts declares it: its writes pay for it.
-  const index = options.sweepIndex
-    ? {
-        GlobalSecondaryIndexes: [
-          {
-            IndexName: SWEEP_INDEX,
-            KeySchema: [
-              { AttributeName: SWEEP_KEYS.shard, KeyType: 'HASH' as const },
-              { AttributeName: SWEEP_KEYS.at, KeyType: 'RANGE' as const },
-            ],
-            Projection: { ProjectionType: 'KEYS_ONLY' as const },
-          },
-        ],
-      }
-    : {};
+  // jobline's table carries its sweep and list indexes, as infra/jobs-table.ts declares them: its writes pay for them.
+  if (options.jobIndexes) {
+    await ensureTable(admin, jobTableSchema(name));
+    return name;
+  }
   await ensureTable(admin, {
     TableName: name,
     KeySchema: [{ AttributeName: key, KeyType: 'HASH' }],
-    AttributeDefinitions: [
-      { AttributeName: key, AttributeType: 'S' },
-      ...(options.sweepIndex
-        ? [
-            { AttributeName: SWEEP_KEYS.shard, AttributeType: 'S' as const },
-            { AttributeName: SWEEP_KEYS.at, AttributeType: 'N' as const },
-          ]
-        : []),
-    ],
-    ...index,
+    AttributeDefinitions: [{ AttributeName: key, AttributeType: 'S' }],
     TimeToLiveAttribute: ttl,
   });
   return name;
@@ -104,7 +85,7 @@ export function joblineDesign(shared: Shared, variant?: { name: string; store: (
     queueCalls: 0,
     async prepare(workload) {
       const type = jobTypeOf(workload.kind);
-      const table = await createTable(shared.admin, 'jobs', 'pk', 'expiresAt', { sweepIndex: true });
+      const table = await createTable(shared.admin, 'jobs', 'pk', 'expiresAt', { jobIndexes: true });
       // The job records as POST /jobs/{type} leaves them: PENDING, message on the queue.
       const setup = new SubmissionStore(shared.admin, table);
       const now = Date.now();
@@ -124,6 +105,7 @@ export function joblineDesign(shared: Shared, variant?: { name: string; store: (
           updatedAt: at,
           sweepAt: now + 300_000,
           expiresAt: Math.floor(now / 1000) + 86_400,
+          history: [],
         }),
       );
       const queue: QueueActions = {

@@ -6,6 +6,7 @@
  *
  * Knobs: BENCH_RECORDS (deliveries per design per scenario, default 5000), BENCH_ROUNDS (default 10),
  * BENCH_WARMUP_RECORDS (default 1000), BENCH_COLD_SAMPLES (default 20), BENCH_API_SECONDS (default 10),
+ * BENCH_LIST_JOBS (jobs in the table for the list row, default 100000), BENCH_DELAY_JOBS (default 200),
  * JOBLINE_API_URL (measure this API instead of starting the local runtime).
  */
 import { execFileSync } from 'node:child_process';
@@ -15,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { startDynamoDbLocal } from '../local/emulators/dynamodb-local';
 import { startSqsEmulator } from '../local/emulators/sqs';
 import { runApiBench, type ApiResult } from './api';
+import { delayRows, listRows, measureDelaysOnLocalRuntime, runListBench } from './lifecycle';
 import { benchDynamoClient } from './clients';
 import { coldDetails, coldRows, measureColdStart, type ColdStartResult } from './cold-start';
 import { joblineDesign, powertoolsDesign } from './designs';
@@ -33,6 +35,8 @@ const ROUNDS = num('BENCH_ROUNDS', 10);
 const WARMUP_RECORDS = num('BENCH_WARMUP_RECORDS', 1000);
 const COLD_SAMPLES = num('BENCH_COLD_SAMPLES', 20);
 const API_SECONDS = num('BENCH_API_SECONDS', 10);
+const LIST_JOBS = num('BENCH_LIST_JOBS', 100_000);
+const DELAY_JOBS = num('BENCH_DELAY_JOBS', 200);
 
 // Progress goes to stderr; stdout carries the report.
 const progress = (line: string) => process.stderr.write(`${line}\n`);
@@ -214,7 +218,18 @@ async function main() {
     progress('API submit...');
     const api = await runApiBench({ dynamodbEndpoint: dynamodb.endpoint, seconds: API_SECONDS, log: progress });
 
-    const rows = [...results.flatMap(workerRows), ...coldRows(cold), ...apiRows(api)];
+    progress(`lifecycle: a page of the list among 1,000 and ${LIST_JOBS.toLocaleString('en-US')} jobs...`);
+    const list = await runListBench(benchDynamoClient(), [1000, LIST_JOBS], progress);
+    progress('lifecycle: delayed jobs on the local runtime...');
+    const delays = await measureDelaysOnLocalRuntime(dynamodb.endpoint, { jobs: DELAY_JOBS, delaySeconds: 5 });
+
+    const rows = [
+      ...results.flatMap(workerRows),
+      ...coldRows(cold),
+      ...apiRows(api),
+      ...listRows(list),
+      ...('skipped' in delays ? [{ benchmark: 'delayed jobs', metric: 'call after its run time', jobline: `skipped: ${delays.skipped}` }] : delayRows(delays)),
+    ];
     const minutes = ((performance.now() - started) / 60_000).toFixed(1);
     const machine = `${availableParallelism()} cores (${cpus()[0]?.model.trim() ?? 'unknown CPU'}), Node ${process.version}`;
     const report = [

@@ -36,7 +36,8 @@ export interface JobWorkerProps {
 /** What each kind of job does to the table, and nothing more. */
 const TABLE_ACCESS: Record<JobKind, (table: ITable) => PolicyStatement> = {
   // Claim, complete, release, fail: single-item updates of job records, and nothing else of the table.
-  leased: (table) => jobRecordsOnly(table, ['dynamodb:UpdateItem']),
+  // GetItem: a running job's cancel request is read while its handler runs (shared/worker/cancel-watch.ts).
+  leased: (table) => jobRecordsOnly(table, ['dynamodb:GetItem', 'dynamodb:UpdateItem']),
   // One BatchGetItem per batch, then the completion transaction with the handler's own writes (any item).
   transactional: (table) =>
     new PolicyStatement({

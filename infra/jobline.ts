@@ -19,6 +19,7 @@ import { Grant, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct, type IConstruct } from 'constructs';
 import { ENV, queueUrlVariable } from '../shared/config';
+import { LIST_INDEX } from '../shared/store/job-record';
 import { isJobType, resolveQueueOptions, validateJobType, type JobType, type QueueOptions } from '../shared/jobs/define';
 import { apiEntry, workerEntry } from './function-entries';
 import { JobNotifier, type JoblineNotificationOptions } from './job-notifier';
@@ -47,7 +48,7 @@ export interface JoblineAlarmOptions {
 
 export interface JoblineProps {
   /**
-   * The table for job records. It needs the partition key `pk` (string), TTL on `expiresAt` and the `sweep`
+   * The table for job records. It needs the partition key `pk` (string), TTL on `expiresAt` and the `sweep` and `list`
    * index that JobsTable declares; job types may keep their own items in it (keys not starting with JOB#).
    * @default a new table (JobsTable)
    */
@@ -58,7 +59,7 @@ export interface JoblineProps {
    */
   readonly tableRemovalPolicy?: RemovalPolicy;
   /**
-   * The HTTP API (POST /jobs/{type}, GET /jobs/{id}, POST /jobs/{id}/retry), or `false` for queue-only use
+   * The HTTP API (POST /jobs/{type}, GET /jobs/{id}, GET /jobs, POST /jobs/{id}/cancel|retry, POST /bulk/cancel|retry), or `false` for queue-only use
    * (jobs submitted with JobClient).
    * @default an HTTP API with IAM authorization
    */
@@ -226,18 +227,20 @@ export class Jobline extends Construct {
   }
 
   /**
-   * Lets `grantee` submit jobs of every job type (now and later added) without HTTP, with JobClient:
-   * create and read job records, send to the job queues. A Lambda function also gets the environment
-   * JobClient reads (table name, queue URLs).
+   * Lets `grantee` use JobClient for jobs of every job type (now and later added) without HTTP: submit,
+   * read, list, cancel and retry its own jobs (create, read and update job records, query the list index),
+   * send to the job queues. A Lambda function also gets the environment JobClient reads (table name, queue
+   * URLs).
    */
   grantSubmit(grantee: IGrantable): Grant {
     this.submitters.push(grantee);
     const grant = Grant.addToPrincipal({
       grantee,
-      actions: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+      actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
       resourceArns: [this.table.tableArn],
       conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['JOB#*'] } },
     });
+    Grant.addToPrincipal({ grantee, actions: ['dynamodb:Query'], resourceArns: [`${this.table.tableArn}/index/${LIST_INDEX}`] });
     withEnvironment(grantee, ENV.tableName, this.table.tableName);
     withEnvironment(grantee, ENV.retentionDays, String(this.retentionDays));
     withEnvironment(grantee, ENV.sweepAfterSeconds, String((this.props.sweepAfter ?? Duration.minutes(5)).toSeconds()));

@@ -1,5 +1,5 @@
 /**
- * The HTTP API: POST /jobs/{type} and GET /jobs/{id} on one thin function, IAM authorization by default,
+ * The HTTP API (shared/api/routes.ts: submit, status, list, cancel, retry, bulk) on one thin function, IAM authorization by default,
  * access logs on the default stage.
  */
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
@@ -15,6 +15,7 @@ import { ENV, queueUrlVariable } from '../shared/config';
 import { ROUTES } from '../shared/api/routes';
 import { JoblineFunction } from './jobline-function';
 import { jobRecordsOnly } from './table-access';
+import { LIST_INDEX } from '../shared/store/job-record';
 
 export type ApiAuthorization = 'iam' | 'none';
 
@@ -56,9 +57,11 @@ export class JobsApi extends Construct {
       faultInjection: props.faultInjection,
       environment,
     });
-    // Least privilege: create, read and retry job records (and no other item of the table), send to the
-    // job queues.
-    this.handler.role.addToPrincipalPolicy(jobRecordsOnly(props.table, ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']));
+    // Least privilege: create, read, retry and cancel job records (and no other item of the table), send to
+    // the job queues.
+    this.handler.role.addToPrincipalPolicy(jobRecordsOnly(props.table, ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']));
+    // GET /jobs and the bulk routes: Queries of the list index (keys only; the records are read as above).
+    this.handler.role.addToPrincipalPolicy(new PolicyStatement({ actions: ['dynamodb:Query'], resources: [`${props.table.tableArn}/index/${LIST_INDEX}`] }));
     if (props.queues.size > 0) {
       this.handler.role.addToPrincipalPolicy(new PolicyStatement({ actions: ['sqs:SendMessage'], resources: [...props.queues.values()].map((q) => q.queueArn) }));
     }
@@ -83,7 +86,7 @@ export class JobsApi extends Construct {
 
     if (props.authorization === 'none') {
       for (const child of this.api.node.findAll()) {
-        if (child.node.id.startsWith('POST--jobs') || child.node.id.startsWith('GET--jobs')) {
+        if (/^(GET|POST)--(jobs|bulk)/.test(child.node.id)) {
           Validations.of(child).acknowledge({
             id: 'AwsSolutions-APIG4',
             reason: 'Authorization was turned off on purpose (authorization: "none"), e.g. for a private test stack.',

@@ -2,7 +2,7 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, ProjectionType, StreamViewType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
-import { SWEEP_INDEX, SWEEP_KEYS } from '../shared/store/job-record';
+import { LIST_INDEX, LIST_KEYS, SWEEP_INDEX, SWEEP_KEYS } from '../shared/store/job-record';
 
 export const TTL_ATTRIBUTE = 'expiresAt';
 
@@ -28,6 +28,14 @@ export class JobsTable extends Construct {
       indexName: SWEEP_INDEX,
       partitionKey: { name: SWEEP_KEYS.shard, type: AttributeType.STRING },
       sortKey: { name: SWEEP_KEYS.at, type: AttributeType.NUMBER },
+      projectionType: ProjectionType.KEYS_ONLY,
+    });
+    // GET /jobs?type=&state=: every job by type, state (and shard), then caller and creation time. Every
+    // state write moves its entry (one index write); a page is a Query per shard and one BatchGetItem.
+    this.table.addGlobalSecondaryIndex({
+      indexName: LIST_INDEX,
+      partitionKey: { name: LIST_KEYS.partition, type: AttributeType.STRING },
+      sortKey: { name: LIST_KEYS.sort, type: AttributeType.STRING },
       projectionType: ProjectionType.KEYS_ONLY,
     });
   }

@@ -11,10 +11,12 @@ import { scanItems } from './scan';
 export interface JobTypeCounts {
   type: string;
   submitted: number;
+  scheduled: number;
   pending: number;
   running: number;
   succeeded: number;
   failed: number;
+  cancelled: number;
   inDlq: number;
 }
 
@@ -27,7 +29,7 @@ export function jobTypesOf(runtime: LocalRuntime): { type: string; queueUrl: str
 
 export async function countJobs(runtime: LocalRuntime): Promise<JobTypeCounts[]> {
   const types = jobTypesOf(runtime);
-  const counts = new Map(types.map((t) => [t.type, { type: t.type, submitted: 0, pending: 0, running: 0, succeeded: 0, failed: 0, inDlq: 0 }]));
+  const counts = new Map(types.map((t) => [t.type, { type: t.type, submitted: 0, scheduled: 0, pending: 0, running: 0, succeeded: 0, failed: 0, cancelled: 0, inDlq: 0 }]));
   for (const tableName of new Set(types.map((t) => t.tableName))) {
     const scan = {
       TableName: tableName,
@@ -41,10 +43,12 @@ export async function countJobs(runtime: LocalRuntime): Promise<JobTypeCounts[]>
       if (!c) continue;
       c.submitted++;
       const status = item.status?.S;
-      if (status === 'PENDING') c.pending++;
+      if (status === 'SCHEDULED') c.scheduled++;
+      else if (status === 'PENDING') c.pending++;
       else if (status === 'RUNNING') c.running++;
       else if (status === 'SUCCEEDED') c.succeeded++;
       else if (status === 'FAILED') c.failed++;
+      else if (status === 'CANCELLED') c.cancelled++;
     }
   }
   await Promise.all(
@@ -59,8 +63,8 @@ export async function countJobs(runtime: LocalRuntime): Promise<JobTypeCounts[]>
 }
 
 export function renderCounts(rows: readonly JobTypeCounts[]): string[] {
-  const header = ['job type', 'submitted', 'pending', 'running', 'succeeded', 'failed', 'in DLQ'];
-  const body = rows.map((r) => [r.type, r.submitted, r.pending, r.running, r.succeeded, r.failed, r.inDlq].map(String));
+  const header = ['job type', 'submitted', 'scheduled', 'pending', 'running', 'succeeded', 'failed', 'cancelled', 'in DLQ'];
+  const body = rows.map((r) => [r.type, r.submitted, r.scheduled, r.pending, r.running, r.succeeded, r.failed, r.cancelled, r.inDlq].map(String));
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   return [line(header), ...body.map(line)];

@@ -20,6 +20,14 @@ export class TransientError extends Error {
   }
 }
 
+/**
+ * The reason a leased handler's signal carries when its job's caller cancelled it. A handler that stops by
+ * throwing (this or any error) after the request leaves the job CANCELLED.
+ */
+export class CancelledError extends Error {
+  override readonly name = 'CancelledError';
+}
+
 /** Another transaction touched the same items (real DynamoDB reports it; DynamoDB Local never does). */
 export class TransactionConflictError extends TransientError {}
 

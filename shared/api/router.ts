@@ -5,7 +5,7 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { reasonOf } from '../errors';
 import { problem, type ApiResponse } from './http';
-import { retryJob } from './retry';
+import { bulkRoute, cancelRoute, listRoute, retryRoute } from './lifecycle';
 import { isServiceFailure } from './service-failure';
 import { jobStatus } from './status';
 import { submitJob, type SubmitDeps } from './submit';
@@ -22,13 +22,21 @@ export async function route(event: APIGatewayProxyEventV2, deps: SubmitDeps): Pr
       case ROUTES.status:
         return await jobStatus(event, event.pathParameters?.id, deps.store);
       case ROUTES.retry:
-        return await retryJob(event, event.pathParameters?.id, deps);
+        return await retryRoute(event, event.pathParameters?.id, deps);
+      case ROUTES.cancel:
+        return await cancelRoute(event, event.pathParameters?.id, deps);
+      case ROUTES.list:
+        return await listRoute(event, deps);
+      case ROUTES.bulkCancel:
+        return await bulkRoute(event, 'cancel', deps);
+      case ROUTES.bulkRetry:
+        return await bulkRoute(event, 'retry', deps);
       default: {
         const path = event.rawPath ?? '';
         if (/^\/jobs\/[^/]+\/?$/.test(path)) {
           return problem(405, 'method_not_allowed', 'use POST /jobs/{type} to submit and GET /jobs/{id} to read', undefined, { allow: 'GET, POST' });
         }
-        return problem(404, 'not_found', 'no such route: the API has POST /jobs/{type}, GET /jobs/{id} and POST /jobs/{id}/retry');
+        return problem(404, 'not_found', `no such route: the API has ${Object.values(ROUTES).join(', ')}`);
       }
     }
   } catch (error) {

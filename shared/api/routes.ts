@@ -2,4 +2,12 @@
  * The API's routes, shared by the router and infra/. One variable name per path level ({id}): HTTP APIs
  * refuse routes that name the same level differently. On the submit route the variable is the job type.
  */
-export const ROUTES = { submit: 'POST /jobs/{id}', status: 'GET /jobs/{id}', retry: 'POST /jobs/{id}/retry' } as const;
+export const ROUTES = {
+  submit: 'POST /jobs/{id}',
+  status: 'GET /jobs/{id}',
+  list: 'GET /jobs',
+  retry: 'POST /jobs/{id}/retry',
+  cancel: 'POST /jobs/{id}/cancel',
+  bulkCancel: 'POST /bulk/cancel',
+  bulkRetry: 'POST /bulk/retry',
+} as const;

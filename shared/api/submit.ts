@@ -13,6 +13,7 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { MAX_MESSAGE_BYTES } from '../jobs/message';
 import type { JobRecord } from '../store/job-record';
+import { MAX_DELAY_SECONDS } from '../jobs/run-at';
 import { isIdempotencyKey, submitJob as submit, submittableType, type SubmissionDeps, type SubmitOutcome } from '../submission/submit-job';
 import { callerOf } from './caller';
 import { apiUrl, header, json, problem, type ApiResponse } from './http';
@@ -38,6 +39,8 @@ export async function submitJob(event: APIGatewayProxyEventV2, typeName: string 
   if (key !== undefined && !isIdempotencyKey(key)) {
     return problem(400, 'invalid_idempotency_key', INVALID_KEY);
   }
+  const when = runAtOf(event.queryStringParameters ?? {}, (deps.now ?? Date.now)());
+  if ('problem' in when) return problem(400, 'invalid_delay', when.problem);
 
   const callbackUrl = header(event, 'callback-url');
 
@@ -66,6 +69,7 @@ export async function submitJob(event: APIGatewayProxyEventV2, typeName: string 
     owner: callerOf(event),
     ...(key !== undefined ? { idempotencyKey: key } : {}),
     ...(callbackUrl !== undefined ? { callbackUrl } : {}),
+    ...(when.runAt !== undefined ? { runAt: when.runAt } : {}),
   });
   return submitResponse(event, outcome, key !== undefined, deps);
 }
@@ -81,6 +85,8 @@ export function submitResponse(event: APIGatewayProxyEventV2, outcome: SubmitOut
       return problem(400, 'invalid_idempotency_key', INVALID_KEY);
     case 'invalid_callback_url':
       return problem(400, 'invalid_callback_url', outcome.reason);
+    case 'invalid_delay':
+      return problem(400, 'invalid_delay', outcome.reason);
     case 'invalid_payload':
       return problem(400, 'invalid_payload', outcome.reason, outcome.issues ? { issues: outcome.issues } : undefined);
     case 'payload_too_large':
@@ -106,8 +112,32 @@ export function accepted(event: APIGatewayProxyEventV2, job: JobRecord, how: { r
     jobId: job.jobId,
     type: job.type,
     status: job.status,
+    ...(job.runAt !== undefined ? { runAt: new Date(job.runAt).toISOString() } : {}),
     statusUrl,
     ...(how.queued ? {} : { queued: false, note: 'the job is recorded and its message will be sent by the sweeper: poll statusUrl, do not submit it again' }),
   };
   return json(202, body, { location: statusUrl, ...(how.replayed ? { 'idempotent-replayed': 'true' } : {}) });
+}
+
+const DELAY_RULE = `delay is whole seconds from 0 to ${MAX_DELAY_SECONDS}, or runAt an ISO 8601 time with its zone (e.g. 2026-12-24T18:00:00Z), at most a year ahead; not both`;
+
+/**
+ * The run time a submit asks for: `?delay=<seconds>` or `?runAt=<ISO 8601 with a zone>` (a time in the
+ * past runs now). Undefined when neither is given.
+ */
+export function runAtOf(query: Record<string, string | undefined>, now: number): { runAt?: number } | { problem: string } {
+  const { delay, runAt } = query;
+  if (delay !== undefined && runAt !== undefined) return { problem: `give delay or runAt, not both: ${DELAY_RULE}` };
+  if (delay !== undefined) {
+    if (!/^\d{1,9}$/.test(delay) || Number(delay) > MAX_DELAY_SECONDS) return { problem: `delay=${JSON.stringify(delay).slice(1, -1)} is not a delay: ${DELAY_RULE}` };
+    return { runAt: now + Number(delay) * 1000 };
+  }
+  if (runAt !== undefined) {
+    // A zone is required: a time without one means a different instant on every machine.
+    const at = /^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d{1,9})?)?(Z|[+-]\d\d:\d\d)$/i.test(runAt) ? Date.parse(runAt) : NaN;
+    if (Number.isNaN(at)) return { problem: `runAt=${JSON.stringify(runAt).slice(1, -1)} is not a time: ${DELAY_RULE}` };
+    if (at > now + MAX_DELAY_SECONDS * 1000) return { problem: `runAt is more than a year ahead: ${DELAY_RULE}` };
+    return { runAt: at };
+  }
+  return {};
 }

@@ -22,6 +22,7 @@ import { createLogger, type Logger } from '../log';
 import { toJobView, type JobStatus } from '../store/job-record';
 import { SubmissionStore } from '../store/submission-store';
 import { sqsSender } from '../submission/sqs-send';
+import { cancelJob, findJobByKey, listOwnJobs, retryJob, type LifecycleOutcome } from '../submission/lifecycle';
 import { getJob, jsonValueOf, submitJob, submittableType, type PayloadIssue, type QueueTarget, type SubmissionDeps, type SubmitRefusal } from '../submission/submit-job';
 
 export type { PayloadIssue } from '../submission/submit-job';
@@ -74,6 +75,10 @@ export interface SubmitOptions {
    * of at most 2048 characters (http only to loopback, locally). See docs/callbacks-and-events.md.
    */
   callbackUrl?: string;
+  /** Run the job no earlier than this (a Date, or epoch milliseconds), at most a year ahead. */
+  runAt?: Date | number;
+  /** Run the job no earlier than this many seconds from now (instead of `runAt`). */
+  delaySeconds?: number;
 }
 
 export interface SubmittedJob<N extends string = string> {
@@ -90,7 +95,8 @@ export interface SubmittedJob<N extends string = string> {
   queued: boolean;
 }
 
-export type JobRefusalCode = 'unknown_job_type' | 'invalid_idempotency_key' | 'invalid_callback_url' | 'invalid_payload' | 'idempotency_key_reused' | 'payload_too_large';
+export type JobRefusalCode =
+  'unknown_job_type' | 'invalid_idempotency_key' | 'invalid_callback_url' | 'invalid_delay' | 'invalid_payload' | 'idempotency_key_reused' | 'payload_too_large';
 
 /** The job was refused; submitting it again as it is would be refused again. */
 export class JobRefusedError extends Error {
@@ -106,6 +112,17 @@ export class JobRefusedError extends Error {
     this.code = code;
     this.issues = details.issues ?? [];
     this.jobId = details.jobId;
+  }
+}
+
+/** The job is in a state the operation cannot leave (cancel of a finished job, retry of one that did not fail). */
+export class JobStateError extends Error {
+  override readonly name = 'JobStateError';
+  constructor(
+    message: string,
+    readonly status: JobStatus,
+  ) {
+    super(message);
   }
 }
 
@@ -170,12 +187,14 @@ export class JobClient<const T extends readonly JobDeclaration[] = readonly JobD
     const json = jsonValueOf(payload);
     if (!json.ok) throw this.refused(json.refusal, type);
     const { idempotencyKey, callbackUrl } = options;
+    const runAt = options.delaySeconds !== undefined ? Date.now() + options.delaySeconds * 1000 : options.runAt !== undefined ? Number(options.runAt) : undefined;
     const outcome = await submitJob(this.deps, {
       type,
       payload: json.value,
       owner: this.caller,
       ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
       ...(callbackUrl !== undefined ? { callbackUrl } : {}),
+      ...(runAt !== undefined ? { runAt } : {}),
     });
     if (outcome.kind !== 'accepted') throw this.refused(outcome, type, idempotencyKey !== undefined);
     const { job, replayed, queued } = outcome;
@@ -189,6 +208,61 @@ export class JobClient<const T extends readonly JobDeclaration[] = readonly JobD
       return job && toJobView(job);
     } catch (error) {
       if (isServiceFailure(error)) throw new JobServiceUnavailableError(`the job could not be read (${reasonOf(error)}); retry shortly`, jobId, error);
+      throw error;
+    }
+  }
+
+  /** The caller's job of `type` submitted with `idempotencyKey`, or undefined. */
+  async findByKey(type: T[number]['name'], idempotencyKey: string): Promise<JobView | undefined> {
+    const job = await this.reading(idempotencyKey, () => findJobByKey(this.deps, this.caller, type, idempotencyKey));
+    return job && toJobView(job);
+  }
+
+  /**
+   * Cancels a job: SCHEDULED and PENDING jobs are CANCELLED at once (they never run); a RUNNING leased job
+   * gets a cancel request that aborts its handler's signal (the view shows `cancelRequested: true`).
+   * Throws `JobStateError` when the job is finished; undefined when there is no such job of this caller.
+   */
+  async cancel(jobId: string): Promise<JobView | undefined> {
+    return this.lifecycle(jobId, () => cancelJob(this.deps, jobId, this.caller));
+  }
+
+  /** Runs a FAILED or CANCELLED job again as its next generation. Throws `JobStateError` in any other state. */
+  async retry(jobId: string): Promise<JobView | undefined> {
+    return this.lifecycle(jobId, () => retryJob(this.deps, jobId, this.caller));
+  }
+
+  /** A page of this caller's jobs, newest first; pass `cursor` from the last page for the next. */
+  async list(
+    query: { type?: T[number]['name']; state?: JobStatus; limit?: number; cursor?: string; createdAfter?: Date; createdBefore?: Date } = {},
+  ): Promise<{ jobs: JobView[]; cursor?: string }> {
+    const outcome = await this.reading('list', () =>
+      listOwnJobs(this.deps, {
+        owner: this.caller,
+        ...(query.type !== undefined ? { type: query.type } : {}),
+        ...(query.state !== undefined ? { state: query.state } : {}),
+        ...(query.limit !== undefined ? { limit: query.limit } : {}),
+        ...(query.cursor !== undefined ? { cursor: query.cursor } : {}),
+        ...(query.createdAfter !== undefined ? { createdAfter: query.createdAfter.toISOString() } : {}),
+        ...(query.createdBefore !== undefined ? { createdBefore: query.createdBefore.toISOString() } : {}),
+      }),
+    );
+    if (outcome.kind === 'invalid') throw new RangeError(outcome.reason);
+    return { jobs: outcome.page.jobs.map(toJobView), ...(outcome.page.cursor !== undefined ? { cursor: outcome.page.cursor } : {}) };
+  }
+
+  private async lifecycle(jobId: string, run: () => Promise<LifecycleOutcome>): Promise<JobView | undefined> {
+    const outcome = await this.reading(jobId, run);
+    if (outcome.kind === 'unknown_job') return undefined;
+    if (outcome.kind === 'conflict') throw new JobStateError(outcome.reason, outcome.job.status);
+    return toJobView(outcome.job);
+  }
+
+  private async reading<R>(subject: string, run: () => Promise<R>): Promise<R> {
+    try {
+      return await run();
+    } catch (error) {
+      if (isServiceFailure(error)) throw new JobServiceUnavailableError(`the job store could not be reached (${reasonOf(error)}); retry shortly`, subject, error);
       throw error;
     }
   }
@@ -208,6 +282,8 @@ export class JobClient<const T extends readonly JobDeclaration[] = readonly JobD
         return new JobRefusedError('invalid_idempotency_key', refusal.reason);
       case 'invalid_callback_url':
         return new JobRefusedError('invalid_callback_url', refusal.reason);
+      case 'invalid_delay':
+        return new JobRefusedError('invalid_delay', refusal.reason);
       case 'invalid_payload':
         return new JobRefusedError('invalid_payload', refusal.issues ? `${refusal.reason}: ${summary(refusal.issues)}` : `invalid payload: ${refusal.reason}`, {
           issues: refusal.issues ?? [{ path: '', message: refusal.reason }],

@@ -72,7 +72,11 @@ export interface JobContext {
   attempt: number;
   /** Epoch milliseconds by which the handler must have returned. */
   deadline: number;
-  /** Aborted at the deadline: pass it to fetch and other cancellable calls. */
+  /**
+   * Aborted at the deadline, and (leased jobs) when the job's caller cancels it: pass it to fetch and other
+   * cancellable calls. Its reason tells which (DeadlineExceededError or CancelledError). A handler that
+   * throws after a cancel leaves the job CANCELLED; one that returns leaves it SUCCEEDED.
+   */
   signal: AbortSignal;
   /** The DynamoDB table of this stack (jobs and the examples' own items). */
   tableName: string;

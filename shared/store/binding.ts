@@ -42,5 +42,7 @@ export function refusalOf(job: JobRecord, binding: Binding): Refusal | undefined
   if (mismatch === 'stale') return { action: 'drop', reason: `message of generation ${binding.generation}; the job is in generation ${job.generation}` };
   if (mismatch === 'foreign') return { action: 'park', reason: 'the message does not match its job record (type, payload or generation): not run' };
   if (job.status === 'FAILED') return { action: 'drop', reason: 'the job is FAILED: a message does not re-run it (retry it explicitly)' };
+  if (job.status === 'CANCELLED') return { action: 'drop', reason: 'the job is CANCELLED: it never runs (retry it explicitly)' };
+  if (job.status === 'SCHEDULED') return { action: 'drop', reason: 'the job is SCHEDULED: its own message is sent when its time comes' };
   return undefined;
 }

@@ -6,10 +6,12 @@ export const JOB_NAMES = { '#status': 'status' };
 
 /** Each status as the attribute value expressions compare with (one spelling for every store). */
 export const STATUS_VALUE: Readonly<Record<JobStatus, AttributeValue>> = {
+  SCHEDULED: { S: 'SCHEDULED' },
   PENDING: { S: 'PENDING' },
   RUNNING: { S: 'RUNNING' },
   SUCCEEDED: { S: 'SUCCEEDED' },
   FAILED: { S: 'FAILED' },
+  CANCELLED: { S: 'CANCELLED' },
 };
 
 /** An update whose failed condition is an answer (false), not an error. */

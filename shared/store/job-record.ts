@@ -10,6 +10,22 @@ import type { JobStatus } from './job-states';
 
 export type { JobStatus } from './job-states';
 
+/** One entry of a job's timeline: a state it entered (or a cancel request), when, and why. */
+export interface HistoryEntry {
+  state: JobStatus | 'CANCEL_REQUESTED';
+  at: string;
+  generation: number;
+  /** The receive of the message that made the move (workers), when there was one. */
+  attempt?: number;
+  reason?: string;
+}
+
+/**
+ * A retry keeps this many entries of the timeline (the newest). Within one generation the timeline is
+ * bounded by the retry budget: at most a claim and a release per receive, and a few sweeps.
+ */
+export const MAX_HISTORY_KEPT = 20;
+
 export interface JobRecord {
   jobId: string;
   type: string;
@@ -43,6 +59,12 @@ export interface JobRecord {
   sweepAt?: number;
   /** How many times the sweeper sent the job's message again. */
   sweeps?: number;
+  /** Epoch milliseconds before which the job does not run (a delayed or scheduled submit). */
+  runAt?: number;
+  /** The job's caller asked a RUNNING job to stop (its handler's signal is aborted). */
+  cancelRequested?: boolean;
+  /** The job's timeline: every state it entered, with the reason where there was one. */
+  history: HistoryEntry[];
   /** Epoch seconds: DynamoDB's TTL deletes the record after this (reads treat it as gone from then on). */
   expiresAt: number;
 }
@@ -54,6 +76,26 @@ export const SWEEP_INDEX = 'sweep';
 export const SWEEP_SHARDS = 8;
 /** Attribute names of the index keys. */
 export const SWEEP_KEYS = { shard: 'sweepShard', at: 'sweepAt' } as const;
+
+/**
+ * The index of every job by caller, type and state, newest first: `GET /jobs?type=&state=` is a Query, not a
+ * Scan. Its partition is the job's type, state and one of a few shards (every state write moves the job to
+ * its new state's partition: the writers know the type, the state and the id, nothing else); its sort key is
+ * the owner and the creation time, which never change. Keys only: a page of keys is one BatchGetItem.
+ */
+export const LIST_INDEX = 'list';
+export const LIST_SHARDS = 4;
+export const LIST_KEYS = { partition: 'listKey', sort: 'listSort' } as const;
+
+/** The list index partition of a job in `status`: spread over shards so no partition takes a whole state's writes. */
+export function listKeyOf(type: string, status: JobStatus, jobId: string): string {
+  return `${type}#${status}#${createHash('sha1').update(jobId).digest()[1]! % LIST_SHARDS}`;
+}
+
+/** The list index sort key: a caller's jobs, newest last (queries read it backwards). */
+export function listSortOf(owner: string, createdAt: string): string {
+  return `${owner}#${createdAt}`;
+}
 
 export function jobKey(jobId: string): Item {
   return { pk: { S: `JOB#${jobId}` } };
@@ -79,7 +121,12 @@ export function toItem(job: JobRecord): Item {
     createdAt: { S: job.createdAt },
     updatedAt: { S: job.updatedAt },
     expiresAt: { N: String(job.expiresAt) },
+    history: historyValue(job.history),
+    [LIST_KEYS.partition]: { S: listKeyOf(job.type, job.status, job.jobId) },
+    [LIST_KEYS.sort]: { S: listSortOf(job.owner, job.createdAt) },
   };
+  if (job.runAt !== undefined) item.runAt = { N: String(job.runAt) };
+  if (job.cancelRequested) item.cancelRequested = { BOOL: true };
   if (job.groupId !== undefined) item.groupId = { S: job.groupId };
   if (job.idempotencyKey !== undefined) item.idempotencyKey = { S: job.idempotencyKey };
   if (job.callbackUrl !== undefined) item.callbackUrl = { S: job.callbackUrl };
@@ -95,6 +142,31 @@ export function toItem(job: JobRecord): Item {
   }
   if (job.sweeps !== undefined) item.sweeps = { N: String(job.sweeps) };
   return item;
+}
+
+/** A timeline as DynamoDB's list of maps (what `list_append` extends). */
+export function historyValue(entries: readonly HistoryEntry[]): AttributeValue {
+  return { L: entries.map(historyEntryValue) };
+}
+
+export function historyEntryValue(entry: HistoryEntry): AttributeValue {
+  const map: Record<string, AttributeValue> = { state: { S: entry.state }, at: { S: entry.at }, generation: { N: String(entry.generation) } };
+  if (entry.attempt !== undefined) map.attempt = { N: String(entry.attempt) };
+  if (entry.reason !== undefined) map.reason = { S: entry.reason };
+  return { M: map };
+}
+
+function historyOf(value: AttributeValue | undefined): HistoryEntry[] {
+  return (value?.L ?? []).map((entry) => {
+    const m = entry.M ?? {};
+    return {
+      state: (m.state?.S ?? 'PENDING') as HistoryEntry['state'],
+      at: m.at?.S ?? '',
+      generation: Number(m.generation?.N ?? 1),
+      ...(m.attempt?.N !== undefined ? { attempt: Number(m.attempt.N) } : {}),
+      ...(m.reason?.S !== undefined ? { reason: m.reason.S } : {}),
+    };
+  });
 }
 
 const str = (item: Item, name: string) => item[name]?.S;
@@ -114,7 +186,9 @@ export function fromItem(item: Item): JobRecord {
     createdAt: str(item, 'createdAt') ?? '',
     updatedAt: str(item, 'updatedAt') ?? '',
     expiresAt: num(item, 'expiresAt') ?? 0,
+    history: historyOf(item.history),
   };
+  if (item.cancelRequested?.BOOL) job.cancelRequested = true;
   const result = str(item, 'result');
   if (result !== undefined) job.result = JSON.parse(result);
   const optional = {
@@ -128,6 +202,7 @@ export function fromItem(item: Item): JobRecord {
     leaseUntil: num(item, 'leaseUntil'),
     sweepAt: num(item, SWEEP_KEYS.at),
     sweeps: num(item, 'sweeps'),
+    runAt: num(item, 'runAt'),
   };
   for (const [name, value] of Object.entries(optional)) {
     if (value !== undefined) (job as unknown as Record<string, unknown>)[name] = value;
@@ -152,9 +227,13 @@ export function toJobView(job: JobRecord) {
     // The reason of the failure, or of the last failed attempt while the job is retried; a job that
     // SUCCEEDED in the end has no error to report.
     ...(job.error !== undefined && job.status !== 'SUCCEEDED' ? { error: job.error } : {}),
+    ...(job.runAt !== undefined ? { runAt: new Date(job.runAt).toISOString() } : {}),
+    ...(job.cancelRequested ? { cancelRequested: true } : {}),
+    ...(job.idempotencyKey !== undefined ? { idempotencyKey: job.idempotencyKey } : {}),
     createdAt: job.createdAt,
     updatedAt: job.updatedAt,
     ...(job.startedAt !== undefined ? { startedAt: job.startedAt } : {}),
     ...(job.finishedAt !== undefined ? { finishedAt: job.finishedAt } : {}),
+    history: job.history,
   };
 }

@@ -10,13 +10,15 @@
  * (a redrive after a retry) and is dropped too. Terminal states are terminal: no delivery moves a job out
  * of them; re-running a FAILED job is the explicit `retry` transition, which starts a new generation.
  *
- * Room is left for the lifecycle's next states (SCHEDULED before PENDING, CANCELLED as a third terminal
- * state): each will be a row here, a write in a store, and an invariant in the chaos suite.
+ * The lifecycle's states: SCHEDULED (a job whose time has not come: no message on its queue yet) before
+ * PENDING, and CANCELLED as a third terminal state. A cancel of a RUNNING job is a request (the record's
+ * `cancelRequested`), not a state: the handler's signal is aborted and the handler decides whether its
+ * effect happens (it returns: SUCCEEDED) or not (it throws: CANCELLED).
  */
-export const JOB_STATUSES = ['PENDING', 'RUNNING', 'SUCCEEDED', 'FAILED'] as const;
+export const JOB_STATUSES = ['SCHEDULED', 'PENDING', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
 
-export const TERMINAL_STATUSES: ReadonlySet<JobStatus> = new Set(['SUCCEEDED', 'FAILED']);
+export const TERMINAL_STATUSES: ReadonlySet<JobStatus> = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED']);
 export const isTerminal = (status: JobStatus): boolean => TERMINAL_STATUSES.has(status);
 
 export interface Transition {
@@ -34,28 +36,42 @@ export const TRANSITIONS: readonly Transition[] = [
     from: ['(none)'],
     to: 'PENDING',
     by: 'API',
-    when: 'no live record has the job id (a key is scoped to its caller; an expired record counts as none)',
+    when: 'no live record has the job id (a key is scoped to its caller; an expired record counts as none); a delay of up to 15 minutes on a standard queue rides on the message (SQS DelaySeconds)',
+  },
+  {
+    name: 'schedule',
+    from: ['(none)'],
+    to: 'SCHEDULED',
+    by: 'API',
+    when: 'as submit, with a run time beyond what SQS can delay (more than 15 minutes ahead, or any delay on a FIFO queue): no message is sent yet',
+  },
+  {
+    name: 'enqueue',
+    from: ['SCHEDULED'],
+    to: 'PENDING',
+    by: 'sweeper',
+    when: 'its run time is less than 14 minutes away (standard queue: the message is sent with the rest as DelaySeconds) or has come (FIFO); the job is as the sweeper read it',
   },
   {
     name: 'claim',
     from: ['PENDING', 'RUNNING'],
     to: 'RUNNING',
     by: 'leased worker',
-    when: "message's type, payload hash and generation equal the record's; PENDING, or RUNNING with an expired lease",
+    when: "message's type, payload hash and generation equal the record's; PENDING, or RUNNING with an expired lease; its run time has come; no cancel was requested",
   },
   {
     name: 'complete',
     from: ['RUNNING'],
     to: 'SUCCEEDED',
     by: 'leased worker',
-    when: 'the worker still holds the lease',
+    when: 'the worker still holds the lease (also after a cancel request: the handler returned, so its effect happened)',
   },
   {
     name: 'commit',
     from: ['PENDING'],
     to: 'SUCCEEDED',
     by: 'transactional worker',
-    when: "in one transaction with the handler's writes; type, payload hash and generation equal the message's",
+    when: "in one transaction with the handler's writes; type, payload hash and generation equal the message's (a CANCELLED job's commit fails: its writes never happen)",
   },
   {
     name: 'release',
@@ -86,11 +102,32 @@ export const TRANSITIONS: readonly Transition[] = [
     when: 'its attempts are spent (a worker died on the last receive) or the re-sends are: a copy goes to the DLQ',
   },
   {
+    name: 'cancel',
+    from: ['SCHEDULED', 'PENDING'],
+    to: 'CANCELLED',
+    by: "the job's caller (POST /jobs/{id}/cancel)",
+    when: 'the caller owns it; its message, when it comes, is dropped (the claim and the commit require PENDING)',
+  },
+  {
+    name: 'request cancel',
+    from: ['RUNNING'],
+    to: '(unchanged)',
+    by: "the job's caller (POST /jobs/{id}/cancel)",
+    when: "the caller owns it: cancelRequested is set; the worker aborts the handler's signal",
+  },
+  {
+    name: 'stop',
+    from: ['RUNNING'],
+    to: 'CANCELLED',
+    by: 'leased worker, or sweeper',
+    when: 'cancelRequested, and the handler threw after it (it stopped before its effect) while the worker holds the lease, or the lease expired (its worker died)',
+  },
+  {
     name: 'retry',
-    from: ['FAILED'],
+    from: ['FAILED', 'CANCELLED'],
     to: 'PENDING',
     by: "the job's caller (POST /jobs/{id}/retry)",
-    when: 'the job is FAILED and the caller owns it: generation + 1, attempts and error kept in the record',
+    when: 'the caller owns it: generation + 1, attempts kept; the last error stays in the history',
   },
 ];
 

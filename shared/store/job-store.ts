@@ -7,6 +7,7 @@
 import {
   BatchGetItemCommand,
   ConditionalCheckFailedException,
+  GetItemCommand,
   TransactionCanceledException,
   TransactWriteItemsCommand,
   UpdateItemCommand,
@@ -20,6 +21,7 @@ import { JobTable } from './job-table';
 import { conditionalUpdate, JOB_NAMES as NAMES, STATUS_VALUE } from './conditional-update';
 import { refusalOf, type Binding, type Refusal } from './binding';
 import { fromItem, jobKey, type Item, type JobRecord } from './job-record';
+import { appendHistory, moveTo } from './state-write';
 
 export type { Binding } from './binding';
 
@@ -32,7 +34,7 @@ const BATCH_GET_LIMIT = 100;
  * The read units are the same (DynamoDB charges for the whole item); the bytes on the wire are not.
  */
 const BINDING_PROJECTION = {
-  ProjectionExpression: 'pk, jobId, #type, #status, generation, payloadHash, expiresAt',
+  ProjectionExpression: 'pk, jobId, #type, #status, generation, payloadHash, expiresAt, runAt',
   ExpressionAttributeNames: { '#type': 'type', '#status': 'status' },
 };
 /** DynamoDB takes at most 100 items in a transaction; a job's completion is one of them. */
@@ -43,6 +45,10 @@ export type ClaimResult =
   | { outcome: 'claimed' }
   | { outcome: 'succeeded' }
   | { outcome: 'leased'; leaseUntil: number }
+  /** Its run time has not come (a message that arrived early: sent again by hand, or a clock ahead). */
+  | { outcome: 'early'; runAt: number }
+  /** Its caller asked it to stop, and no worker holds it any more: stop it (CANCELLED). */
+  | { outcome: 'cancel-requested' }
   | { outcome: 'missing' }
   /** The job is FAILED (terminal), or the message is not this job's: drop or park the message. */
   | { outcome: 'not-runnable'; refusal: Refusal };
@@ -94,20 +100,24 @@ export class JobStore extends JobTable {
    * Transition `claim` (leased path, step 1): a job bound to this message (type, payload hash, generation)
    * that is PENDING, or RUNNING with an expired lease (a crashed or timed-out worker), or RUNNING under this
    * same owner (our own write whose answer was lost), becomes RUNNING under `owner` until `leaseUntil`,
-   * attempts + 1. One conditional write; a refusal tells why from the returned item.
+   * attempts + 1; only once its run time has come, and never after a cancel request. One conditional
+   * write; a refusal tells why from the returned item.
    */
-  async claim(binding: Binding, owner: string, leaseUntil: number): Promise<ClaimResult> {
+  async claim(binding: Binding, owner: string, leaseUntil: number, attempt?: number): Promise<ClaimResult> {
     const now = this.now();
+    const at = new Date(now).toISOString();
+    const move = moveTo('RUNNING', binding, { at, generation: binding.generation, ...(attempt !== undefined ? { attempt } : {}) });
     try {
       await this.client.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: jobKey(binding.jobId),
-          UpdateExpression: 'SET #status = :running, leaseOwner = :owner, leaseUntil = :until, startedAt = if_not_exists(startedAt, :at), updatedAt = :at ADD attempts :one',
+          UpdateExpression: `SET ${move.set}, leaseOwner = :owner, leaseUntil = :until, startedAt = if_not_exists(startedAt, :at), updatedAt = :at ADD attempts :one`,
           ConditionExpression:
-            'attribute_exists(pk) AND #type = :type AND payloadHash = :hash AND generation = :gen AND (#status = :pending OR (#status = :running AND (leaseUntil < :nowMs OR leaseOwner = :owner)))',
-          ExpressionAttributeNames: { ...NAMES, '#type': 'type' },
+            'attribute_exists(pk) AND #type = :type AND payloadHash = :hash AND generation = :gen AND (#status = :pending OR (#status = :running AND (leaseUntil < :nowMs OR leaseOwner = :owner))) AND (attribute_not_exists(runAt) OR runAt <= :nowMs) AND attribute_not_exists(cancelRequested)',
+          ExpressionAttributeNames: { ...NAMES, ...move.names, '#type': 'type' },
           ExpressionAttributeValues: {
+            ...move.values,
             ':running': STATUS_VALUE.RUNNING,
             ':pending': STATUS_VALUE.PENDING,
             ':type': { S: binding.type },
@@ -117,7 +127,7 @@ export class JobStore extends JobTable {
             ':until': { N: String(leaseUntil) },
             ':nowMs': { N: String(now) },
             ':one': { N: '1' },
-            ':at': { S: new Date(now).toISOString() },
+            ':at': { S: at },
           },
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
@@ -130,25 +140,29 @@ export class JobStore extends JobTable {
       const refusal = refusalOf(current, binding);
       if (refusal) return { outcome: 'not-runnable', refusal };
       if (current.status === 'SUCCEEDED') return { outcome: 'succeeded' };
+      if (current.runAt !== undefined && current.runAt > now) return { outcome: 'early', runAt: current.runAt };
+      const held = current.status === 'RUNNING' && (current.leaseUntil ?? 0) >= now && current.leaseOwner !== owner;
+      if (current.cancelRequested && !held) return { outcome: 'cancel-requested' };
       return { outcome: 'leased', leaseUntil: current.leaseUntil ?? now };
     }
   }
 
   /** Transition `complete` (leased path, step 3): SUCCEEDED with the result, only while `owner` holds the job. */
-  async completeLeased(jobId: string, owner: string, result: unknown): Promise<CompleteResult> {
+  async completeLeased(binding: Binding, owner: string, result: unknown, attempt?: number): Promise<CompleteResult> {
     const at = this.iso();
+    const move = moveTo('SUCCEEDED', binding, { at, generation: binding.generation, ...(attempt !== undefined ? { attempt } : {}) });
     try {
       await this.client.send(
         new UpdateItemCommand({
           TableName: this.tableName,
-          Key: jobKey(jobId),
+          Key: jobKey(binding.jobId),
           // The lease fields stay, as a record of who completed the job; an earlier attempt's error is not
           // shown once the job SUCCEEDED (toJobView), so it is left rather than removed: a smaller write.
-          UpdateExpression: 'SET #status = :succeeded, #result = :result, finishedAt = :at, updatedAt = :at',
+          UpdateExpression: `SET ${move.set}, #result = :result, finishedAt = :at, updatedAt = :at`,
           ConditionExpression: '#status = :running AND leaseOwner = :owner',
-          ExpressionAttributeNames: { ...NAMES, '#result': 'result' },
+          ExpressionAttributeNames: { ...NAMES, ...move.names, '#result': 'result' },
           ExpressionAttributeValues: {
-            ':succeeded': STATUS_VALUE.SUCCEEDED,
+            ...move.values,
             ':running': STATUS_VALUE.RUNNING,
             ':owner': { S: owner },
             ':result': storedResult(result),
@@ -170,18 +184,19 @@ export class JobStore extends JobTable {
    * Transition `commit`: a transactional job's completion, SUCCEEDED with its result, only while it is
    * PENDING in the message's generation with the message's type and payload.
    */
-  private completionItem(binding: Binding, result: AttributeValue, at: string): TransactWriteItem {
+  private completionItem(binding: Binding, result: AttributeValue, at: string, attempt?: number): TransactWriteItem {
+    const move = moveTo('SUCCEEDED', binding, { at, generation: binding.generation, ...(attempt !== undefined ? { attempt } : {}) });
     return {
       Update: {
         TableName: this.tableName,
         Key: jobKey(binding.jobId),
         // As small as the update can be: transactional jobs hold no lease, and an earlier attempt's error is
         // not shown once the job SUCCEEDED (toJobView). The job's start is its completion: one write.
-        UpdateExpression: 'SET #status = :succeeded, #result = :result, finishedAt = :at, updatedAt = :at ADD attempts :one',
+        UpdateExpression: `SET ${move.set}, #result = :result, finishedAt = :at, updatedAt = :at ADD attempts :one`,
         ConditionExpression: '#status = :pending AND generation = :gen AND payloadHash = :hash AND #type = :type',
-        ExpressionAttributeNames: { ...NAMES, '#result': 'result', '#type': 'type' },
+        ExpressionAttributeNames: { ...NAMES, ...move.names, '#result': 'result', '#type': 'type' },
         ExpressionAttributeValues: {
-          ':succeeded': STATUS_VALUE.SUCCEEDED,
+          ...move.values,
           ':pending': STATUS_VALUE.PENDING,
           ':gen': { N: String(binding.generation) },
           ':hash': { S: binding.payloadHash },
@@ -199,10 +214,15 @@ export class JobStore extends JobTable {
    * Transactional path: the handler's writes and the SUCCEEDED mark in one TransactWriteItems, conditioned
    * on the job not being SUCCEEDED yet. One write per job; a duplicate cannot pass it.
    */
-  async completeTransactional(binding: Binding, result: AttributeValue, writes: readonly TransactWriteItem[]): Promise<CompleteResult | { notRunnable: Refusal }> {
+  async completeTransactional(
+    binding: Binding,
+    result: AttributeValue,
+    writes: readonly TransactWriteItem[],
+    attempt?: number,
+  ): Promise<CompleteResult | { notRunnable: Refusal }> {
     if (writes.length > MAX_JOB_WRITES) throw new PermanentError(`a job may commit at most ${MAX_JOB_WRITES} writes with its completion, not ${writes.length}`);
     try {
-      await this.client.send(new TransactWriteItemsCommand({ TransactItems: [this.completionItem(binding, result, this.iso()), ...writes] }));
+      await this.client.send(new TransactWriteItemsCommand({ TransactItems: [this.completionItem(binding, result, this.iso(), attempt), ...writes] }));
       return 'completed';
     } catch (error) {
       if (error instanceof TransactionCanceledException) {
@@ -225,9 +245,11 @@ export class JobStore extends JobTable {
    * cancelled, the verdict of each job its own items decide is returned (undefined where they decide
    * nothing: commit that job alone). Other errors are thrown.
    */
-  async completeTransactionalGroup(jobs: readonly { binding: Binding; result: AttributeValue; writes: readonly TransactWriteItem[] }[]): Promise<GroupVerdict[] | 'committed'> {
+  async completeTransactionalGroup(
+    jobs: readonly { binding: Binding; result: AttributeValue; writes: readonly TransactWriteItem[]; attempt?: number }[],
+  ): Promise<GroupVerdict[] | 'committed'> {
     const at = this.iso();
-    const items = jobs.flatMap((job) => [this.completionItem(job.binding, job.result, at), ...job.writes]);
+    const items = jobs.flatMap((job) => [this.completionItem(job.binding, job.result, at, job.attempt), ...job.writes]);
     try {
       await this.client.send(new TransactWriteItemsCommand({ TransactItems: items }));
       return 'committed';
@@ -245,25 +267,38 @@ export class JobStore extends JobTable {
    * (`owner` given): the lease is released so the retry can claim at once. Transactional path: counts the
    * attempt, in the message's generation only.
    */
-  async recordRetry(binding: Binding, reason: string, owner?: string): Promise<boolean> {
-    const values: Item = { ':pending': STATUS_VALUE.PENDING, ':reason': { S: reason }, ':at': { S: this.iso() } };
+  async recordRetry(binding: Binding, reason: string, owner?: string, attempt?: number): Promise<boolean> {
+    const at = this.iso();
+    const entry = { at, generation: binding.generation, reason, ...(attempt !== undefined ? { attempt } : {}) };
+    const values: Item = { ':reason': { S: reason }, ':at': { S: at } };
     if (owner !== undefined) {
+      // Not after a cancel request: the job stays RUNNING until its lease runs out, then it is stopped.
+      const move = moveTo('PENDING', binding, entry);
       return conditionalUpdate(this.client, {
         TableName: this.tableName,
         Key: jobKey(binding.jobId),
-        UpdateExpression: 'SET #status = :pending, #error = :reason, updatedAt = :at REMOVE leaseOwner, leaseUntil',
-        ConditionExpression: '#status = :running AND leaseOwner = :owner',
-        ExpressionAttributeNames: { ...NAMES, '#error': 'error' },
-        ExpressionAttributeValues: { ...values, ':running': STATUS_VALUE.RUNNING, ':owner': { S: owner } },
+        UpdateExpression: `SET ${move.set}, #error = :reason, updatedAt = :at REMOVE leaseOwner, leaseUntil`,
+        ConditionExpression: '#status = :running AND leaseOwner = :owner AND attribute_not_exists(cancelRequested)',
+        ExpressionAttributeNames: { ...NAMES, ...move.names, '#error': 'error' },
+        ExpressionAttributeValues: { ...values, ...move.values, ':running': STATUS_VALUE.RUNNING, ':owner': { S: owner } },
       });
     }
+    // The transactional path: still PENDING; the timeline shows the failed attempt.
+    const history = appendHistory({ state: 'PENDING', ...entry });
     return conditionalUpdate(this.client, {
       TableName: this.tableName,
       Key: jobKey(binding.jobId),
-      UpdateExpression: 'SET #error = :reason, updatedAt = :at ADD attempts :one',
+      UpdateExpression: `SET ${history.set}, #error = :reason, updatedAt = :at ADD attempts :one`,
       ConditionExpression: '#status = :pending AND generation = :gen AND payloadHash = :hash',
-      ExpressionAttributeNames: { ...NAMES, '#error': 'error' },
-      ExpressionAttributeValues: { ...values, ':gen': { N: String(binding.generation) }, ':hash': { S: binding.payloadHash }, ':one': { N: '1' } },
+      ExpressionAttributeNames: { ...NAMES, ...history.names, '#error': 'error' },
+      ExpressionAttributeValues: {
+        ...values,
+        ...history.values,
+        ':pending': STATUS_VALUE.PENDING,
+        ':gen': { N: String(binding.generation) },
+        ':hash': { S: binding.payloadHash },
+        ':one': { N: '1' },
+      },
     });
   }
 
@@ -273,18 +308,19 @@ export class JobStore extends JobTable {
    * that holds a live lease on it. `countAttempt` adds the attempt that just failed (the transactional path
    * has no claim that counted it).
    */
-  async fail(binding: Binding, reason: string, options: { owner?: string; countAttempt?: boolean } = {}): Promise<boolean> {
+  async fail(binding: Binding, reason: string, options: { owner?: string; countAttempt?: boolean; attempt?: number } = {}): Promise<boolean> {
     const now = this.now();
     const at = new Date(now).toISOString();
+    const move = moveTo('FAILED', binding, { at, generation: binding.generation, reason, ...(options.attempt !== undefined ? { attempt: options.attempt } : {}) });
     return conditionalUpdate(this.client, {
       TableName: this.tableName,
       Key: jobKey(binding.jobId),
-      UpdateExpression: `SET #status = :failed, #error = :reason, finishedAt = :at, updatedAt = :at REMOVE leaseOwner, leaseUntil${options.countAttempt ? ' ADD attempts :one' : ''}`,
+      UpdateExpression: `SET ${move.set}, #error = :reason, finishedAt = :at, updatedAt = :at REMOVE leaseOwner, leaseUntil${options.countAttempt ? ' ADD attempts :one' : ''}`,
       ConditionExpression:
         'generation = :gen AND payloadHash = :hash AND #status IN (:pending, :running) AND (attribute_not_exists(leaseOwner) OR leaseOwner = :owner OR leaseUntil < :nowMs)',
-      ExpressionAttributeNames: { ...NAMES, '#error': 'error' },
+      ExpressionAttributeNames: { ...NAMES, ...move.names, '#error': 'error' },
       ExpressionAttributeValues: {
-        ':failed': STATUS_VALUE.FAILED,
+        ...move.values,
         ':pending': STATUS_VALUE.PENDING,
         ':running': STATUS_VALUE.RUNNING,
         ':gen': { N: String(binding.generation) },
@@ -296,5 +332,38 @@ export class JobStore extends JobTable {
         ...(options.countAttempt ? { ':one': { N: '1' } } : {}),
       },
     });
+  }
+
+  /**
+   * Transition `stop`: a RUNNING job whose caller asked it to stop becomes CANCELLED: its handler threw after
+   * the request while `owner` holds the lease, or (no `owner`) its lease expired with no worker left.
+   */
+  async stop(binding: Binding, reason: string, options: { owner?: string; attempt?: number } = {}): Promise<boolean> {
+    const now = this.now();
+    const at = new Date(now).toISOString();
+    const move = moveTo('CANCELLED', binding, { at, generation: binding.generation, reason, ...(options.attempt !== undefined ? { attempt: options.attempt } : {}) });
+    return conditionalUpdate(this.client, {
+      TableName: this.tableName,
+      Key: jobKey(binding.jobId),
+      UpdateExpression: `SET ${move.set}, #error = :reason, finishedAt = :at, updatedAt = :at REMOVE leaseOwner, leaseUntil`,
+      ConditionExpression: '#status = :running AND cancelRequested = :yes AND generation = :gen AND (leaseOwner = :owner OR leaseUntil < :nowMs)',
+      ExpressionAttributeNames: { ...NAMES, ...move.names, '#error': 'error' },
+      ExpressionAttributeValues: {
+        ...move.values,
+        ':running': STATUS_VALUE.RUNNING,
+        ':yes': { BOOL: true },
+        ':gen': { N: String(binding.generation) },
+        ':owner': { S: options.owner ?? '-' },
+        ':nowMs': { N: String(now) },
+        ':reason': { S: reason },
+        ':at': { S: at },
+      },
+    });
+  }
+
+  /** Whether the job's caller asked it to stop (a leased handler's watcher reads it while the handler runs). */
+  async cancelRequested(jobId: string): Promise<boolean> {
+    const { Item } = await this.client.send(new GetItemCommand({ TableName: this.tableName, Key: jobKey(jobId), ProjectionExpression: 'cancelRequested', ConsistentRead: true }));
+    return Item?.cancelRequested?.BOOL === true;
   }
 }

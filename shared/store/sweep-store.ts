@@ -7,7 +7,8 @@
  * conditional on the state the sweeper read, so a job that moved on in between is left alone.
  */
 import { GetItemCommand, QueryCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
-import { conditionalUpdate, JOB_NAMES as NAMES, STATUS_VALUE } from './conditional-update';
+import { conditionalUpdate, JOB_NAMES as NAMES } from './conditional-update';
+import { moveTo } from './state-write';
 import { jobKey, SWEEP_INDEX, SWEEP_KEYS, SWEEP_SHARDS, type JobRecord } from './job-record';
 import { JobStore } from './job-store';
 
@@ -96,13 +97,29 @@ export class SweepStore extends JobStore {
   async giveUp(job: JobRecord, reason: string): Promise<boolean> {
     const { ConditionExpression, values } = this.unchanged(job);
     const at = this.iso();
+    const move = moveTo('FAILED', job, { at, generation: job.generation, reason });
     return conditionalUpdate(this.client, {
       TableName: this.tableName,
       Key: jobKey(job.jobId),
-      UpdateExpression: 'SET #status = :failed, #error = :reason, finishedAt = :at, updatedAt = :at REMOVE leaseOwner, leaseUntil',
+      UpdateExpression: `SET ${move.set}, #error = :reason, finishedAt = :at, updatedAt = :at REMOVE leaseOwner, leaseUntil`,
       ConditionExpression,
-      ExpressionAttributeNames: { ...NAMES, '#error': 'error' },
-      ExpressionAttributeValues: { ...values, ':failed': STATUS_VALUE.FAILED, ':reason': { S: reason }, ':at': { S: at } },
+      ExpressionAttributeNames: { ...NAMES, ...move.names, '#error': 'error' },
+      ExpressionAttributeValues: { ...values, ...move.values, ':reason': { S: reason }, ':at': { S: at } },
+    });
+  }
+
+  /** Transition `enqueue`: a SCHEDULED job becomes PENDING (the caller then sends its message), looked at again at `nextSweepAt`. */
+  async enqueue(job: JobRecord, nextSweepAt: number): Promise<boolean> {
+    const { ConditionExpression, values } = this.unchanged(job);
+    const at = this.iso();
+    const move = moveTo('PENDING', job, { at, generation: job.generation, reason: 'its run time is near: sent to its queue' });
+    return conditionalUpdate(this.client, {
+      TableName: this.tableName,
+      Key: jobKey(job.jobId),
+      UpdateExpression: `SET ${move.set}, updatedAt = :at, #sweepAt = :next`,
+      ConditionExpression,
+      ExpressionAttributeNames: { ...NAMES, ...move.names, '#sweepAt': SWEEP_KEYS.at },
+      ExpressionAttributeValues: { ...values, ...move.values, ':at': { S: at }, ':next': { N: String(nextSweepAt) } },
     });
   }
 }

@@ -24,6 +24,7 @@ import { isJobId, jobIdForKey, newJobId } from '../jobs/job-id';
 import { jsonShapeProblem } from '../jobs/json-shape';
 import { encodeMessage, encodeRecordMessage, MAX_MESSAGE_BYTES, MAX_SUBMIT_MESSAGE_BYTES } from '../jobs/message';
 import { payloadHash } from '../jobs/payload-hash';
+import { messageDelaySeconds, runAtProblem, submitTiming } from '../jobs/run-at';
 import type { Logger } from '../log';
 import type { JobRecord } from '../store/job-record';
 import type { SubmissionStore } from '../store/submission-store';
@@ -36,8 +37,11 @@ export interface QueueTarget {
   fifo: boolean;
 }
 
-/** Sends one message to a job type's queue (with the FIFO group and deduplication id on a FIFO queue). */
-export type SendMessage = (queue: QueueTarget, body: string, fifo?: { groupId: string; deduplicationId: string }) => Promise<void>;
+/**
+ * Sends one message to a job type's queue (with the FIFO group and deduplication id on a FIFO queue, and a
+ * delay of up to 15 minutes on a standard queue).
+ */
+export type SendMessage = (queue: QueueTarget, body: string, fifo?: { groupId: string; deduplicationId: string }, delaySeconds?: number) => Promise<void>;
 
 export interface SubmissionDeps {
   /** The declared job types. Only those with a queue in `queues` can be submitted. */
@@ -62,6 +66,8 @@ export interface SubmitRequest {
   idempotencyKey?: string;
   /** POSTed the job's final view, signed, at each terminal state (checked by callbackUrlProblem). */
   callbackUrl?: string;
+  /** Epoch milliseconds before which the job must not run (see `runAtOf`). */
+  runAt?: number;
 }
 
 /** One failing field of a payload: its dotted path ('' for the payload itself) and why. */
@@ -75,6 +81,7 @@ export type SubmitRefusal =
   | { kind: 'unknown_job_type'; type: string; jobTypes: string[] }
   | { kind: 'invalid_idempotency_key'; reason: string }
   | { kind: 'invalid_callback_url'; reason: string }
+  | { kind: 'invalid_delay'; reason: string }
   /** `issues` when the schema refused the payload; without, the payload is not JSON this system carries. */
   | { kind: 'invalid_payload'; reason: string; issues?: PayloadIssue[] }
   | { kind: 'payload_too_large'; reason: string; messageBytes: number; limit: number }
@@ -113,6 +120,9 @@ export async function submitJob(deps: SubmissionDeps, request: SubmitRequest): P
   if (key !== undefined && !isIdempotencyKey(key)) return { kind: 'invalid_idempotency_key', reason: IDEMPOTENCY_KEY_RULE };
   const callbackProblem = request.callbackUrl === undefined ? undefined : callbackUrlProblem(request.callbackUrl);
   if (callbackProblem) return { kind: 'invalid_callback_url', reason: callbackProblem };
+  const now = (deps.now ?? Date.now)();
+  const delayProblem = request.runAt === undefined ? undefined : runAtProblem(request.runAt, now);
+  if (delayProblem) return { kind: 'invalid_delay', reason: delayProblem };
 
   const shape = jsonShapeProblem(request.payload);
   if (shape) return { kind: 'invalid_payload', reason: shape };
@@ -136,13 +146,14 @@ export async function submitJob(deps: SubmissionDeps, request: SubmitRequest): P
     };
   }
 
-  const now = (deps.now ?? Date.now)();
   const at = new Date(now).toISOString();
   const groupId = type.queue.fifo ? type.groupKey!(payload) : undefined;
+  const runAt = request.runAt !== undefined && request.runAt > now ? request.runAt : undefined;
+  const timing = submitTiming(runAt, now, queue.fifo, deps.sweepAfterSeconds * 1000);
   const job: JobRecord = {
     jobId,
     type: type.name,
-    status: 'PENDING',
+    status: timing.status,
     generation: 1,
     attempts: 0,
     payloadHash: payloadHash(payload),
@@ -151,8 +162,10 @@ export async function submitJob(deps: SubmissionDeps, request: SubmitRequest): P
     owner,
     createdAt: at,
     updatedAt: at,
-    sweepAt: now + deps.sweepAfterSeconds * 1000,
-    expiresAt: Math.floor(now / 1000) + deps.retentionDays * 86_400,
+    sweepAt: timing.sweepAt,
+    expiresAt: Math.floor(Math.max(now, runAt ?? 0) / 1000) + deps.retentionDays * 86_400,
+    history: [{ state: timing.status, at, generation: 1 }],
+    ...(runAt !== undefined ? { runAt } : {}),
     ...(groupId !== undefined ? { groupId } : {}),
     ...(key !== undefined ? { idempotencyKey: key } : {}),
     ...(request.callbackUrl !== undefined ? { callbackUrl: request.callbackUrl } : {}),
@@ -173,6 +186,7 @@ export async function submitJob(deps: SubmissionDeps, request: SubmitRequest): P
     if (existing.type !== type.name || existing.payloadHash !== job.payloadHash) {
       return { kind: 'idempotency_key_reused', jobId: existing.jobId };
     }
+    // A SCHEDULED job has no message to send yet: the sweeper sends it at its time.
     if (existing.status !== 'PENDING') {
       log.info('idempotent resubmit: returning the existing job', { status: existing.status });
       return { kind: 'accepted', job: existing, replayed: true, queued: true };
@@ -180,6 +194,10 @@ export async function submitJob(deps: SubmissionDeps, request: SubmitRequest): P
     // Still PENDING: the first submit may have stopped between its write and its send. Sending again is
     // safe (a message of a job that already ran is acknowledged without running).
     current = existing;
+  }
+  if (current.status === 'SCHEDULED') {
+    log.info('job scheduled', { runAt: new Date(current.runAt!).toISOString(), replay: !created.created });
+    return { kind: 'accepted', job: current, replayed: !created.created, queued: true };
   }
 
   const queued = await sendJobMessage(deps, queue, current, log);
@@ -191,10 +209,10 @@ export async function submitJob(deps: SubmissionDeps, request: SubmitRequest): P
  * Sends a job's message, rebuilt from its record. False when the send failed or its outcome is unknown:
  * the job is recorded, and the sweeper sends it.
  */
-export async function sendJobMessage(deps: Pick<SubmissionDeps, 'send'>, queue: QueueTarget, job: JobRecord, log: Logger): Promise<boolean> {
+export async function sendJobMessage(deps: Pick<SubmissionDeps, 'send' | 'now'>, queue: QueueTarget, job: JobRecord, log: Logger): Promise<boolean> {
   const fifo = queue.fifo ? { groupId: job.groupId ?? job.jobId, deduplicationId: `${job.jobId}.${job.generation}` } : undefined;
   try {
-    await deps.send(queue, encodeRecordMessage(job), fifo);
+    await deps.send(queue, encodeRecordMessage(job), fifo, queue.fifo ? undefined : messageDelaySeconds(job.runAt, (deps.now ?? Date.now)()));
     return true;
   } catch (error) {
     log.warn("could not send the job's message; the sweeper will send it", { reason: reasonOf(error) });

@@ -7,20 +7,37 @@
  */
 import type { JobRecord } from '../store/job-record';
 import { isTerminal } from '../store/job-states';
+import { RELEASE_LEAD_MS } from '../jobs/run-at';
 import type { SweepTypeConfig } from './config';
 
 /** Re-sends of one job before it is given up (the spacing doubles each time). */
 export const MAX_SWEEPS = 4;
 
-export type SweepDecision = { action: 'skip' } | { action: 'postpone'; until: number } | { action: 'resend'; nextSweepAt: number } | { action: 'give-up'; reason: string };
+export type SweepDecision =
+  | { action: 'skip' }
+  | { action: 'postpone'; until: number }
+  | { action: 'resend'; nextSweepAt: number }
+  | { action: 'give-up'; reason: string }
+  /** A SCHEDULED job whose time is near (standard queue: the message carries the rest) or has come (FIFO). */
+  | { action: 'enqueue'; nextSweepAt: number }
+  /** A RUNNING job whose caller cancelled it and whose worker is gone (its lease expired). */
+  | { action: 'stop'; reason: string };
 
 export function decideSweep(job: JobRecord, type: SweepTypeConfig | undefined, now: number): SweepDecision {
   if (isTerminal(job.status)) return { action: 'skip' };
   // A type that is no longer deployed: nothing can run the job; look again in an hour (a redeploy may bring it back).
   if (!type) return { action: 'postpone', until: now + 3_600_000 };
   const staleMs = type.staleSeconds * 1000;
+  if (job.status === 'SCHEDULED') {
+    const runAt = job.runAt ?? now;
+    const releaseAt = type.fifo ? runAt : runAt - RELEASE_LEAD_MS;
+    if (now < releaseAt) return { action: 'postpone', until: releaseAt };
+    return { action: 'enqueue', nextSweepAt: Math.max(now, runAt) + staleMs };
+  }
   if (job.status === 'RUNNING' && (job.leaseUntil ?? 0) > now) return { action: 'postpone', until: job.leaseUntil! + staleMs };
-  const lastProgress = Math.max(Date.parse(job.updatedAt) || 0, job.leaseUntil ?? 0);
+  if (job.status === 'RUNNING' && job.cancelRequested) return { action: 'stop', reason: 'cancelled by its caller while it ran; its worker stopped (the lease expired)' };
+  // A delayed job makes no progress before its time: its sweep counts from then.
+  const lastProgress = Math.max(Date.parse(job.updatedAt) || 0, job.leaseUntil ?? 0, job.runAt ?? 0);
   if (now - lastProgress < staleMs) return { action: 'postpone', until: lastProgress + staleMs };
   if (job.attempts >= type.maxReceiveCount) {
     return {

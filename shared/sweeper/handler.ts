@@ -15,6 +15,7 @@ export const sendToQueue: SweepDeps['send'] = async (queueUrl, body, options) =>
       QueueUrl: queueUrl,
       MessageBody: body,
       ...(options.fifo ? { MessageGroupId: options.fifo.groupId, MessageDeduplicationId: options.fifo.deduplicationId } : {}),
+      ...(options.delaySeconds ? { DelaySeconds: options.delaySeconds } : {}),
       ...(options.attributes
         ? { MessageAttributes: Object.fromEntries(Object.entries(options.attributes).map(([name, value]) => [name, { DataType: 'String', StringValue: value }])) }
         : {}),

@@ -6,6 +6,7 @@
  */
 import { reasonOf } from '../errors';
 import { encodeRecordMessage } from '../jobs/message';
+import { messageDelaySeconds } from '../jobs/run-at';
 import type { Logger } from '../log';
 import type { JobRecord } from '../store/job-record';
 import { SWEEP_SHARD_IDS, type SweepStore } from '../store/sweep-store';
@@ -16,7 +17,7 @@ export interface SweepDeps {
   store: SweepStore;
   types: SweepConfig;
   /** Sends a message to a queue (FIFO: with its group and deduplication id); with attributes for a DLQ copy. */
-  send(queueUrl: string, body: string, options: { fifo?: { groupId: string; deduplicationId: string }; attributes?: Record<string, string> }): Promise<void>;
+  send(queueUrl: string, body: string, options: { fifo?: { groupId: string; deduplicationId: string }; attributes?: Record<string, string>; delaySeconds?: number }): Promise<void>;
   log: Logger;
   now?: () => number;
 }
@@ -27,6 +28,10 @@ export interface SweepReport {
   postponed: number;
   resent: number;
   gaveUp: number;
+  /** SCHEDULED jobs sent to their queues. */
+  enqueued: number;
+  /** RUNNING jobs cancelled whose worker was gone. */
+  stopped: number;
   errors: number;
 }
 
@@ -40,7 +45,7 @@ export const INDEX_LAG_MS = 2000;
 export async function sweep(deps: SweepDeps, budgetMs = 20_000): Promise<SweepReport> {
   const now = deps.now ?? Date.now;
   const deadline = now() + budgetMs;
-  const report: SweepReport = { looked: 0, finished: 0, postponed: 0, resent: 0, gaveUp: 0, errors: 0 };
+  const report: SweepReport = { looked: 0, finished: 0, postponed: 0, resent: 0, gaveUp: 0, enqueued: 0, stopped: 0, errors: 0 };
   await Promise.all(SWEEP_SHARD_IDS.map((shard) => sweepShard(shard, deps, now, deadline, report)));
   if (report.looked > 0) deps.log.info('sweep done', { ...report });
   return report;
@@ -113,9 +118,23 @@ async function sweepOne(job: JobRecord, deps: SweepDeps, now: number, report: Sw
       return true;
     case 'resend': {
       if (!(await deps.store.markResent(job, decision.nextSweepAt))) return false;
-      await deps.send(type!.queueUrl, encodeRecordMessage(job), { fifo: fifoOf(job, type!, `s${(job.sweeps ?? 0) + 1}`) });
+      await deps.send(type!.queueUrl, encodeRecordMessage(job), { fifo: fifoOf(job, type!, `s${(job.sweeps ?? 0) + 1}`), ...delayOf(job, type!, now) });
       report.resent++;
       log.warn('job made no progress: its message was sent again', { sweeps: (job.sweeps ?? 0) + 1 });
+      return true;
+    }
+    case 'enqueue': {
+      if (!(await deps.store.enqueue(job, decision.nextSweepAt))) return false;
+      // If this send is lost, the job is PENDING without a message: its next sweep sends it again.
+      await deps.send(type!.queueUrl, encodeRecordMessage(job), { fifo: fifoOf(job, type!, 'due'), ...delayOf(job, type!, now) });
+      report.enqueued++;
+      log.info('scheduled job sent to its queue', { runAt: new Date(job.runAt ?? now).toISOString() });
+      return true;
+    }
+    case 'stop': {
+      if (!(await deps.store.stop(job, decision.reason))) return false;
+      report.stopped++;
+      log.info('cancelled job stopped: its worker is gone');
       return true;
     }
     case 'give-up': {
@@ -130,6 +149,12 @@ async function sweepOne(job: JobRecord, deps: SweepDeps, now: number, report: Sw
       return true;
     }
   }
+}
+
+/** A delayed job's message carries the rest of its delay (standard queues; FIFO jobs are sent when due). */
+function delayOf(job: JobRecord, type: SweepTypeConfig, now: number): { delaySeconds?: number } {
+  const seconds = type.fifo ? undefined : messageDelaySeconds(job.runAt, now);
+  return seconds ? { delaySeconds: seconds } : {};
 }
 
 function fifoOf(job: JobRecord, type: SweepTypeConfig, suffix: string) {

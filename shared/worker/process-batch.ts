@@ -96,6 +96,18 @@ export async function processBatch(records: readonly SQSRecord[], invocation: In
       const refusal = refusalOf(existing, binding);
       if (refusal) return refused(message.jobId, refusal);
       if (existing.status === 'SUCCEEDED') return { kind: 'done', note: 'already succeeded' };
+      // Never before its time (a message that came early: sent again by hand, or a copy without its delay).
+      // Not a failure; on its last receive it is acknowledged, and the sweeper sends the job again later.
+      if (existing.runAt !== undefined && existing.runAt > now()) {
+        return {
+          kind: 'retry',
+          reason: 'the job is not due yet',
+          delaySeconds: Math.max(1, Math.ceil((existing.runAt - now()) / 1000)),
+          mayFail: false,
+          heldElsewhere: true,
+          binding,
+        };
+      }
     }
     // Only the job's own payload reaches this point on the transactional path; on the leased path the claim
     // checks the binding, and a failure here fails the job only if the message is bound to it (fail()).

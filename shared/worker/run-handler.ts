@@ -6,8 +6,10 @@ import type { AroundHandler } from './deps';
 /** A job's context before its handler starts (the abort signal comes with the deadline). */
 export type ContextBase = Omit<JobContext, 'signal'>;
 
-export async function runHandler<R>(ctx: ContextBase, run: (ctx: JobContext) => Promise<R>, around?: AroundHandler): Promise<R> {
-  return withDeadline(ctx.deadline, async (signal) => {
+/** `cancel`: a second reason to abort the handler's signal (its caller cancelled a leased job). */
+export async function runHandler<R>(ctx: ContextBase, run: (ctx: JobContext) => Promise<R>, around?: AroundHandler, cancel?: AbortSignal): Promise<R> {
+  return withDeadline(ctx.deadline, async (deadline) => {
+    const signal = cancel ? AbortSignal.any([deadline, cancel]) : deadline;
     const full = { ...ctx, signal };
     return around ? around(full, () => run(full)) : run(full);
   });

@@ -57,11 +57,11 @@ export async function settle(entries: readonly (readonly [SQSRecord, Outcome])[]
       if (lastReceive && outcome.mayFail && binding) {
         const reason = `gave up after ${attempt} attempts: ${outcome.reason}`;
         failed('job failed on its last allowed attempt; SQS moves its message to the DLQ', { reason });
-        await deps.store.fail(binding, reason, { owner: outcome.owner, countAttempt: outcome.countAttempt });
+        await deps.store.fail(binding, reason, { owner: outcome.owner, countAttempt: outcome.countAttempt, attempt });
         delays.push({ record, seconds: 0 });
         return;
       }
-      if (binding && outcome.recordRetry) await deps.store.recordRetry(binding, outcome.reason, outcome.owner);
+      if (binding && outcome.recordRetry) await deps.store.recordRetry(binding, outcome.reason, outcome.owner, attempt);
     } catch (error) {
       log.warn('could not record the failed attempt', { reason: reasonOf(error) });
     }
@@ -93,7 +93,7 @@ export async function settle(entries: readonly (readonly [SQSRecord, Outcome])[]
     const { binding, owner, countAttempt } = letter.outcome;
     if (!binding) return;
     try {
-      await deps.store.fail(binding, letter.reason, { owner, countAttempt });
+      await deps.store.fail(binding, letter.reason, { owner, countAttempt, attempt: Number(letter.record.attributes.ApproximateReceiveCount) || 1 });
     } catch (error) {
       deps.log.warn('could not mark the job FAILED; its message will be retried', { jobId: binding.jobId, reason: reasonOf(error) });
       failures.push(letter.record);

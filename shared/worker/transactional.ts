@@ -76,7 +76,7 @@ async function prepare(job: TransactionalJob, type: JobType, around: AroundHandl
 async function commitTogether(members: readonly Prepared[], type: JobType, deps: TransactionalDeps): Promise<Outcome[]> {
   let verdicts: GroupVerdict[] | 'committed';
   try {
-    verdicts = await deps.store.completeTransactionalGroup(members.map((m) => ({ binding: m.job.binding, result: m.result, writes: m.writes })));
+    verdicts = await deps.store.completeTransactionalGroup(members.map((m) => ({ binding: m.job.binding, result: m.result, writes: m.writes, attempt: m.job.ctx.attempt })));
   } catch (error) {
     // A malformed write of one job fails the whole request: let each job find out alone. Anything else
     // (throttling, a network failure) would fail them alone too: retry them all with backoff.
@@ -107,7 +107,7 @@ async function commitAlone(first: Prepared, type: JobType, deps: TransactionalDe
   try {
     for (let attempt = 1; ; attempt++) {
       try {
-        const completed = await deps.store.completeTransactional(first.job.binding, current.result, current.writes);
+        const completed = await deps.store.completeTransactional(first.job.binding, current.result, current.writes, ctx.attempt);
         if (completed === 'missing') return unknownJob(ctx.jobId);
         if (typeof completed === 'object') return refused(ctx.jobId, completed.notRunnable);
         if (completed === 'completed') ctx.log.info('job succeeded');

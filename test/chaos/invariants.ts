@@ -80,6 +80,10 @@ export interface Observation {
   crossCaller?: CrossCallerProbe[];
   /** Jobs whose handler result was replaced by an oversized one (they must still end SUCCEEDED). */
   oversized?: Set<string>;
+  /** Delayed jobs: their run time (epoch ms) as the submit's answer gave it. */
+  delayed?: Map<string, number>;
+  /** Jobs the clients cancelled (answered 200 CANCELLED), and whether they retried them then. */
+  cancelled?: Map<string, { retried: boolean }>;
 }
 
 /**
@@ -118,6 +122,12 @@ export interface Verdict {
   crossCaller: number;
   /** Jobs with an oversized result that did not end SUCCEEDED. */
   oversizedFailed: number;
+  /** Delayed jobs that ran (a webhook call arrived, a transfer finished) before their run time. */
+  delayedEarly: number;
+  /** Cancelled jobs (not retried) with an effect: a webhook call (transfers: see doubleApplied). */
+  cancelledRan: number;
+  /** Cancelled jobs not CANCELLED at the end; cancelled-then-retried jobs not SUCCEEDED in generation 2. */
+  cancelledWrong: number;
   problems: string[];
 }
 
@@ -260,13 +270,33 @@ export function crossCallerViolations(probes: readonly CrossCallerProbe[], jobs:
 
 /** Jobs not terminal at the end (the run waited for quiescence: nothing will move them any more). */
 export function stuckJobs(jobs: readonly ObservedJob[]): ObservedJob[] {
-  return jobs.filter((j) => j.status === 'PENDING' || j.status === 'RUNNING');
+  return jobs.filter((j) => j.status === 'PENDING' || j.status === 'RUNNING' || j.status === 'SCHEDULED');
+}
+
+/** Delayed jobs whose effect came before their run time: a webhook call's arrival, a transfer's completion. */
+export function delayedEarly(delayed: ReadonlyMap<string, number>, jobs: readonly ObservedJob[], calls: readonly ObservedCall[]): { count: number; examples: string[] } {
+  const firstCall = new Map<string, number>();
+  for (const call of calls) if (!firstCall.has(call.key) || call.at < firstCall.get(call.key)!) firstCall.set(call.key, call.at);
+  const examples: string[] = [];
+  let count = 0;
+  for (const job of jobs) {
+    const runAt = delayed.get(job.jobId);
+    if (runAt === undefined) continue;
+    const at = job.type === 'webhook' ? firstCall.get(job.jobId) : job.status === 'SUCCEEDED' ? job.finishedAt : undefined;
+    if (at !== undefined && at < runAt) {
+      count++;
+      if (examples.length < 3) examples.push(`${job.jobId} ran ${runAt - at} ms early`);
+    }
+  }
+  return { count, examples };
 }
 
 export function checkInvariants(o: Observation): Verdict {
   const problems: string[] = [];
   // Lost: not SUCCEEDED, and not FAILED with its message parked in a DLQ.
-  const lostJobs = o.jobs.filter((j) => j.status !== 'SUCCEEDED' && !(j.status === 'FAILED' && o.deadLettered.has(j.jobId)));
+  // A job its client cancelled (and did not retry) is meant to end CANCELLED: that is not lost.
+  const cancelledOnPurpose = (j: ObservedJob) => j.status === 'CANCELLED' && o.cancelled?.get(j.jobId)?.retried === false;
+  const lostJobs = o.jobs.filter((j) => j.status !== 'SUCCEEDED' && !(j.status === 'FAILED' && o.deadLettered.has(j.jobId)) && !cancelledOnPurpose(j));
   const lost = lostJobs.length + o.unsubmitted;
   if (lost > 0)
     problems.push(
@@ -343,6 +373,23 @@ export function checkInvariants(o: Observation): Verdict {
   const oversizedFailed = [...(o.oversized ?? [])].filter((id) => status.get(id)?.status !== 'SUCCEEDED');
   if (oversizedFailed.length > 0) problems.push(`${oversizedFailed.length} jobs with an oversized result did not end SUCCEEDED (e.g. ${oversizedFailed.slice(0, 3).join(', ')})`);
 
+  const early = delayedEarly(o.delayed ?? new Map(), o.jobs, o.calls ?? []);
+  if (early.count > 0) problems.push(`${early.count} delayed jobs ran before their time (e.g. ${early.examples.join('; ')})`);
+  const cancelledRan = [...(o.cancelled ?? [])].filter(([jobId, c]) => !c.retried && (o.webhookCalls.get(jobId) ?? 0) > 0).map(([jobId]) => jobId);
+  if (cancelledRan.length > 0) problems.push(`${cancelledRan.length} cancelled jobs had an effect (e.g. ${cancelledRan.slice(0, 3).join(', ')})`);
+  const cancelledWrong = [...(o.cancelled ?? [])].filter(([jobId, c]) => {
+    const job = status.get(jobId);
+    return c.retried ? job?.status !== 'SUCCEEDED' || job.generation !== 2 : job?.status !== 'CANCELLED';
+  });
+  if (cancelledWrong.length > 0) {
+    problems.push(
+      `${cancelledWrong.length} cancelled jobs did not end CANCELLED (or, retried, SUCCEEDED in generation 2) (e.g. ${cancelledWrong
+        .slice(0, 3)
+        .map(([jobId]) => `${jobId}:${status.get(jobId)?.status ?? 'MISSING'}`)
+        .join(', ')})`,
+    );
+  }
+
   return {
     lost,
     doubleApplied,
@@ -360,6 +407,9 @@ export function checkInvariants(o: Observation): Verdict {
     stuck: stuck.length,
     crossCaller: cross.count,
     oversizedFailed: oversizedFailed.length,
+    delayedEarly: early.count,
+    cancelledRan: cancelledRan.length,
+    cancelledWrong: cancelledWrong.length,
     problems,
   };
 }

@@ -122,6 +122,10 @@ interface Run {
   /** Stale copy (message id) → its job, for the report. */
   staleJobs: Map<string, string>;
   probes: CrossCallerProbe[];
+  /** Delayed jobs' run times (epoch ms, from the submit's answer). */
+  delayed: Map<string, number>;
+  /** Jobs cancelled right after their submit, and whether they were retried then. */
+  cancelled: Map<string, { retried: boolean }>;
   counts: { unsubmitted: number; retries: number; duplicates: number; resubmitted: number; retried: number; retryAnswersLost: number; gen7: number; crashes: number };
 }
 
@@ -195,6 +199,8 @@ async function main(): Promise<number> {
       gen7Share: 0.5,
       callerBShare: 0.05,
       abandonShare: 0.5,
+      cancelShare: 0.03,
+      delayShare: 0.05,
       accounts: 200,
       callerBAccounts: 50,
       receiverUrl: receiver.url,
@@ -211,6 +217,8 @@ async function main(): Promise<number> {
       stale: [],
       staleJobs: new Map(),
       probes: [],
+      delayed: new Map(),
+      cancelled: new Map(),
       counts: { unsubmitted: 0, retries: 0, duplicates: 0, resubmitted: 0, retried: 0, retryAnswersLost: 0, gen7: 0, crashes: 0 },
     };
     const redriver = await startRedriver(runtime, run.forged.bodies);
@@ -274,6 +282,8 @@ async function main(): Promise<number> {
       parked,
       crossCaller: run.probes,
       oversized,
+      delayed: run.delayed,
+      cancelled: run.cancelled,
     };
     const verdict = checkInvariants(observation);
     const f = (name: string) => faults.get(name) ?? 0;
@@ -296,6 +306,7 @@ async function main(): Promise<number> {
     console.log(
       `chaos: forged_refused=${run.forged.messageIds.length - verdict.forgedUnrefused}/${run.forged.messageIds.length} (gen 7: ${c.gen7}) stale_dropped=${run.stale.length - verdict.staleUndropped}/${run.stale.length} ` +
         `retried_wrong=${verdict.retriedWrong} oversized_failed=${verdict.oversizedFailed} last_receive_kills=${lastReceiveKills} abandoned=${run.abandoned.size} ` +
+        `delayed=${run.delayed.size} delayed_early=${verdict.delayedEarly} cancelled=${run.cancelled.size} cancelled_ran=${verdict.cancelledRan} cancelled_wrong=${verdict.cancelledWrong} ` +
         `cross_caller_probes=${run.probes.length} redrive_moved=${redriver.stats.moved} redrive_unseen=${redriver.stats.unseen} dlq_sightings=${sightings.length} forged_in_dlq=${redriver.stats.forgedDiscarded + drained.forged}`,
     );
     for (const problem of verdict.problems) console.log(`  INVARIANT BROKEN: ${problem}`);
@@ -337,7 +348,7 @@ function reportLines(lines: readonly string[], problems: readonly string[]): voi
 
 interface Answer {
   status: number;
-  body?: { jobId?: string; status?: string; finishedAt?: string; generation?: number };
+  body?: { jobId?: string; status?: string; finishedAt?: string; generation?: number; runAt?: string; error?: { code?: string; details?: { status?: string } } };
   /** The gateway's answer when the function crashed under the request (here: an injected API kill). */
   crashed: boolean;
 }
@@ -394,7 +405,10 @@ async function submitAll(run: Run, jobs: readonly ChaosJob[]): Promise<void> {
     Array.from({ length: SUBMIT_CONCURRENCY }, async () => {
       while (next < jobs.length) {
         const job = jobs[next++]!;
-        const answer = await withRetries(run, () => call(run, 'POST', `/jobs/${job.kind}`, { key: job.key, body: job.payload }), { abandonOnCrash: job.abandonOnCrash });
+        // A job to cancel waits long enough for its cancel to come first (its early copies are held back).
+        const delay = job.cancel ? 60 : job.delaySeconds;
+        const route = `/jobs/${job.kind}${delay !== undefined ? `?delay=${delay}` : ''}`;
+        const answer = await withRetries(run, () => call(run, 'POST', route, { key: job.key, body: job.payload }), { abandonOnCrash: job.abandonOnCrash });
         if (answer.abandoned) {
           run.abandoned.set(job.key, job);
           continue;
@@ -406,17 +420,42 @@ async function submitAll(run: Run, jobs: readonly ChaosJob[]): Promise<void> {
         }
         const jobId = answer.body.jobId;
         run.known.set(jobId, { type: job.kind, ...(job.kind === 'transfer' ? { transfer: job.payload } : {}) });
+        if (job.delaySeconds !== undefined && typeof answer.body.runAt === 'string') run.delayed.set(jobId, Date.parse(answer.body.runAt));
         // Not `duplicates += await ...`: that reads the total before the await and loses other lanes' adds.
         const copies = await deliverAgain(run, job, jobId);
         run.counts.duplicates += copies;
         if (job.forge) await sendForged(run, job, jobId);
         if (job.callerB) await probeCallerB(run, job, jobId);
+        if (job.cancel) await cancelThenMaybeRetry(run, job, jobId);
         if (job.kind === 'webhook' && (job.target === 'reject' || job.target === 'reject-once' || job.target === 'unavailable')) {
           run.watched.set(jobId, { jobId, job, nextPollAt: Date.now() + 1000, done: false });
         }
       }
     }),
   );
+}
+
+/**
+ * The client cancels the job right after submitting it (a 200 CANCELLED, retried on 5xx); for `retry`, it
+ * then retries it at once: the job must run once, in generation 2, while the early copies of its
+ * generation-1 message are dropped.
+ */
+async function cancelThenMaybeRetry(run: Run, job: ChaosJob, jobId: string): Promise<void> {
+  const cancelled = await withRetries(run, () => call(run, 'POST', `/jobs/${jobId}/cancel`));
+  // 409 CANCELLED: an earlier try of this cancel was applied and its answer lost.
+  const done = (cancelled.status === 200 && cancelled.body?.status === 'CANCELLED') || (cancelled.status === 409 && cancelled.body?.error?.details?.status === 'CANCELLED');
+  if (!done) {
+    log(`cancel of ${jobId} answered ${cancelled.status} ${JSON.stringify(cancelled.body)}`);
+    return;
+  }
+  if (job.cancel === 'keep') {
+    run.cancelled.set(jobId, { retried: false });
+    return;
+  }
+  const retried = await withRetries(run, () => call(run, 'POST', `/jobs/${jobId}/retry`));
+  // A retry whose answer was lost and came back 409 PENDING was applied: the job is in generation 2.
+  if (retried.status === 202 || (retried.status === 409 && retried.body?.error?.details?.status !== 'CANCELLED')) run.cancelled.set(jobId, { retried: true });
+  else log(`retry of cancelled ${jobId} answered ${retried.status}`);
 }
 
 /** Sends 0-2 more copies of a job's message (FIFO copies get their own deduplication ids). */

@@ -36,6 +36,16 @@ interface Extras {
   callerB?: TransferPayload | WebhookPayload;
   /** The client gives up (does not retry) if the API crashes under its submit: only the sweeper can send it. */
   abandonOnCrash?: boolean;
+  /**
+   * Submitted with ?delay= (seconds): it must not run before its time, although copies of its message come
+   * early. A webhook's delay rides on SQS DelaySeconds; a transfer (FIFO) is SCHEDULED and the sweeper sends it.
+   */
+  delaySeconds?: number;
+  /**
+   * Submitted with a long delay and cancelled at once: `keep` must end CANCELLED with no effect at all;
+   * `retry` is then retried explicitly and must end SUCCEEDED, once, in generation 2.
+   */
+  cancel?: 'keep' | 'retry';
 }
 
 export interface TransferJob extends Extras {
@@ -79,6 +89,10 @@ export interface WorkloadOptions {
   callerBShare?: number;
   /** Of the plain jobs: their client gives up if the API crashes under the submit. */
   abandonShare?: number;
+  /** Of the plain jobs: cancelled right after their submit (half of them retried then). */
+  cancelShare?: number;
+  /** Of the other plain jobs: submitted with a delay of 1-4 seconds. */
+  delayShare?: number;
   accounts: number;
   /** The second caller's accounts (its transfers move money among these). */
   callerBAccounts?: number;
@@ -140,7 +154,10 @@ export function buildWorkload(o: WorkloadOptions): ChaosJob[] {
           : { url: `${o.receiverUrl}/hook-b`, body: { n, caller: 'b' }, timeoutSeconds: 10 };
     } else if (r < forge + callerB + (o.abandonShare ?? 0)) {
       job.abandonOnCrash = true;
+    } else if (r < forge + callerB + (o.abandonShare ?? 0) + (o.cancelShare ?? 0)) {
+      job.cancel = extra.next() < 0.5 ? 'keep' : 'retry';
     }
+    if (!job.cancel && !job.forge && o.delayShare && extra.next() < o.delayShare) job.delaySeconds = 1 + Math.floor(extra.next() * 4);
     return job;
   });
 }

@@ -23,8 +23,12 @@ describe("authorization: 'none'", () => {
   it('leaves every route without authorization', () => {
     const routes = resourcesOfType(s.json, 'AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties!);
     expect(routes.map((r) => [r.RouteKey, r.AuthorizationType]).sort()).toEqual([
+      ['GET /jobs', 'NONE'],
       ['GET /jobs/{id}', 'NONE'],
+      ['POST /bulk/cancel', 'NONE'],
+      ['POST /bulk/retry', 'NONE'],
       ['POST /jobs/{id}', 'NONE'],
+      ['POST /jobs/{id}/cancel', 'NONE'],
       ['POST /jobs/{id}/retry', 'NONE'],
     ]);
   });
@@ -32,7 +36,15 @@ describe("authorization: 'none'", () => {
   it('still passes cdk-nag: the open routes are acknowledged (AwsSolutions-APIG4) with a reason', () => {
     expect(s.report.pluginReports.filter((r) => r.conclusion === 'failure')).toEqual([]);
     const routeAcks = acknowledgements(s.app).filter((a) => a.rule.includes('AwsSolutions-APIG4'));
-    expect(routeAcks.map((a) => a.path.split('/').at(-1)).sort()).toEqual(['GET--jobs--{id}', 'POST--jobs--{id}', 'POST--jobs--{id}--retry']);
+    expect(routeAcks.map((a) => a.path.split('/').at(-1)).sort()).toEqual([
+      'GET--jobs',
+      'GET--jobs--{id}',
+      'POST--bulk--cancel',
+      'POST--bulk--retry',
+      'POST--jobs--{id}',
+      'POST--jobs--{id}--cancel',
+      'POST--jobs--{id}--retry',
+    ]);
     for (const ack of acknowledgements(s.app)) expect(ack.reason.trim(), `${ack.rule} on ${ack.path}`).not.toBe('');
   });
 });

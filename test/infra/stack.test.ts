@@ -179,12 +179,12 @@ describe('jobs table', () => {
 describe('HTTP API', () => {
   const routes = () => resourcesOfType(s.json, 'AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties!);
 
-  it('has exactly the routes to submit, read and retry a job, all on the API function', () => {
+  it('has exactly the routes to submit, read, list, cancel and retry jobs, all on the API function', () => {
     expect(
       routes()
         .map((r) => r.RouteKey)
         .sort(),
-    ).toEqual(['GET /jobs/{id}', 'POST /jobs/{id}', 'POST /jobs/{id}/retry']);
+    ).toEqual(['GET /jobs', 'GET /jobs/{id}', 'POST /bulk/cancel', 'POST /bulk/retry', 'POST /jobs/{id}', 'POST /jobs/{id}/cancel', 'POST /jobs/{id}/retry']);
     const api = apiFunctionOf(s.json);
     for (const route of routes()) {
       const integrationId = [...referencedIds(route.Target)][0]!;
@@ -194,7 +194,8 @@ describe('HTTP API', () => {
   });
 
   it('requires IAM (SigV4) authorization on every route by default', () => {
-    expect(routes().map((r) => r.AuthorizationType)).toEqual(['AWS_IAM', 'AWS_IAM', 'AWS_IAM']);
+    expect(routes().map((r) => r.AuthorizationType)).toEqual(routes().map(() => 'AWS_IAM'));
+    expect(routes()).toHaveLength(7);
   });
 
   it('names the path variable of each level the same in every route (HTTP APIs refuse /jobs/{type} beside /jobs/{id})', () => {
@@ -395,10 +396,13 @@ describe('security: IAM', () => {
     for (const name of typeNames) expect(actionsOn(statements, workerOf(s.json, name).queueId)).toEqual(['sqs:SendMessage']);
   });
 
-  it('the API role can create, read and update job records, and not delete, scan or query them', () => {
+  it('the API role can create, read and update job records and query the list index, and not delete, scan or query the table', () => {
     const api = apiFunctionOf(s.json);
-    const tableActions = actionsOn(roleStatements(s.json, api.roleId), tableId());
-    expect(tableActions.sort()).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
+    const statements = roleStatements(s.json, api.roleId);
+    const onItems = statements.filter((st) => st.Effect === 'Allow' && referencedIds(st.Resource).has(tableId()) && !JSON.stringify(st.Resource).includes('/index/'));
+    expect(onItems.flatMap((st) => asList(st.Action)).sort()).toEqual(['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
+    const onIndexes = statements.filter((st) => st.Effect === 'Allow' && JSON.stringify(st.Resource).includes('/index/'));
+    expect(onIndexes.map((st) => [asList(st.Action), JSON.stringify(st.Resource)])).toEqual([[['dynamodb:Query'], expect.stringContaining('/index/list')]]);
   });
 
   it('the API, the leased workers and the sweeper reach job records only (JOB# leading keys; the sweeper also its SWEEP# cursors), never the accounts or other items', () => {
@@ -443,13 +447,21 @@ describe('sweeper', () => {
     }
   });
 
-  it('gives the job table a keys-only sweep index (sweep time by shard)', () => {
+  it('gives the job table a keys-only sweep index (sweep time by shard) and a keys-only list index (type, state, shard; owner, time)', () => {
     expect(props(tableId()).GlobalSecondaryIndexes).toEqual([
       {
         IndexName: 'sweep',
         KeySchema: [
           { AttributeName: 'sweepShard', KeyType: 'HASH' },
           { AttributeName: 'sweepAt', KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'KEYS_ONLY' },
+      },
+      {
+        IndexName: 'list',
+        KeySchema: [
+          { AttributeName: 'listKey', KeyType: 'HASH' },
+          { AttributeName: 'listSort', KeyType: 'RANGE' },
         ],
         Projection: { ProjectionType: 'KEYS_ONLY' },
       },

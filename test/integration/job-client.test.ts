@@ -289,3 +289,22 @@ describe('JobClient and the HTTP API', () => {
     });
   });
 });
+
+describe('JobClient: the lifecycle (delay, cancel, retry, list, find by key)', () => {
+  it('submits a delayed job, finds it by key, lists it, cancels it, retries it, as the HTTP API does', async () => {
+    const jobs = client({ caller: 'svc-a' });
+    const submitted = await jobs.submit('webhook', hook('/later'), { idempotencyKey: 'k-1', delaySeconds: 120 });
+    expect(submitted.status).toBe('PENDING');
+    const found = await jobs.findByKey('webhook', 'k-1');
+    expect(found).toMatchObject({ jobId: submitted.jobId, idempotencyKey: 'k-1', runAt: expect.any(String) });
+    expect((await jobs.list({ type: 'webhook', state: 'PENDING' })).jobs.map((j) => j.jobId)).toEqual([submitted.jobId]);
+    expect(await client({ caller: 'svc-b' }).cancel(submitted.jobId)).toBeUndefined(); // another caller's job is no job
+    expect(await jobs.cancel(submitted.jobId)).toMatchObject({ status: 'CANCELLED' });
+    await expect(jobs.cancel(submitted.jobId)).rejects.toMatchObject({ name: 'JobStateError', status: 'CANCELLED' });
+    expect(await jobs.retry(submitted.jobId)).toMatchObject({ status: 'PENDING', generation: 2 });
+    const scheduled = await jobs.submit('webhook', hook('/much-later'), { runAt: new Date(Date.now() + 86_400_000) });
+    expect(scheduled.status).toBe('SCHEDULED');
+    await expect(refusal(jobs.submit('webhook', hook(), { delaySeconds: 400 * 86_400 }))).resolves.toMatchObject({ code: 'invalid_delay' });
+    await expect(jobs.list({ limit: 1000 })).rejects.toThrow('limit');
+  });
+});

@@ -203,6 +203,24 @@ describe('completion callbacks and events, locally', () => {
     expect((await view(busy)).status).not.toMatch(/SUCCEEDED|FAILED|CANCELLED/);
   });
 
+  it('announces a CANCELLED job too: a delayed job cancelled before it ran', async () => {
+    const response = await fetch(`${runtime.apiUrl}/jobs/webhook?delay=3600`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'callback-url': `${receiver.url}/cb/cancelled` },
+      body: JSON.stringify({ url: `${receiver.url}/target/ok`, body: {} }),
+    });
+    expect(response.status).toBe(202);
+    const { jobId, status } = (await response.json()) as { jobId: string; status: string };
+    expect(['SCHEDULED', 'PENDING']).toContain(status);
+    expect((await fetch(`${runtime.apiUrl}/jobs/${jobId}/cancel`, { method: 'POST' })).status).toBe(200);
+    await expect.poll(() => receiver.on('/cb/cancelled').length, { timeout: 30_000, interval: 100 }).toBe(1);
+    const [call] = receiver.on('/cb/cancelled');
+    expect(call!.headers['jobline-event']).toBe('Job Cancelled');
+    expect(JSON.parse(call!.body)).toEqual(await view(jobId));
+    expect(verifySignature(secret, call!.headers['jobline-signature'] as string, call!.body)).toBe(true);
+    await expect.poll(() => eventsOf(jobId).map((e) => e.event['detail-type']), { timeout: 30_000, interval: 100 }).toEqual(['Job Cancelled']);
+  });
+
   it('refuses a Callback-Url that is not an absolute https (or local loopback http) URL with 400 and the reason', async () => {
     for (const url of ['not a url', 'http://example.com/cb', `https://example.com/${'a'.repeat(2048)}`]) {
       const response = await fetch(`${runtime.apiUrl}/jobs/webhook`, {

@@ -4,10 +4,8 @@
 // receive, a result too large to keep, a record past its TTL. Each test names the transition it holds.
 import { PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
-import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import * as z from 'zod/mini';
-import { iamIdentity, toApiGatewayEvent } from '../../local/lambda/http-event';
 import { ROUTES } from '../../shared/api/routes';
 import { dynamoClient, sqsClient } from '../../shared/aws/clients';
 import { defineJob, type JobType } from '../../shared/jobs/define';
@@ -22,7 +20,7 @@ import { SweepStore } from '../../shared/store/sweep-store';
 import { sendToQueue } from '../../shared/sweeper/handler';
 import { sweep } from '../../shared/sweeper/sweep';
 import { processBatch } from '../../shared/worker/process-batch';
-import { apiDeps, bindingOf, call, retryEvent } from '../support/api';
+import { apiDeps, asCaller, bindingOf, call, retryEvent } from '../support/api';
 import { acknowledge, createJobQueues, createJobsTable, invocation, receiveRecords, sendRaw, workerDeps, type JobQueues } from '../support/resources';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver';
 
@@ -42,28 +40,6 @@ beforeEach(async () => {
   receiver.calls.clear();
 });
 
-/** An API Gateway event of a caller identified by IAM (the access key id stands for the principal). */
-function asCaller(
-  caller: string | undefined,
-  method: string,
-  url: string,
-  routeKey: string,
-  id: string,
-  body?: unknown,
-  headers: Record<string, string> = {},
-): APIGatewayProxyEventV2 {
-  return toApiGatewayEvent(
-    {
-      method,
-      url,
-      headers: { host: 'api.test', ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
-      body: Buffer.from(body === undefined ? '' : JSON.stringify(body)),
-    },
-    routeKey,
-    { id },
-    caller ? { iam: iamIdentity(caller) } : undefined,
-  );
-}
 const submitAs = (caller: string | undefined, type: string, body: unknown, key?: string) =>
   asCaller(caller, 'POST', `/jobs/${type}`, ROUTES.submit, type, body, key ? { 'idempotency-key': key } : {});
 const getAs = (caller: string | undefined, jobId: string) => asCaller(caller, 'GET', `/jobs/${jobId}`, ROUTES.status, jobId);
@@ -350,6 +326,7 @@ describe('results too large to keep', () => {
         createdAt: at,
         updatedAt: at,
         expiresAt: Math.floor(Date.now() / 1000) + 86_400,
+        history: [],
       });
       await sendRaw(q.queue, encodeMessage(jobId, 'echo', payload));
       ids.push(jobId);

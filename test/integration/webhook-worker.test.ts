@@ -57,7 +57,7 @@ describe('webhook worker (leased path)', () => {
     expect(response.batchItemFailures).toEqual([]);
     expect(await status(jobId)).toMatchObject({ status: 'SUCCEEDED', attempts: 2 });
     // A comes back and tries to complete: its lease is gone, nothing is overwritten.
-    expect(await store.completeLeased(jobId, 'worker-a', { status: 999 })).toBe('duplicate');
+    expect(await store.completeLeased(await bindingOf(table, jobId), 'worker-a', { status: 999 })).toBe('duplicate');
     expect((await status(jobId)).result).toEqual({ status: 200 });
   });
 

@@ -8,7 +8,7 @@ import { SubmissionStore } from '../../shared/store/submission-store';
 import { route, ROUTES } from '../../shared/api/router';
 import type { SubmitDeps } from '../../shared/api/submit';
 import { ENV, queueUrlVariable } from '../../shared/config';
-import { toApiGatewayEvent } from '../../local/lambda/http-event';
+import { iamIdentity, toApiGatewayEvent } from '../../local/lambda/http-event';
 import type { JobQueues } from './resources';
 
 export function apiDeps(tableName: string, queues: Record<string, JobQueues>): SubmitDeps {
@@ -44,4 +44,27 @@ export function statusEvent(id: string): APIGatewayProxyEventV2 {
 export async function call(event: APIGatewayProxyEventV2, deps: SubmitDeps): Promise<{ status: number; body: any; headers: Record<string, string> }> {
   const response = await route(event, deps);
   return { status: response.statusCode, body: response.body ? JSON.parse(response.body) : undefined, headers: response.headers };
+}
+
+/** An API Gateway event of a caller identified by IAM (the access key id stands for the principal). */
+export function asCaller(
+  caller: string | undefined,
+  method: string,
+  url: string,
+  routeKey: string,
+  id: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): APIGatewayProxyEventV2 {
+  return toApiGatewayEvent(
+    {
+      method,
+      url,
+      headers: { host: 'api.test', ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+      body: Buffer.from(body === undefined ? '' : JSON.stringify(body)),
+    },
+    routeKey,
+    { id },
+    caller ? { iam: iamIdentity(caller) } : undefined,
+  );
 }

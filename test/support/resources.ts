@@ -10,7 +10,7 @@ import { MAX_MESSAGE_BYTES } from '../../shared/jobs/message';
 import { accountKey } from '../../app/jobs/transfer/handler';
 import { createLogger } from '../../shared/log';
 import { JobStore } from '../../shared/store/job-store';
-import { SWEEP_INDEX, SWEEP_KEYS } from '../../shared/store/job-record';
+import { jobTableSchema } from '../../shared/store/table-schema';
 import type { WorkerDeps } from '../../shared/worker/deps';
 import { processBatch, type InvocationContext } from '../../shared/worker/process-batch';
 import { delayRetries, sendToDeadLetterQueue } from '../../shared/worker/queue-actions';
@@ -21,27 +21,8 @@ export const uniqueName = (prefix: string) => `${prefix}-${randomUUID().slice(0,
 
 export async function createJobsTable(): Promise<string> {
   const name = uniqueName('jobs');
-  await ensureTable(dynamoClient(), {
-    TableName: name,
-    KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
-    AttributeDefinitions: [
-      { AttributeName: 'pk', AttributeType: 'S' },
-      { AttributeName: SWEEP_KEYS.shard, AttributeType: 'S' },
-      { AttributeName: SWEEP_KEYS.at, AttributeType: 'N' },
-    ],
-    // As infra/jobs-table.ts declares it: the sweeper's sparse index.
-    GlobalSecondaryIndexes: [
-      {
-        IndexName: SWEEP_INDEX,
-        KeySchema: [
-          { AttributeName: SWEEP_KEYS.shard, KeyType: 'HASH' },
-          { AttributeName: SWEEP_KEYS.at, KeyType: 'RANGE' },
-        ],
-        Projection: { ProjectionType: 'KEYS_ONLY' },
-      },
-    ],
-    TimeToLiveAttribute: 'expiresAt',
-  });
+  // As infra/jobs-table.ts declares it: the sweeper's and the list's indexes.
+  await ensureTable(dynamoClient(), jobTableSchema(name));
   return name;
 }
 

@@ -4,6 +4,7 @@ import {
   callsUnderLiveLease,
   checkInvariants,
   crossCallerViolations,
+  delayedEarly,
   deadLetteredJobs,
   forgedRan,
   LEASE_SLACK_MS,
@@ -313,5 +314,64 @@ describe('oversized results', () => {
     const verdict = checkInvariants(world({ oversized: new Set(['t1', 'w2']) }));
     expect(verdict.oversizedFailed).toBe(1);
     expect(verdict.problems).toHaveLength(1);
+  });
+});
+
+describe('delayed jobs', () => {
+  const calls = [{ key: 'w1', path: '/hook', at: 5_000, status: 200 }];
+  const jobs = [
+    { jobId: 'w1', type: 'webhook', status: 'SUCCEEDED' },
+    { jobId: 't1', type: 'transfer', status: 'SUCCEEDED', finishedAt: 9_000 },
+  ];
+
+  it('hold when every effect came at or after its run time', () => {
+    expect(
+      delayedEarly(
+        new Map([
+          ['w1', 5_000],
+          ['t1', 8_000],
+        ]),
+        jobs,
+        calls,
+      ).count,
+    ).toBe(0);
+  });
+
+  it('catch a webhook called before its run time and a transfer that finished before its own', () => {
+    const early = delayedEarly(
+      new Map([
+        ['w1', 5_001],
+        ['t1', 9_500],
+      ]),
+      jobs,
+      calls,
+    );
+    expect(early.count).toBe(2);
+    expect(checkInvariants(world({ calls, delayed: new Map([['w1', 6_000]]) })).delayedEarly).toBe(1);
+  });
+});
+
+describe('cancelled jobs', () => {
+  const cancelledWorld = (status: string, calls: number, retried = false, generation?: number) =>
+    world({
+      jobs: [...world().jobs, { jobId: 'c1', type: 'webhook', status, ...(generation ? { generation } : {}) }],
+      webhookCalls: new Map([...world().webhookCalls, ...(calls > 0 ? [['c1', calls] as [string, number]] : [])]),
+      cancelled: new Map([['c1', { retried }]]),
+    });
+
+  it('hold when a cancelled job ends CANCELLED with no call, and is not counted as lost', () => {
+    expect(checkInvariants(cancelledWorld('CANCELLED', 0))).toMatchObject({ lost: 0, cancelledRan: 0, cancelledWrong: 0, problems: [] });
+    expect(checkInvariants(cancelledWorld('SUCCEEDED', 1, true, 2))).toMatchObject({ lost: 0, cancelledRan: 0, cancelledWrong: 0, problems: [] });
+  });
+
+  it('catch a cancelled job that was called, one that ran anyway, and a retried one that did not run again', () => {
+    expect(checkInvariants(cancelledWorld('CANCELLED', 1)).cancelledRan).toBe(1);
+    expect(checkInvariants(cancelledWorld('SUCCEEDED', 1)).cancelledWrong).toBe(1);
+    expect(checkInvariants(cancelledWorld('CANCELLED', 0, true)).cancelledWrong).toBe(1);
+  });
+
+  it('count a CANCELLED job nobody cancelled as lost, and a job left SCHEDULED as stuck', () => {
+    const stray = world({ jobs: [...world().jobs, { jobId: 'x', type: 'webhook', status: 'CANCELLED' }, { jobId: 'y', type: 'webhook', status: 'SCHEDULED' }] });
+    expect(checkInvariants(stray)).toMatchObject({ lost: 2, stuck: 1 });
   });
 });

@@ -15,6 +15,7 @@ const minimal: JobRecord = {
   createdAt: '2026-01-01T00:00:00.000Z',
   updatedAt: '2026-01-01T00:00:00.000Z',
   expiresAt: 1_790_000_000,
+  history: [],
 };
 
 const full: JobRecord = {
@@ -32,6 +33,13 @@ const full: JobRecord = {
   finishedAt: '2026-01-01T00:00:02.000Z',
   leaseOwner: 'req-1/msg-1',
   leaseUntil: 1_790_000_000_123,
+  runAt: 1_789_999_000_000,
+  cancelRequested: true,
+  history: [
+    { state: 'PENDING', at: '2026-01-01T00:00:00.000Z', generation: 3 },
+    { state: 'RUNNING', at: '2026-01-01T00:00:01.000Z', generation: 3, attempt: 2 },
+    { state: 'CANCEL_REQUESTED', at: '2026-01-01T00:00:01.500Z', generation: 3, reason: 'cancel requested by its caller while it runs' },
+  ],
 };
 
 describe('toItem / fromItem', () => {
@@ -64,6 +72,11 @@ describe('toItem / fromItem', () => {
     expect(toItem(full).payload).toEqual({ S: full.payload });
   });
 
+  it('puts a job in the list index under its type, state and shard, sorted by owner and creation time', () => {
+    expect(toItem(full)).toMatchObject({ listKey: { S: expect.stringMatching(/^transfer#RUNNING#[0-3]$/) }, listSort: { S: `${full.owner}#${full.createdAt}` } });
+    expect(toItem(minimal).listKey!.S).toMatch(/^transfer#PENDING#[0-3]$/);
+  });
+
   it('puts a job in the sparse sweep index only while it has a sweep time', () => {
     expect(toItem(full)).toMatchObject({ sweepAt: { N: String(full.sweepAt) }, sweepShard: { S: expect.stringMatching(/^sweep#[0-7]$/) } });
     expect(Object.keys(toItem(minimal))).not.toContain('sweepShard');
@@ -80,16 +93,35 @@ describe('toJobView', () => {
       attempts: 2,
       result: full.result,
       error: full.error,
+      runAt: new Date(full.runAt!).toISOString(),
+      cancelRequested: true,
+      idempotencyKey: 'order-42',
       createdAt: full.createdAt,
       updatedAt: full.updatedAt,
       startedAt: full.startedAt,
       finishedAt: full.finishedAt,
+      history: full.history,
     });
   });
 
-  it('leaks no lease, hash, size, key, enqueue or TTL fields', () => {
+  // The Idempotency-Key is shown (its owner is the only one who sees the job, and finds jobs by it).
+  it('leaks no lease, hash, size, enqueue, index or TTL fields', () => {
     const view = toJobView(full) as Record<string, unknown>;
-    for (const internal of ['leaseOwner', 'leaseUntil', 'payloadHash', 'payloadBytes', 'payload', 'owner', 'idempotencyKey', 'sweepAt', 'sweeps', 'groupId', 'expiresAt', 'pk']) {
+    for (const internal of [
+      'leaseOwner',
+      'leaseUntil',
+      'payloadHash',
+      'payloadBytes',
+      'payload',
+      'owner',
+      'sweepAt',
+      'sweeps',
+      'groupId',
+      'expiresAt',
+      'pk',
+      'listKey',
+      'listSort',
+    ]) {
       expect(view).not.toHaveProperty(internal);
     }
   });
@@ -100,6 +132,6 @@ describe('toJobView', () => {
   });
 
   it('leaves out optional fields the job does not have yet', () => {
-    expect(Object.keys(toJobView(minimal)).sort()).toEqual(['attempts', 'createdAt', 'generation', 'jobId', 'status', 'type', 'updatedAt']);
+    expect(Object.keys(toJobView(minimal)).sort()).toEqual(['attempts', 'createdAt', 'generation', 'history', 'jobId', 'status', 'type', 'updatedAt']);
   });
 });

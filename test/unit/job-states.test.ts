@@ -11,8 +11,8 @@ describe('the job state machine', () => {
     expect(table, 'README state table (regenerate it from renderStateTable())').toBe(renderStateTable());
   });
 
-  it('has exactly two terminal states, and only the explicit retry leaves one', () => {
-    expect(JOB_STATUSES.filter(isTerminal)).toEqual(['SUCCEEDED', 'FAILED']);
+  it('has exactly three terminal states, and only the explicit retry leaves one', () => {
+    expect(JOB_STATUSES.filter(isTerminal)).toEqual(['SUCCEEDED', 'FAILED', 'CANCELLED']);
     const leaving = TRANSITIONS.filter((t) => t.from.some((s) => s !== '(none)' && isTerminal(s)));
     expect(leaving.map((t) => t.name)).toEqual(['retry']);
   });

@@ -104,6 +104,7 @@ const pending = (jobId: string): JobRecord => ({
   createdAt: '',
   updatedAt: '',
   expiresAt: 0,
+  history: [],
 });
 
 /** A job store in which every job exists and is PENDING, unless a test says otherwise. */
@@ -245,6 +246,7 @@ describe('processBatch: TransactionConflict on the completion', () => {
       expect.objectContaining({ jobId: jobIdOfN(1), generation: 1 }),
       'TransientError: transaction cancelled [None, TransactionConflict]',
       undefined,
+      1,
     );
     expect(t.delays().map((d) => d.record.messageId)).toEqual(['m1']);
   });

@@ -21,6 +21,7 @@ const job = (overrides: Partial<JobRecord> = {}): JobRecord => ({
   createdAt: new Date(NOW - 1_000_000).toISOString(),
   updatedAt: new Date(NOW - 1_000_000).toISOString(),
   expiresAt: NOW / 1000 + 86_400,
+  history: [],
   ...overrides,
 });
 const ago = (ms: number) => new Date(NOW - ms).toISOString();
@@ -62,5 +63,29 @@ describe('decideSweep', () => {
 
   it('postpones a job of a type that is not deployed (any more) by an hour, rather than failing it', () => {
     expect(decideSweep(job(), undefined, NOW)).toEqual({ action: 'postpone', until: NOW + 3_600_000 });
+  });
+
+  it('skips a CANCELLED job', () => {
+    expect(decideSweep(job({ status: 'CANCELLED' }), type, NOW)).toEqual({ action: 'skip' });
+  });
+
+  it('leaves a SCHEDULED job until 14 minutes before its run time (standard queue), then sends it', () => {
+    expect(decideSweep(job({ status: 'SCHEDULED', runAt: NOW + 20 * 60_000 }), type, NOW)).toEqual({ action: 'postpone', until: NOW + 6 * 60_000 });
+    expect(decideSweep(job({ status: 'SCHEDULED', runAt: NOW + 13 * 60_000 }), type, NOW)).toEqual({ action: 'enqueue', nextSweepAt: NOW + 13 * 60_000 + 100_000 });
+  });
+
+  it('sends a SCHEDULED job of a FIFO queue only when it is due (no per-message delay there)', () => {
+    const fifo = { ...type, fifo: true };
+    expect(decideSweep(job({ status: 'SCHEDULED', runAt: NOW + 60_000 }), fifo, NOW)).toEqual({ action: 'postpone', until: NOW + 60_000 });
+    expect(decideSweep(job({ status: 'SCHEDULED', runAt: NOW - 1 }), fifo, NOW)).toEqual({ action: 'enqueue', nextSweepAt: NOW + 100_000 });
+  });
+
+  it('does not count a delayed PENDING job as stale before its run time', () => {
+    expect(decideSweep(job({ runAt: NOW + 50_000 }), type, NOW)).toEqual({ action: 'postpone', until: NOW + 150_000 });
+  });
+
+  it('stops a RUNNING job whose caller cancelled it once its lease has run out (its worker is gone)', () => {
+    expect(decideSweep(job({ status: 'RUNNING', cancelRequested: true, leaseUntil: NOW + 5_000 }), type, NOW)).toMatchObject({ action: 'postpone' });
+    expect(decideSweep(job({ status: 'RUNNING', cancelRequested: true, leaseUntil: NOW - 1 }), type, NOW)).toMatchObject({ action: 'stop' });
   });
 });
