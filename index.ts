@@ -7,3 +7,5 @@ export type { JobContext, JobDeclaration, JobKind, JobType, LeasedJob, QueueOpti
 export type { Infer, Schema } from './shared/jobs/zod';
 export { CancelledError, PermanentError, TransientError } from './shared/errors';
 export * from './shared/client/job-client';
+export { signatureHeader, verifySignature, SIGNATURE_HEADER } from './shared/notify/signature';
+export { EVENT_SOURCE, detailTypeOf } from './shared/notify/notification';

@@ -21,12 +21,16 @@ export const RUNTIME_MODULES = fromSources
       worker: path.join(here, '../shared/worker/handler.ts'),
       api: path.join(here, '../shared/api/handler.ts'),
       sweeper: path.join(here, '../functions/sweeper.ts'),
+      notifier: path.join(here, '../functions/notifier.ts'),
+      callback: path.join(here, '../functions/callback.ts'),
       credentials: path.join(here, '../shared/aws/lambda-credentials.ts'),
     }
   : {
       worker: path.join(here, 'runtime/worker.js'),
       api: path.join(here, 'runtime/api.js'),
       sweeper: path.join(here, 'runtime/sweeper.js'),
+      notifier: path.join(here, 'runtime/notifier.js'),
+      callback: path.join(here, 'runtime/callback.js'),
       credentials: path.join(here, 'runtime/lambda-credentials.js'),
     };
 

@@ -14,6 +14,7 @@
 import { AspectPriority, Aspects, CfnOutput, Duration, Fn, Lazy, type RemovalPolicy } from 'aws-cdk-lib';
 import type { IAlarmAction } from 'aws-cdk-lib/aws-cloudwatch';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import { Grant, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct, type IConstruct } from 'constructs';
@@ -21,6 +22,7 @@ import { ENV, OUTPUT_MARKER, queueUrlVariable } from '../shared/config';
 import { LIST_INDEX } from '../shared/store/job-record';
 import { isJobType, resolveQueueOptions, validateJobType, type JobType, type QueueOptions } from '../shared/jobs/define';
 import { apiEntry, workerEntry } from './function-entries';
+import { JobNotifier, type JoblineNotificationOptions } from './job-notifier';
 import { JobSweeper } from './job-sweeper';
 import { JobWorker, QUEUE_RETENTION } from './job-worker';
 import { JobsApi, type ApiAuthorization } from './jobs-api';
@@ -87,6 +89,12 @@ export interface JoblineProps {
   readonly logLevel?: LogLevel;
   /** How long the functions' logs are kept. @default RetentionDays.ONE_MONTH */
   readonly logRetention?: RetentionDays;
+  /**
+   * An EventBridge event per terminal state of a job, and the signed completion callbacks of jobs submitted
+   * with a callback URL (docs/callbacks-and-events.md), or `false` for neither (the table needs no stream then).
+   * @default events on a new `jobline` bus, callbacks on
+   */
+  readonly notifications?: false | JoblineNotificationOptions;
   /** Compile the chaos suite's fault injection into the functions. For test stacks only. @default false */
   readonly faultInjection?: boolean;
 }
@@ -121,6 +129,8 @@ export class Jobline extends Construct {
   private readonly retentionDays: number;
   private builtApi?: JobsApi;
   private builtSweeper?: JobSweeper;
+  /** Events and callbacks of terminal states (undefined with `notifications: false`). */
+  readonly notifier?: JobNotifier;
   private finished = false;
 
   constructor(scope: Construct, id: string, props: JoblineProps = {}) {
@@ -138,6 +148,18 @@ export class Jobline extends Construct {
       throw new Error(`sweepInterval must be at least 1 minute, EventBridge's shortest rate (given ${interval.toHumanString()})`);
     }
     this.table = props.table ?? new JobsTable(this, 'Table', { removalPolicy: props.tableRemovalPolicy }).table;
+    if (props.notifications !== false) {
+      const alarms = props.alarms === false ? undefined : (props.alarms ?? {});
+      this.notifier = new JobNotifier(this, 'Notifications', {
+        ...props.notifications,
+        table: this.table,
+        logRetention: this.logRetention,
+        logLevel: this.logLevel,
+        alarms: alarms !== undefined,
+        alarmAction: alarms?.alarmAction,
+        faultInjection: props.faultInjection,
+      });
+    }
 
     // The API and the sweeper serve every job type: build them once all were added, before read-only
     // aspects (cdk-nag) look at the tree.
@@ -152,6 +174,12 @@ export class Jobline extends Construct {
   /** The HTTP API (built at synthesis; undefined before, and with `api: false`). */
   get api(): JobsApi | undefined {
     return this.builtApi;
+  }
+
+  /** The bus that gets a `jobline` event per terminal state (subscribe with a Rule on it). */
+  get eventBus(): IEventBus {
+    if (!this.notifier) throw new Error('this Jobline has no notifications (notifications: false)');
+    return this.notifier.eventBus;
   }
 
   /** The sweeper (built at synthesis). */

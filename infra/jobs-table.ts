@@ -1,6 +1,6 @@
 /** The jobs table: job records (which are the idempotency records) and the example jobs' own items. */
 import { RemovalPolicy } from 'aws-cdk-lib';
-import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import { AttributeType, BillingMode, ProjectionType, StreamViewType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
 import { LIST_INDEX, LIST_KEYS, SWEEP_INDEX, SWEEP_KEYS } from '../shared/store/job-record';
 
@@ -18,6 +18,8 @@ export class JobsTable extends Construct {
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       encryption: TableEncryption.AWS_MANAGED,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+      // Every change of a job record, for the notifier (infra/job-notifier.ts): terminal transitions become events and callbacks.
+      stream: StreamViewType.NEW_AND_OLD_IMAGES,
     });
     // Every job record carries a sweep time; the sweeper walks this index in time order from a cursor
     // (a Query per shard, never a Scan), so each entry is read once when due and the workers never write

@@ -12,7 +12,9 @@ import {
   type DynamoDBClient,
   type GlobalSecondaryIndex,
   type KeySchemaElement,
+  type StreamViewType,
   type TableDescription,
+  UpdateTableCommand,
 } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 // Types only (erased): the S3 SDK itself is imported by ensureBucket when it is called.
@@ -26,6 +28,8 @@ export interface TableSpec {
   TimeToLiveAttribute?: string;
   /** Pay-per-request indexes: IndexName, KeySchema and Projection, without ProvisionedThroughput. */
   GlobalSecondaryIndexes?: GlobalSecondaryIndex[];
+  /** The table's stream (NEW_AND_OLD_IMAGES...), as StreamSpecification declares it; none: no stream. */
+  StreamViewType?: StreamViewType;
 }
 
 /**
@@ -34,7 +38,7 @@ export interface TableSpec {
  * template declares is an error that says so: DynamoDB Local builds an index added to an existing table
  * in the background and, seen here on a busy machine, may not finish for minutes, so it is not attempted.
  */
-export async function ensureTable(client: DynamoDBClient, spec: TableSpec): Promise<void> {
+export async function ensureTable(client: DynamoDBClient, spec: TableSpec): Promise<{ streamArn?: string }> {
   const indexes = spec.GlobalSecondaryIndexes ?? [];
   const defined = new Set(spec.AttributeDefinitions.map((a) => a.AttributeName));
   for (const index of indexes) {
@@ -49,12 +53,22 @@ export async function ensureTable(client: DynamoDBClient, spec: TableSpec): Prom
         AttributeDefinitions: spec.AttributeDefinitions,
         BillingMode: 'PAY_PER_REQUEST',
         ...(indexes.length > 0 ? { GlobalSecondaryIndexes: indexes } : {}),
+        ...(spec.StreamViewType ? { StreamSpecification: { StreamEnabled: true, StreamViewType: spec.StreamViewType } } : {}),
       }),
     );
   } catch (error) {
     if (!(error instanceof ResourceInUseException)) throw error;
   }
-  const table = await untilActive(client, spec.TableName);
+  let table = await untilActive(client, spec.TableName);
+  // A table kept from an earlier run (--persist, a shared endpoint) without the stream the template now declares.
+  if (spec.StreamViewType && table.StreamSpecification?.StreamViewType !== spec.StreamViewType) {
+    if (table.StreamSpecification?.StreamEnabled) {
+      await client.send(new UpdateTableCommand({ TableName: spec.TableName, StreamSpecification: { StreamEnabled: false } }));
+      table = await untilActive(client, spec.TableName);
+    }
+    await client.send(new UpdateTableCommand({ TableName: spec.TableName, StreamSpecification: { StreamEnabled: true, StreamViewType: spec.StreamViewType } }));
+    table = await untilActive(client, spec.TableName);
+  }
   const lacking = indexes.filter((index) => !table.GlobalSecondaryIndexes?.some((existing) => existing.IndexName === index.IndexName)).map((i) => i.IndexName);
   if (lacking.length > 0) {
     throw new Error(`table ${spec.TableName} exists without the index ${lacking.join(', ')} the template declares: delete the table, or run with another name prefix`);
@@ -67,6 +81,7 @@ export async function ensureTable(client: DynamoDBClient, spec: TableSpec): Prom
       await client.send(new UpdateTimeToLiveCommand({ TableName: spec.TableName, TimeToLiveSpecification: { Enabled: true, AttributeName: spec.TimeToLiveAttribute } }));
     }
   }
+  return table.LatestStreamArn ? { streamArn: table.LatestStreamArn } : {};
 }
 
 /** Waits until the table and each of its indexes are ACTIVE. */

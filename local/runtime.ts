@@ -17,12 +17,14 @@ import { functionLogNames } from './function-logs';
 import { checkInspectPorts, inspectArgv, inspectPorts, renderInspect, type InspectOptions } from './inspect';
 import { FunctionPool } from './lambda/function-pool';
 import { platformLinesAtEnd } from './lambda/platform-lines';
-import { ensureBucket, ensureQueue, ensureTable, type CreatedQueue } from './provision';
+import { ensureBucket, ensureQueue, ensureTable, type CreatedQueue, type TableSpec } from './provision';
 import { ScheduledRule, Scheduler } from './scheduler';
 import { SqsPoller } from './sqs-poller';
 import { ensureAssembly } from './synth';
 import { readStack, type StackArtifact } from './template/cloud-assembly';
 import { resolveValue, type PhysicalResource, type ResolveScope } from './template/intrinsics';
+import { startNotifications, type LocalNotifications } from './notifications';
+import { notifyModel } from './template/notify-model';
 import { stackModel, type BucketModel, type EventSourceModel, type FunctionModel, type QueueModel, type StackModel, type TableModel } from './template/stack-model';
 import { applyStack, codeHash, FunctionSwitch, functionConfig, readFunctionCode, type FunctionCode, type ReloadReport, type RuntimeParts } from './watch-reload';
 import type { AppOptions } from '../app/app';
@@ -71,6 +73,11 @@ export interface LocalRuntimeOptions {
   scheduleIntervalSeconds?: number;
   onFunctionLog?: (functionName: string, line: string) => void;
   onEvent?: (message: string) => void;
+  /**
+   * Where every event put on an EventBridge bus of the stack is appended, one JSON line per event
+   * (default JOBLINE_EVENTS_FILE, else .jobline/events.jsonl in the working directory).
+   */
+  eventsFile?: string;
   /** Start each function's environment with a debugger (`jobline dev --inspect`; local/inspect.ts): one environment per function. */
   inspect?: InspectOptions;
 }
@@ -111,6 +118,8 @@ export interface LocalRuntime {
    * of the functions replaced (those whose bundle differed from what ran).
    */
   replaceFunctionCode(updates: readonly { logicalId: string; codeDir: string; file: string; hash?: string }[]): Promise<string[]>;
+  /** Streams, event buses and rules, secrets (local/notifications.ts): endpoints, events file, stream pollers. */
+  notifications: LocalNotifications;
   stop(): Promise<void>;
 }
 
@@ -129,6 +138,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   if (!options.assemblyChecked) say(synthesized ? `synthesized the app into ${assemblyDir}` : `reusing ${assemblyDir} (newer than the sources)`);
   const stack = readStack(assemblyDir, options.stackName);
   const model = stackModel(stack);
+  const notify = notifyModel(stack);
 
   const stoppers: (() => Promise<void>)[] = [];
   const stopAll = async () => {
@@ -194,9 +204,12 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     const scope: ResolveScope = { resources, region, accountId: ACCOUNT_ID };
     const tables = new Map<string, string>();
     // Each provisioning step is a function of its own: watch mode's reloads run them again for what is new.
+    const streamArns = new Map<string, string>();
     const provisionTable = async (table: TableModel) => {
       const name = `${prefix}${table.name}`;
-      await ensureTable(dynamodb, {
+      const streamView = notify.tableStreams.get(table.logicalId) as TableSpec['StreamViewType'] | undefined;
+      const { streamArn } = await ensureTable(dynamodb, {
+        ...(streamView ? { StreamViewType: streamView } : {}),
         TableName: name,
         KeySchema: table.keySchema,
         AttributeDefinitions: table.attributeDefinitions,
@@ -204,7 +217,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
         GlobalSecondaryIndexes: table.globalSecondaryIndexes,
       });
       tables.set(table.logicalId, name);
-      resources.set(table.logicalId, { ref: name, attributes: { Arn: `arn:aws:dynamodb:${region}:${ACCOUNT_ID}:table/${name}` } });
+      if (streamArn) streamArns.set(table.logicalId, streamArn);
+      resources.set(table.logicalId, { ref: name, attributes: { Arn: `arn:aws:dynamodb:${region}:${ACCOUNT_ID}:table/${name}`, ...(streamArn ? { StreamArn: streamArn } : {}) } });
     };
     for (const table of model.tables) await provisionTable(table);
     const queues = new Map<string, CreatedQueue>();
@@ -215,6 +229,20 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       }
     };
     await provisionQueues(model.queues);
+    const notifications = await startNotifications({
+      model: notify,
+      prefix,
+      region,
+      accountId: ACCOUNT_ID,
+      resources,
+      queues,
+      sqs,
+      ...(options.eventsFile ? { eventsFile: options.eventsFile } : {}),
+      ...(persistDir ? { persistDir } : {}),
+      invoke: (logicalId, event) => functions.invoke(logicalId, event),
+      say,
+    });
+    stoppers.push(() => notifications.stop());
     const buckets = new Map<string, string>();
     const provisionBucket = async (bucket: BucketModel, of: StackArtifact) => {
       const name =
@@ -257,7 +285,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       for (const line of renderInspect(debugPorts, options.inspect, (name) => names.get(name) ?? name)) say(line);
     }
     const apiConcurrency = options.apiConcurrency ?? apiConcurrencyFromEnv();
-    const environmentOf = (fn: FunctionModel) => functionEnvironment(fn, scope, { region, endpoints, credentials, prefix, extra: options.functionEnvironment });
+    const environmentOf = (fn: FunctionModel) =>
+      functionEnvironment(fn, scope, { region, endpoints, credentials, prefix, extra: { ...notifications.environment, ...options.functionEnvironment } });
     const deployFunction = (fn: FunctionModel, m: StackModel, fnCode: FunctionCode, environment: Record<string, string>) => {
       // A reload that ends after stop() began must not start what nothing would stop.
       if (stopping) throw new Error('the local runtime is stopping');
@@ -331,6 +360,15 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       poller.start();
     };
     for (const source of model.eventSources.filter((s) => s.enabled)) startPoller(source);
+    notifications.startStreamPollers({
+      dynamodbEndpoint: endpoints.dynamodb,
+      credentials,
+      streamArns,
+      invoke: (logicalId, event) => functions.invoke(logicalId, event),
+      functionArn: (logicalId) => resources.get(logicalId)?.attributes.Arn ?? logicalId,
+    });
+    // Stream pollers stop before the functions they invoke (the rest of the notifications after them).
+    stoppers.push(() => Promise.all([...notifications.streamPollers.values()].map((poller) => poller.stop())).then(() => {}));
     // Pollers stop first, before the functions and emulators they use.
     stoppers.push(() => Promise.all([...pollers.values()].map((poller) => poller.stop())).then(() => {}));
 
@@ -451,6 +489,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       dynamodb,
       sqs,
       code,
+      notifications,
       reload: (next, reloadOptions) => serially(() => (reloadOptions?.isCurrent?.() === false ? Promise.resolve(undefined) : applyStack(parts, next, apiConcurrency))),
       replaceFunctionCode: (updates) =>
         serially(() => {

@@ -21,6 +21,8 @@ await build({
     'runtime/worker': 'shared/worker/handler.ts',
     'runtime/api': 'shared/api/handler.ts',
     'runtime/sweeper': 'functions/sweeper.ts',
+    'runtime/notifier': 'functions/notifier.ts',
+    'runtime/callback': 'functions/callback.ts',
     'runtime/lambda-credentials': 'shared/aws/lambda-credentials.ts',
   },
   outdir: dist,

@@ -139,10 +139,28 @@ export function matchesFilters(record: SQSRecord, patterns: readonly FilterPatte
   });
 }
 
+/**
+ * Whether an event (a DynamoDB stream record, an EventBridge event) matches any of the patterns (ORed; no
+ * patterns: every event), with the same rules as FilterCriteria: EventBridge's pattern syntax.
+ */
+export function matchesPatterns(event: Record<string, unknown>, patterns: readonly FilterPattern[]): boolean {
+  return patterns.length === 0 || patterns.some((pattern) => matchObject(pattern, event));
+}
+
+/** An EventBridge rule's EventPattern (an object or its JSON text), checked as FilterCriteria patterns are. */
+export function parseEventPattern(value: unknown, where: string): FilterPattern {
+  const pattern: unknown = typeof value === 'string' ? JSON.parse(value) : value;
+  if (!isObject(pattern)) throw new Error(`${where}: EventPattern must be a JSON object`);
+  checkPattern(pattern, `${where}: EventPattern`);
+  return pattern;
+}
+
 const NOT_JSON = Symbol('not JSON');
 const MISSING = Symbol('missing');
 
 function matchObject(pattern: Record<string, unknown>, value: unknown): boolean {
+  // An object the event lacks has none of the fields below it: only `exists: false` rules can match there.
+  if (value === MISSING) value = {};
   if (!isObject(value)) return false;
   for (const [key, rule] of Object.entries(pattern)) {
     const field = Object.hasOwn(value, key) ? value[key] : MISSING;

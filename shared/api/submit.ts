@@ -42,6 +42,8 @@ export async function submitJob(event: APIGatewayProxyEventV2, typeName: string 
   const when = runAtOf(event.queryStringParameters ?? {}, (deps.now ?? Date.now)());
   if ('problem' in when) return problem(400, 'invalid_delay', when.problem);
 
+  const callbackUrl = header(event, 'callback-url');
+
   let raw: string;
   try {
     raw = event.body === undefined ? '' : event.isBase64Encoded ? STRICT_UTF8.decode(Buffer.from(event.body, 'base64')) : event.body;
@@ -66,6 +68,7 @@ export async function submitJob(event: APIGatewayProxyEventV2, typeName: string 
     payload: body,
     owner: callerOf(event),
     ...(key !== undefined ? { idempotencyKey: key } : {}),
+    ...(callbackUrl !== undefined ? { callbackUrl } : {}),
     ...(when.runAt !== undefined ? { runAt: when.runAt } : {}),
   });
   return submitResponse(event, outcome, key !== undefined, deps);
@@ -80,6 +83,8 @@ export function submitResponse(event: APIGatewayProxyEventV2, outcome: SubmitOut
       return unknownJobType(outcome.type, deps);
     case 'invalid_idempotency_key':
       return problem(400, 'invalid_idempotency_key', INVALID_KEY);
+    case 'invalid_callback_url':
+      return problem(400, 'invalid_callback_url', outcome.reason);
     case 'invalid_delay':
       return problem(400, 'invalid_delay', outcome.reason);
     case 'invalid_payload':

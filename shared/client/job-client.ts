@@ -70,6 +70,11 @@ export interface SubmitOptions {
    * (`idempotency_key_reused`). 1-255 printable ASCII characters without commas.
    */
   idempotencyKey?: string;
+  /**
+   * POSTed the job's final view, signed (Jobline-Signature), at each terminal state: an absolute https URL
+   * of at most 2048 characters (http only to loopback, locally). See docs/callbacks-and-events.md.
+   */
+  callbackUrl?: string;
   /** Run the job no earlier than this (a Date, or epoch milliseconds), at most a year ahead. */
   runAt?: Date | number;
   /** Run the job no earlier than this many seconds from now (instead of `runAt`). */
@@ -90,7 +95,8 @@ export interface SubmittedJob<N extends string = string> {
   queued: boolean;
 }
 
-export type JobRefusalCode = 'unknown_job_type' | 'invalid_idempotency_key' | 'invalid_delay' | 'invalid_payload' | 'idempotency_key_reused' | 'payload_too_large';
+export type JobRefusalCode =
+  'unknown_job_type' | 'invalid_idempotency_key' | 'invalid_callback_url' | 'invalid_delay' | 'invalid_payload' | 'idempotency_key_reused' | 'payload_too_large';
 
 /** The job was refused; submitting it again as it is would be refused again. */
 export class JobRefusedError extends Error {
@@ -180,13 +186,14 @@ export class JobClient<const T extends readonly JobDeclaration[] = readonly JobD
     if (!submittableType(this.deps, type)) throw this.refused({ kind: 'unknown_job_type', type, jobTypes: this.deps.jobTypes.map((t) => t.name) }, type);
     const json = jsonValueOf(payload);
     if (!json.ok) throw this.refused(json.refusal, type);
-    const { idempotencyKey } = options;
+    const { idempotencyKey, callbackUrl } = options;
     const runAt = options.delaySeconds !== undefined ? Date.now() + options.delaySeconds * 1000 : options.runAt !== undefined ? Number(options.runAt) : undefined;
     const outcome = await submitJob(this.deps, {
       type,
       payload: json.value,
       owner: this.caller,
       ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
+      ...(callbackUrl !== undefined ? { callbackUrl } : {}),
       ...(runAt !== undefined ? { runAt } : {}),
     });
     if (outcome.kind !== 'accepted') throw this.refused(outcome, type, idempotencyKey !== undefined);
@@ -273,6 +280,8 @@ export class JobClient<const T extends readonly JobDeclaration[] = readonly JobD
       }
       case 'invalid_idempotency_key':
         return new JobRefusedError('invalid_idempotency_key', refusal.reason);
+      case 'invalid_callback_url':
+        return new JobRefusedError('invalid_callback_url', refusal.reason);
       case 'invalid_delay':
         return new JobRefusedError('invalid_delay', refusal.reason);
       case 'invalid_payload':

@@ -43,6 +43,8 @@ export interface JobRecord {
   /** Who submitted the job (the caller's identity): only they see it, and their keys are theirs alone. */
   owner: string;
   idempotencyKey?: string;
+  /** Where the job's final view is POSTed (signed) when it reaches a terminal state (shared/notify). */
+  callbackUrl?: string;
   result?: unknown;
   /** The reason of the failure, or of the last failed attempt while the job is retried. */
   error?: string;
@@ -127,6 +129,7 @@ export function toItem(job: JobRecord): Item {
   if (job.cancelRequested) item.cancelRequested = { BOOL: true };
   if (job.groupId !== undefined) item.groupId = { S: job.groupId };
   if (job.idempotencyKey !== undefined) item.idempotencyKey = { S: job.idempotencyKey };
+  if (job.callbackUrl !== undefined) item.callbackUrl = { S: job.callbackUrl };
   if (job.result !== undefined) item.result = { S: JSON.stringify(job.result) };
   if (job.error !== undefined) item.error = { S: job.error };
   if (job.startedAt !== undefined) item.startedAt = { S: job.startedAt };
@@ -191,6 +194,7 @@ export function fromItem(item: Item): JobRecord {
   const optional = {
     groupId: str(item, 'groupId'),
     idempotencyKey: str(item, 'idempotencyKey'),
+    callbackUrl: str(item, 'callbackUrl'),
     error: str(item, 'error'),
     startedAt: str(item, 'startedAt'),
     finishedAt: str(item, 'finishedAt'),

@@ -29,6 +29,7 @@ import type { Logger } from '../log';
 import type { JobRecord } from '../store/job-record';
 import type { SubmissionStore } from '../store/submission-store';
 import { isServiceFailure } from '../api/service-failure';
+import { callbackUrlProblem } from '../notify/callback-url';
 
 /** The queue of a job type. */
 export interface QueueTarget {
@@ -63,6 +64,8 @@ export interface SubmitRequest {
   /** The caller: owner of the job and scope of its idempotency key. */
   owner: string;
   idempotencyKey?: string;
+  /** POSTed the job's final view, signed, at each terminal state (checked by callbackUrlProblem). */
+  callbackUrl?: string;
   /** Epoch milliseconds before which the job must not run (see `runAtOf`). */
   runAt?: number;
 }
@@ -77,6 +80,7 @@ export type SubmitRefusal =
   /** No such job type, or one without a queue here. `jobTypes` names every declared type. */
   | { kind: 'unknown_job_type'; type: string; jobTypes: string[] }
   | { kind: 'invalid_idempotency_key'; reason: string }
+  | { kind: 'invalid_callback_url'; reason: string }
   | { kind: 'invalid_delay'; reason: string }
   /** `issues` when the schema refused the payload; without, the payload is not JSON this system carries. */
   | { kind: 'invalid_payload'; reason: string; issues?: PayloadIssue[] }
@@ -114,6 +118,8 @@ export async function submitJob(deps: SubmissionDeps, request: SubmitRequest): P
   const { type, queue } = target;
   const key = request.idempotencyKey;
   if (key !== undefined && !isIdempotencyKey(key)) return { kind: 'invalid_idempotency_key', reason: IDEMPOTENCY_KEY_RULE };
+  const callbackProblem = request.callbackUrl === undefined ? undefined : callbackUrlProblem(request.callbackUrl);
+  if (callbackProblem) return { kind: 'invalid_callback_url', reason: callbackProblem };
   const now = (deps.now ?? Date.now)();
   const delayProblem = request.runAt === undefined ? undefined : runAtProblem(request.runAt, now);
   if (delayProblem) return { kind: 'invalid_delay', reason: delayProblem };
@@ -162,6 +168,7 @@ export async function submitJob(deps: SubmissionDeps, request: SubmitRequest): P
     ...(runAt !== undefined ? { runAt } : {}),
     ...(groupId !== undefined ? { groupId } : {}),
     ...(key !== undefined ? { idempotencyKey: key } : {}),
+    ...(request.callbackUrl !== undefined ? { callbackUrl: request.callbackUrl } : {}),
   };
   const log = deps.log.child({ jobId, type: type.name });
 

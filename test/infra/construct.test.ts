@@ -102,7 +102,7 @@ describe('a stack with two job types, a bucket granted to one, and a producer fu
 describe('options', () => {
   it('api: false and alarms: false leave them out; a bring-your-own table is used as it is', () => {
     const { stack } = newStack();
-    const own = new Jobline(stack, 'Shared').table;
+    const own = new Jobline(stack, 'Shared', { alarms: false }).table;
     const jobs = new Jobline(stack, 'Jobs', { api: false, alarms: false, table: own });
     jobs.addJobType(transfer);
     expect(() => jobs.apiUrl).toThrow(/no API \(api: false\)/);

@@ -48,11 +48,15 @@ const tableId = () => {
   return tables[0]![0];
 };
 
+/** What notifications add (infra/job-notifier.ts): the notifier and the callback worker; the notifier's failure queue, the callback queue and its DLQ. */
+const NOTIFY_FUNCTIONS = 2;
+const NOTIFY_QUEUES = 3;
+
 describe('job queues', () => {
   it('declares the example job types this file checks', () => {
     expect(typeNames).toEqual(expect.arrayContaining(['transfer', 'webhook']));
-    // One queue and one DLQ per job type, nothing else.
-    expect(resourcesOfType(s.json, 'AWS::SQS::Queue')).toHaveLength(2 * jobTypes.length);
+    // One queue and one DLQ per job type; the notifier's failure queue, the callback queue and its DLQ.
+    expect(resourcesOfType(s.json, 'AWS::SQS::Queue')).toHaveLength(2 * jobTypes.length + NOTIFY_QUEUES);
   });
 
   it.each(typeNames)("%s: its queue redrives to its own DLQ after the type's maxReceiveCount", (name) => {
@@ -120,8 +124,8 @@ describe('workers', () => {
 
   it('runs every function on nodejs24.x, arm64, with index.handler', () => {
     const functions = resourcesOfType(s.json, 'AWS::Lambda::Function');
-    // A worker per job type, the API and the sweeper.
-    expect(functions).toHaveLength(jobTypes.length + 2);
+    // A worker per job type, the API, the sweeper, the notifier and the callback worker.
+    expect(functions).toHaveLength(jobTypes.length + 2 + NOTIFY_FUNCTIONS);
     for (const [, fn] of functions) {
       expect(fn.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], Handler: 'index.handler' });
     }
@@ -227,8 +231,8 @@ describe('alarms', () => {
   const on = (metric: string, dimensionTarget: string) =>
     alarms().filter((a) => a.MetricName === metric && asList<any>(a.Dimensions).some((d) => targetOf(d.Value) === dimensionTarget));
 
-  it('has three alarms per job type', () => {
-    expect(alarms()).toHaveLength(3 * jobTypes.length);
+  it('has three alarms per job type, and two for notifications (notifier failures, callback DLQ)', () => {
+    expect(alarms()).toHaveLength(3 * jobTypes.length + 2);
   });
 
   it.each(typeNames)('%s: alarms as soon as one message is in its DLQ', (name) => {
@@ -337,11 +341,15 @@ describe('security: IAM', () => {
     for (const st of statements) expect(asList(st.Resource)).not.toContain('*');
   });
 
-  it("allows a wildcard in a resource only for the log streams of the role's own log group", () => {
+  it("allows a wildcard in a resource only for the log streams of the role's own log group (and ListStreams on the jobs table's streams)", () => {
     for (const [roleId, logGroupId] of functionRoles()) {
       for (const st of roleStatements(s.json, roleId)) {
         for (const r of asList(st.Resource)) {
           if (!JSON.stringify(r).includes('*')) continue;
+          if (JSON.stringify(st.Action) === '"dynamodb:ListStreams"') {
+            expect(r).toEqual({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [tableId(), 'Arn'] }, '/stream/*']] });
+            continue;
+          }
           expect(r).toEqual({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [logGroupId, 'Arn'] }, ':log-stream:*']] });
         }
       }
@@ -499,7 +507,7 @@ function sweeperOf(): { functionId: string; roleId: string } {
 describe('security: encryption and TLS', () => {
   it('encrypts every queue at rest (SQS-managed keys)', () => {
     const queues = resourcesOfType(s.json, 'AWS::SQS::Queue');
-    expect(queues.length).toBe(2 * jobTypes.length);
+    expect(queues.length).toBe(2 * jobTypes.length + NOTIFY_QUEUES);
     for (const [, queue] of queues) expect(queue.Properties?.SqsManagedSseEnabled).toBe(true);
   });
 
@@ -534,16 +542,23 @@ function functionRoles(): [string, string][] {
   const found = resourcesOfType(s.json, 'AWS::Lambda::Function').map(
     ([, fn]) => [targetOf(fn.Properties?.Role)!, targetOf(fn.Properties?.LoggingConfig?.LogGroup)!] as [string, string],
   );
-  expect(found).toHaveLength(jobTypes.length + 2);
+  expect(found).toHaveLength(jobTypes.length + 2 + NOTIFY_FUNCTIONS);
   return found;
 }
 
 describe('deployed bundles', () => {
   it("leave the chaos suite's fault injection out of every function", () => {
-    const assets = resourcesOfType(s.json, 'AWS::Lambda::Function').map(([logicalId]) => {
+    const functions = resourcesOfType(s.json, 'AWS::Lambda::Function');
+    const read = (logicalId: string) => {
       const assetPath = (s.json.Resources[logicalId] as { Metadata?: Record<string, string> }).Metadata?.['aws:asset:path'];
       return readFileSync(path.join(s.outdir, assetPath!, 'index.mjs'), 'utf8');
-    });
+    };
+    // The notifier and the callback worker never touch the table.
+    const notify = (fn: (typeof functions)[number][1]) =>
+      'JOBLINE_EVENT_BUS' in (fn.Properties?.Environment?.Variables ?? {}) || 'JOBLINE_CALLBACK_SECRET' in (fn.Properties?.Environment?.Variables ?? {});
+    expect(functions.filter(([, fn]) => notify(fn))).toHaveLength(NOTIFY_FUNCTIONS);
+    for (const [logicalId] of functions) expect(read(logicalId)).not.toContain('fault injected');
+    const assets = functions.filter(([, fn]) => !notify(fn)).map(([logicalId]) => read(logicalId));
     expect(assets.length).toBe(jobTypes.length + 2);
     for (const code of assets) {
       expect(code).toContain('JOBLINE_TABLE_NAME');
