@@ -6,16 +6,13 @@ import { ROUTES } from '../../shared/api/routes';
 import { dynamoClient } from '../../shared/aws/clients';
 import type { JobType } from '../../shared/jobs/define';
 import { webhook } from '../../app/jobs/webhook/handler';
-import { createLogger } from '../../shared/log';
 import { encodeRecordMessage } from '../../shared/jobs/message';
 import { JobStore } from '../../shared/store/job-store';
 import { SubmissionStore } from '../../shared/store/submission-store';
-import { SweepStore } from '../../shared/store/sweep-store';
-import { sendToQueue } from '../../shared/sweeper/handler';
 import { sweep } from '../../shared/sweeper/sweep';
 import { processBatch } from '../../shared/worker/process-batch';
 import { apiDeps, asCaller, call } from '../support/api';
-import { acknowledge, createJobQueues, createJobsTable, invocation, receiveRecords, sendRaw, workerDeps, type JobQueues } from '../support/resources';
+import { acknowledge, sweepDepsFor, createJobQueues, createJobsTable, invocation, receiveRecords, sendRaw, workerDeps, type JobQueues } from '../support/resources';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver';
 
 const webhookType = webhook as unknown as JobType;
@@ -59,11 +56,7 @@ async function work(now?: () => number) {
   return { records, response };
 }
 
-function sweepDeps(now: number) {
-  const store = new SweepStore(dynamoClient(), table);
-  const type = { queueUrl: queues.queue.url, deadLetterQueueUrl: queues.dlq.url, fifo: false, maxReceiveCount: webhookType.queue.maxReceiveCount, staleSeconds: 60 };
-  return { store, types: { webhook: type }, send: sendToQueue, log: createLogger({ component: 'test-sweeper' }, 'error'), now: () => now };
-}
+const sweepDeps = (now: number) => sweepDepsFor(table, webhookType, queues, now);
 
 async function until<T>(what: string, read: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;

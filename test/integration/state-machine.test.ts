@@ -13,15 +13,12 @@ import { encodeMessage } from '../../shared/jobs/message';
 import { payloadHash } from '../../shared/jobs/payload-hash';
 import { transfer } from '../../app/jobs/transfer/handler';
 import { webhook } from '../../app/jobs/webhook/handler';
-import { createLogger } from '../../shared/log';
 import { jobKey, toItem } from '../../shared/store/job-record';
 import { JobStore } from '../../shared/store/job-store';
-import { SweepStore } from '../../shared/store/sweep-store';
-import { sendToQueue } from '../../shared/sweeper/handler';
 import { sweep } from '../../shared/sweeper/sweep';
 import { processBatch } from '../../shared/worker/process-batch';
 import { apiDeps, asCaller, bindingOf, call, retryEvent } from '../support/api';
-import { acknowledge, createJobQueues, createJobsTable, invocation, receiveRecords, sendRaw, workerDeps, type JobQueues } from '../support/resources';
+import { acknowledge, sweepDepsFor, createJobQueues, createJobsTable, invocation, receiveRecords, sendRaw, workerDeps, type JobQueues } from '../support/resources';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver';
 
 const webhookType = webhook as unknown as JobType;
@@ -76,11 +73,7 @@ async function drainDeadLetters(q: JobQueues = queues) {
   }));
 }
 
-function sweepDeps(now: number) {
-  const store = new SweepStore(dynamoClient(), table);
-  const type = { queueUrl: queues.queue.url, deadLetterQueueUrl: queues.dlq.url, fifo: false, maxReceiveCount: webhookType.queue.maxReceiveCount, staleSeconds: 60 };
-  return { store, types: { webhook: type }, send: sendToQueue, log: createLogger({ component: 'test-sweeper' }, 'error'), now: () => now };
-}
+const sweepDeps = (now: number) => sweepDepsFor(table, webhookType, queues, now);
 
 describe('terminal states stay terminal', () => {
   it("drops a FAILED job's message when an operator redrives it from the DLQ: the target is not called again", async () => {

@@ -10,6 +10,8 @@ import { MAX_MESSAGE_BYTES } from '../../shared/jobs/message';
 import { accountKey } from '../../app/jobs/transfer/handler';
 import { createLogger } from '../../shared/log';
 import { JobStore } from '../../shared/store/job-store';
+import { SweepStore } from '../../shared/store/sweep-store';
+import { sendToQueue } from '../../shared/sweeper/handler';
 import { jobTableSchema } from '../../shared/store/table-schema';
 import type { WorkerDeps } from '../../shared/worker/deps';
 import { processBatch, type InvocationContext } from '../../shared/worker/process-batch';
@@ -131,4 +133,11 @@ export async function deliverThreeTimes(type: JobType, tableName: string, queues
   const copies = await receiveRecords(queues.queue);
   const rest = await processBatch(copies, invocation(), deps);
   return { first, rest, copies: copies.length };
+}
+
+/** The sweeper's dependencies for one job type's queues in an integration test, with its clock fixed at `now`. */
+export function sweepDepsFor(tableName: string, type: JobType, queues: JobQueues, now: number) {
+  const store = new SweepStore(dynamoClient(), tableName);
+  const config = { queueUrl: queues.queue.url, deadLetterQueueUrl: queues.dlq.url, fifo: type.queue.fifo, maxReceiveCount: type.queue.maxReceiveCount, staleSeconds: 60 };
+  return { store, types: { [type.name]: config }, send: sendToQueue, log: createLogger({ component: 'test-sweeper' }, 'error'), now: () => now };
 }
