@@ -37,6 +37,8 @@ describe('npm start', () => {
     const exited = new Promise<string>((resolve) => child.once('exit', (code, signal) => resolve(signal ?? `code ${code}`)));
 
     await expect.poll(() => /API: (http:\/\/\S+)/.exec(output)?.[1], { timeout: 120_000, interval: 250 }).toBeDefined();
+    // The start banner ends with this line: what it prints after the API line may still be on its way.
+    await expect.poll(() => output.includes('Ctrl-C stops everything.'), { timeout: 60_000, interval: 100 }).toBe(true);
     const api = /API: (http:\/\/\S+)/.exec(output)![1]!;
     expect(api).toBe(`http://127.0.0.1:${apiPort}`);
 
@@ -82,7 +84,8 @@ describe('npm start', () => {
     // npm itself ends by the signal, as it does in a terminal; jobline ends cleanly behind it.
     expect(['SIGINT', 'code 0', 'code 130']).toContain(await exited);
     await expect.poll(() => processesInGroup(pgid!), { timeout: 10_000, interval: 200 }).toEqual([]);
-    expect(output).toContain('jobline: stopped.');
+    // Its last line may be read a moment after the process is gone.
+    await expect.poll(() => output, { timeout: 5_000, interval: 100 }).toContain('jobline: stopped.');
 
     // The worker's log, named for it, in the directory given: the run's separator, then Lambda's lines per invocation.
     expect(output).toContain(`  function logs: ${logDir}`);
