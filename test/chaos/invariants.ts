@@ -13,6 +13,21 @@ export interface ObservedJob {
   payloadHash?: string;
   /** The record's finishedAt, in epoch milliseconds. */
   finishedAt?: number;
+  /** The terminal states its record's timeline shows it reached, each with its generation. */
+  terminals?: { state: string; generation: number }[];
+  /** Its timeline was cut at its first entries by a retry (MAX_HISTORY_KEPT): older terminals may be gone. */
+  historyCut?: boolean;
+  /** It was submitted with a Callback-Url. */
+  callback?: boolean;
+}
+
+/** A notification as its listener saw it: an event on jobline's bus, or a callback at its receiver. */
+export interface ObservedNotice {
+  jobId: string;
+  status: string;
+  generation: number;
+  /** Callbacks: whether Jobline-Signature verified with the stack's secret. */
+  signed?: boolean;
 }
 
 /** A message seen in a DLQ (read before each redrive, or in the final drain), as its body names its job. */
@@ -84,6 +99,9 @@ export interface Observation {
   delayed?: Map<string, number>;
   /** Jobs the clients cancelled (answered 200 CANCELLED), and whether they retried them then. */
   cancelled?: Map<string, { retried: boolean }>;
+  /** jobline events read from the local EventBridge's events file, and the callbacks the receiver got. */
+  events?: ObservedNotice[];
+  callbacks?: ObservedNotice[];
 }
 
 /**
@@ -128,6 +146,12 @@ export interface Verdict {
   cancelledRan: number;
   /** Cancelled jobs not CANCELLED at the end; cancelled-then-retried jobs not SUCCEEDED in generation 2. */
   cancelledWrong: number;
+  /** Terminal states (job, state, generation) with no event; events of no terminal state (see notificationGaps). */
+  eventsMissing: number;
+  eventsWrong: number;
+  /** The same for the callbacks of jobs submitted with a Callback-Url; and callbacks whose signature failed. */
+  callbacksMissing: number;
+  callbacksWrong: number;
   problems: string[];
 }
 
@@ -291,6 +315,61 @@ export function delayedEarly(delayed: ReadonlyMap<string, number>, jobs: readonl
   return { count, examples };
 }
 
+const TERMINAL = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED']);
+
+/**
+ * Each terminal state a job reached produces its notification at least once, and nothing else does:
+ * - missing: a terminal state of a job in scope (its timeline's entry: state and generation) with no
+ *   notice of that job, state and generation;
+ * - wrong: a notice of a state that is not terminal, of a terminal state its job's timeline does not show
+ *   in that generation (a timeline cut by a retry keeps its newest entries: a notice of an older generation
+ *   than its oldest entry is not counted), of a job out of scope (a callback to a job submitted without a
+ *   Callback-Url), or, with `signed` false, one whose signature did not verify.
+ */
+export function notificationGaps(
+  jobs: readonly ObservedJob[],
+  notices: readonly ObservedNotice[],
+  inScope: (job: ObservedJob) => boolean,
+): { missing: number; wrong: number; examples: string[] } {
+  const examples: string[] = [];
+  const note = (problem: string) => {
+    if (examples.length < 5) examples.push(problem);
+  };
+  const seen = new Set(notices.map((n) => `${n.jobId}|${n.status}|${n.generation}`));
+  const byId = new Map(jobs.map((j) => [j.jobId, j]));
+  let missing = 0;
+  for (const job of jobs) {
+    if (!inScope(job)) continue;
+    for (const t of job.terminals ?? []) {
+      if (seen.has(`${job.jobId}|${t.state}|${t.generation}`)) continue;
+      missing++;
+      note(`${job.jobId} reached ${t.state} in generation ${t.generation}: no notice`);
+    }
+  }
+  let wrong = 0;
+  for (const n of notices) {
+    const job = byId.get(n.jobId);
+    const oldest = Math.min(...(job?.terminals ?? []).map((t) => t.generation), job?.generation ?? 1);
+    const shown = job?.terminals?.some((t) => t.state === n.status && t.generation === n.generation) || (job?.historyCut === true && n.generation < oldest);
+    const problem =
+      n.signed === false
+        ? 'its signature did not verify'
+        : !TERMINAL.has(n.status)
+          ? 'a state that is not terminal'
+          : !job
+            ? 'a job that does not exist'
+            : !inScope(job)
+              ? 'a job out of scope (submitted without a Callback-Url)'
+              : !shown
+                ? `a state its timeline does not show (it shows ${(job.terminals ?? []).map((t) => `${t.state}/${t.generation}`).join(', ') || 'no terminal state'})`
+                : undefined;
+    if (problem === undefined) continue;
+    wrong++;
+    note(`a notice of ${n.jobId} ${n.status}/${n.generation}: ${problem}`);
+  }
+  return { missing, wrong, examples };
+}
+
 export function checkInvariants(o: Observation): Verdict {
   const problems: string[] = [];
   // Lost: not SUCCEEDED, and not FAILED with its message parked in a DLQ.
@@ -390,6 +469,13 @@ export function checkInvariants(o: Observation): Verdict {
     );
   }
 
+  // Notifications: only when the run observed them (a unit test of other invariants may leave them out).
+  const events = o.events ? notificationGaps(o.jobs, o.events, () => true) : { missing: 0, wrong: 0, examples: [] };
+  if (events.missing + events.wrong > 0) problems.push(`events: ${events.missing} terminal states without one, ${events.wrong} wrong (e.g. ${events.examples.join('; ')})`);
+  const callbacks = o.callbacks ? notificationGaps(o.jobs, o.callbacks, (j) => j.callback === true) : { missing: 0, wrong: 0, examples: [] };
+  if (callbacks.missing + callbacks.wrong > 0)
+    problems.push(`callbacks: ${callbacks.missing} terminal states without one, ${callbacks.wrong} wrong (e.g. ${callbacks.examples.join('; ')})`);
+
   return {
     lost,
     doubleApplied,
@@ -410,6 +496,10 @@ export function checkInvariants(o: Observation): Verdict {
     delayedEarly: early.count,
     cancelledRan: cancelledRan.length,
     cancelledWrong: cancelledWrong.length,
+    eventsMissing: events.missing,
+    eventsWrong: events.wrong,
+    callbacksMissing: callbacks.missing,
+    callbacksWrong: callbacks.wrong,
     problems,
   };
 }

@@ -31,7 +31,7 @@
  * Prints the summary lines and exits non-zero when an invariant breaks. CHAOS_SEED replays a workload.
  * CHAOS_SWEEP=off runs without the sweeper's schedule (to show that `stuck` can fail).
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
@@ -45,16 +45,31 @@ import {
   StartMessageMoveTaskCommand,
   type Message,
 } from '@aws-sdk/client-sqs';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { Duration } from 'aws-cdk-lib';
 import type { FaultConfig } from '../../shared/aws/fault-injection';
 import { decodeMessage, encodeMessage } from '../../shared/jobs/message';
 import { payloadHash } from '../../shared/jobs/payload-hash';
+import { NOTIFY_ENV } from '../../shared/notify/config';
+import { verifySignature } from '../../shared/notify/signature';
+import { fromItem, MAX_HISTORY_KEPT, type HistoryEntry } from '../../shared/store/job-record';
+import { TERMINAL_STATUSES } from '../../shared/store/job-states';
 import { jobTypesOf } from '../../local/live-view';
 import { startLocalRuntime, type LocalRuntime } from '../../local/runtime';
 import { scanItems } from '../../local/scan';
+import { startCallbackReceiver, type CallbackReceiver } from '../support/callback-receiver';
 import { startWebhookReceiver } from '../support/webhook-receiver';
 import { Prng } from '../support/prng';
-import { checkInvariants, deadLetteredJobs, type CrossCallerProbe, type DeadLetterSighting, type ObservedJob, type WatchedJob } from './invariants';
+import {
+  checkInvariants,
+  deadLetteredJobs,
+  notificationGaps,
+  type ObservedNotice,
+  type CrossCallerProbe,
+  type DeadLetterSighting,
+  type ObservedJob,
+  type WatchedJob,
+} from './invariants';
 import { buildWorkload, type ChaosJob, type TransferPayload, type WebhookJob } from './workload';
 
 const env = (name: string, fallback: number) => (process.env[name] ? Number(process.env[name]) : fallback);
@@ -124,6 +139,9 @@ interface Run {
   probes: CrossCallerProbe[];
   /** Delayed jobs' run times (epoch ms, from the submit's answer). */
   delayed: Map<string, number>;
+  /** The callback receiver's base URL, and the jobs submitted with a Callback-Url. */
+  callbackUrl: string;
+  withCallback: Set<string>;
   /** Jobs cancelled right after their submit, and whether they were retried then. */
   cancelled: Map<string, { retried: boolean }>;
   counts: { unsubmitted: number; retries: number; duplicates: number; resubmitted: number; retried: number; retryAnswersLost: number; gen7: number; crashes: number };
@@ -132,6 +150,9 @@ interface Run {
 async function main(): Promise<number> {
   log(`seed=${SEED} jobs=${JOBS} sweeper=${SWEEPER_ON ? `every ${SWEEP.intervalSeconds} s` : 'OFF'} faults=${JSON.stringify(FAULTS)}`);
   const receiver = await startWebhookReceiver();
+  // Completion callbacks go to a receiver of their own; `/cb/flaky/` paths answer their first delivery 503.
+  const callbackReceiver = await startCallbackReceiver();
+  callbackReceiver.statusFor = (at, nth) => (at.startsWith('/cb/flaky/') && nth === 1 ? 503 : 200);
   const flakyCalls = new Map<string, number>();
   receiver.respond = async (request) => {
     const url = request.url ?? '';
@@ -156,6 +177,7 @@ async function main(): Promise<number> {
   const assemblyDir = mkdtempSync(path.join(tmpdir(), 'jobline-chaos-'));
   const runtime = await startLocalRuntime({
     assemblyDir,
+    eventsFile: path.join(assemblyDir, 'events.jsonl'),
     // A test build: the same source, with the fault injection compiled in (deployed bundles leave it out).
     appOptions: {
       queueOverrides: { transfer: QUEUE, webhook: QUEUE },
@@ -201,6 +223,7 @@ async function main(): Promise<number> {
       abandonShare: 0.5,
       cancelShare: 0.03,
       delayShare: 0.05,
+      callbackShare: 0.1,
       accounts: 200,
       callerBAccounts: 50,
       receiverUrl: receiver.url,
@@ -219,6 +242,8 @@ async function main(): Promise<number> {
       probes: [],
       delayed: new Map(),
       cancelled: new Map(),
+      callbackUrl: callbackReceiver.url,
+      withCallback: new Set(),
       counts: { unsubmitted: 0, retries: 0, duplicates: 0, resubmitted: 0, retried: 0, retryAnswersLost: 0, gen7: 0, crashes: 0 },
     };
     const redriver = await startRedriver(runtime, run.forged.bodies);
@@ -248,7 +273,10 @@ async function main(): Promise<number> {
     for (const [key, job] of run.abandoned) {
       const found = (byKey.get(key) ?? []).filter((r) => r.type === job.kind && !run.known.has(r.jobId));
       if (found.length === 0) abandonedUnrecorded++;
-      for (const r of found) run.known.set(r.jobId, { type: job.kind, ...(job.kind === 'transfer' ? { transfer: job.payload } : {}) });
+      for (const r of found) {
+        run.known.set(r.jobId, { type: job.kind, ...(job.kind === 'transfer' ? { transfer: job.payload } : {}) });
+        if (job.callback) run.withCallback.add(r.jobId);
+      }
     }
     // Every job a client was given, and every record (a record no client knows of must be terminal too).
     const observed: ObservedJob[] = [];
@@ -263,6 +291,9 @@ async function main(): Promise<number> {
         ...(transfer ? { transfer: { from: transfer.from, to: transfer.to, amount: transfer.amount } } : {}),
         ...(r ? { generation: r.generation, payloadHash: r.payloadHash } : {}),
         ...(r?.finishedAt ? { finishedAt: Date.parse(r.finishedAt) } : {}),
+        ...(r ? { terminals: r.history.filter((h) => (TERMINAL_STATUSES as ReadonlySet<string>).has(h.state)).map((h) => ({ state: h.state, generation: h.generation })) } : {}),
+        ...(r && r.history.length >= MAX_HISTORY_KEPT ? { historyCut: true } : {}),
+        ...(run.withCallback.has(id) ? { callback: true } : {}),
       });
     }
     const watched = [...run.watched.values()].map(({ jobId, failedAt, followUp }): WatchedJob => ({ jobId, failedAt, followUp }));
@@ -284,6 +315,7 @@ async function main(): Promise<number> {
       oversized,
       delayed: run.delayed,
       cancelled: run.cancelled,
+      ...(await settledNotifications(runtime, observed, callbackReceiver)),
     };
     const verdict = checkInvariants(observation);
     const f = (name: string) => faults.get(name) ?? 0;
@@ -309,6 +341,12 @@ async function main(): Promise<number> {
         `delayed=${run.delayed.size} delayed_early=${verdict.delayedEarly} cancelled=${run.cancelled.size} cancelled_ran=${verdict.cancelledRan} cancelled_wrong=${verdict.cancelledWrong} ` +
         `cross_caller_probes=${run.probes.length} redrive_moved=${redriver.stats.moved} redrive_unseen=${redriver.stats.unseen} dlq_sightings=${sightings.length} forged_in_dlq=${redriver.stats.forgedDiscarded + drained.forged}`,
     );
+    const retriedCallbacks = callbackReceiver.requests.filter((r) => r.status !== 200).length;
+    console.log(
+      `chaos: events=${observation.events.length} events_missing=${verdict.eventsMissing} events_wrong=${verdict.eventsWrong} ` +
+        `callbacks=${observation.callbacks.length} callbacks_missing=${verdict.callbacksMissing} callbacks_wrong=${verdict.callbacksWrong} ` +
+        `callback_jobs=${run.withCallback.size} callbacks_refused_once=${retriedCallbacks}`,
+    );
     for (const problem of verdict.problems) console.log(`  INVARIANT BROKEN: ${problem}`);
     const stuck = observed.filter((j) => j.status === 'PENDING' || j.status === 'RUNNING');
     if (stuck.length > 0) {
@@ -326,6 +364,7 @@ async function main(): Promise<number> {
   } finally {
     await runtime.stop();
     await receiver.close();
+    await callbackReceiver.close();
     rmSync(assemblyDir, { recursive: true, force: true });
   }
 }
@@ -353,7 +392,12 @@ interface Answer {
   crashed: boolean;
 }
 
-async function call(run: Run, method: 'GET' | 'POST', route: string, options: { key?: string; body?: unknown; authorization?: string } = {}): Promise<Answer> {
+async function call(
+  run: Run,
+  method: 'GET' | 'POST',
+  route: string,
+  options: { key?: string; body?: unknown; authorization?: string; callbackUrl?: string } = {},
+): Promise<Answer> {
   try {
     const response = await fetch(`${run.runtime.apiUrl}${route}`, {
       method,
@@ -361,6 +405,7 @@ async function call(run: Run, method: 'GET' | 'POST', route: string, options: { 
         ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}),
         ...(options.key !== undefined ? { 'idempotency-key': options.key } : {}),
         ...(options.authorization ? { authorization: options.authorization } : {}),
+        ...(options.callbackUrl ? { 'callback-url': options.callbackUrl } : {}),
       },
       ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
     });
@@ -408,7 +453,8 @@ async function submitAll(run: Run, jobs: readonly ChaosJob[]): Promise<void> {
         // A job to cancel waits long enough for its cancel to come first (its early copies are held back).
         const delay = job.cancel ? 60 : job.delaySeconds;
         const route = `/jobs/${job.kind}${delay !== undefined ? `?delay=${delay}` : ''}`;
-        const answer = await withRetries(run, () => call(run, 'POST', route, { key: job.key, body: job.payload }), { abandonOnCrash: job.abandonOnCrash });
+        const callbackUrl = job.callback ? `${run.callbackUrl}/cb/${job.callback}/${job.key}` : undefined;
+        const answer = await withRetries(run, () => call(run, 'POST', route, { key: job.key, body: job.payload, callbackUrl }), { abandonOnCrash: job.abandonOnCrash });
         if (answer.abandoned) {
           run.abandoned.set(job.key, job);
           continue;
@@ -420,6 +466,7 @@ async function submitAll(run: Run, jobs: readonly ChaosJob[]): Promise<void> {
         }
         const jobId = answer.body.jobId;
         run.known.set(jobId, { type: job.kind, ...(job.kind === 'transfer' ? { transfer: job.payload } : {}) });
+        if (job.callback) run.withCallback.add(jobId);
         if (job.delaySeconds !== undefined && typeof answer.body.runAt === 'string') run.delayed.set(jobId, Date.parse(answer.body.runAt));
         // Not `duplicates += await ...`: that reads the total before the await and loses other lanes' adds.
         const copies = await deliverAgain(run, job, jobId);
@@ -767,8 +814,74 @@ interface JobRow {
   payload?: string;
   finishedAt?: string;
   idempotencyKey?: string;
+  history: HistoryEntry[];
   /** For the report of a stuck job: its sweep and lease fields, as stored. */
   detail: string;
+}
+
+/**
+ * The events on jobline's bus (the local EventBridge's events file) and the callbacks the receiver got
+ * (with their signatures checked against the stack's secret), once every terminal state has its own or
+ * the wait runs out: both are asynchronous (the table's stream, the notifier, the callback queue and its
+ * backoff), so they may trail the jobs' last state by seconds.
+ */
+async function settledNotifications(
+  runtime: LocalRuntime,
+  jobs: readonly ObservedJob[],
+  receiver: CallbackReceiver,
+): Promise<{ events: ObservedNotice[]; callbacks: ObservedNotice[] }> {
+  const secret = await callbackSecret(runtime);
+  const read = () => ({
+    events: readEvents(runtime.notifications.eventsFile),
+    callbacks: receiver.requests
+      .filter((r) => r.status === 200)
+      .map((r): ObservedNotice => {
+        const view = JSON.parse(r.body) as { jobId: string; status: string; generation?: number };
+        return {
+          jobId: view.jobId,
+          status: view.status,
+          generation: view.generation ?? 1,
+          // Checked as the receiver would have when the request came (the signed time is within 5 minutes of it).
+          signed: verifySignature(secret, r.headers['jobline-signature'] as string | undefined, r.body, { nowSeconds: Math.floor(r.at / 1000) }),
+        };
+      }),
+  });
+  const deadline = Math.min(DEADLINE, Date.now() + 120_000);
+  for (let round = 0; ; round++) {
+    const seen = read();
+    const events = notificationGaps(jobs, seen.events, () => true);
+    const callbacks = notificationGaps(jobs, seen.callbacks, (j) => j.callback === true);
+    if ((events.missing === 0 && callbacks.missing === 0) || Date.now() > deadline) return seen;
+    if (round % 10 === 0) log(`waiting for notifications: ${events.missing} terminal states without their event, ${callbacks.missing} without their callback`);
+    await sleep(1000);
+  }
+}
+
+/** The stack's callback secret, from the embedded Secrets Manager, as the callback worker reads it. */
+async function callbackSecret(runtime: LocalRuntime): Promise<string> {
+  const secretId = [...runtime.environments.values()].map((env) => env[NOTIFY_ENV.callbackSecret]).find(Boolean);
+  if (!secretId) throw new Error('the chaos stack has no callback worker');
+  const client = new SecretsManagerClient({
+    region: runtime.region,
+    endpoint: runtime.notifications.endpoints.secretsManager,
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  try {
+    return (await client.send(new GetSecretValueCommand({ SecretId: secretId }))).SecretString!;
+  } finally {
+    client.destroy();
+  }
+}
+
+/** jobline's events in the events file (one `{"bus", "event"}` line per event put on a bus). */
+function readEvents(file: string | undefined): ObservedNotice[] {
+  if (!file || !existsSync(file)) return [];
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => (JSON.parse(line) as { event: { source: string; detail: { jobId: string; status: string; generation?: number } } }).event)
+    .filter((event) => event.source === 'jobline')
+    .map((event) => ({ jobId: event.detail.jobId, status: event.detail.status, generation: event.detail.generation ?? 1 }));
 }
 
 async function jobRecords(runtime: LocalRuntime): Promise<Map<string, JobRow>> {
@@ -785,6 +898,7 @@ async function jobRecords(runtime: LocalRuntime): Promise<Map<string, JobRow>> {
         payload: item.payload?.S,
         finishedAt: item.finishedAt?.S,
         idempotencyKey: item.idempotencyKey?.S,
+        history: fromItem(item).history,
         detail: ['attempts', 'sweeps', 'sweepShard', 'sweepAt', 'updatedAt', 'leaseUntil', 'leaseOwner']
           .map((name) => `${name}=${item[name]?.S ?? item[name]?.N ?? '-'}`)
           .join(' '),

@@ -46,6 +46,11 @@ interface Extras {
    * `retry` is then retried explicitly and must end SUCCEEDED, once, in generation 2.
    */
   cancel?: 'keep' | 'retry';
+  /**
+   * Submitted with a Callback-Url: every terminal state it reaches must be POSTed there, signed (`flaky`:
+   * the receiver answers the first delivery 503, so the callback is retried).
+   */
+  callback?: 'ok' | 'flaky';
 }
 
 export interface TransferJob extends Extras {
@@ -93,6 +98,8 @@ export interface WorkloadOptions {
   cancelShare?: number;
   /** Of the other plain jobs: submitted with a delay of 1-4 seconds. */
   delayShare?: number;
+  /** Of all jobs (poison, reject-once, cancelled and delayed ones too): submitted with a Callback-Url. */
+  callbackShare?: number;
   accounts: number;
   /** The second caller's accounts (its transfers move money among these). */
   callerBAccounts?: number;
@@ -119,8 +126,16 @@ export function buildWorkload(o: WorkloadOptions): ChaosJob[] {
   // Extras are drawn from a stream of their own, so the base workload of a seed does not depend on them.
   const extra = new Prng(o.seed ^ 0x0e47a5);
   const early = Math.floor(o.jobs * (o.earlyFraction ?? 0.4));
+  // Callbacks from a third stream: they change neither the base workload nor the other extras of a seed.
+  const notify = new Prng(o.seed ^ 0xca11);
   let forged = 0;
-  return Array.from({ length: o.jobs }, (_, n): ChaosJob => {
+  const withCallback = (job: ChaosJob): ChaosJob => {
+    if (o.callbackShare && notify.next() < o.callbackShare) job.callback = notify.next() < 0.2 ? 'flaky' : 'ok';
+    return job;
+  };
+  return Array.from({ length: o.jobs }, (_, n): ChaosJob => withCallback(jobAt(n)));
+
+  function jobAt(n: number): ChaosJob {
     const key = `chaos-${o.seed}-${n}`;
     let job: ChaosJob;
     if (random.next() < o.webhookShare) {
@@ -159,5 +174,5 @@ export function buildWorkload(o: WorkloadOptions): ChaosJob[] {
     }
     if (!job.cancel && !job.forge && o.delayShare && extra.next() < o.delayShare) job.delaySeconds = 1 + Math.floor(extra.next() * 4);
     return job;
-  });
+  }
 }

@@ -8,6 +8,7 @@ import {
   deadLetteredJobs,
   forgedRan,
   LEASE_SLACK_MS,
+  notificationGaps,
   redriveReruns,
   stuckJobs,
   type Observation,
@@ -373,5 +374,51 @@ describe('cancelled jobs', () => {
   it('count a CANCELLED job nobody cancelled as lost, and a job left SCHEDULED as stuck', () => {
     const stray = world({ jobs: [...world().jobs, { jobId: 'x', type: 'webhook', status: 'CANCELLED' }, { jobId: 'y', type: 'webhook', status: 'SCHEDULED' }] });
     expect(checkInvariants(stray)).toMatchObject({ lost: 2, stuck: 1 });
+  });
+});
+
+describe('completion callbacks and events', () => {
+  // A job that failed, was retried and succeeded: two terminal states, each must be notified.
+  const jobs = [
+    {
+      jobId: 'r1',
+      type: 'webhook',
+      status: 'SUCCEEDED',
+      generation: 2,
+      terminals: [
+        { state: 'FAILED', generation: 1 },
+        { state: 'SUCCEEDED', generation: 2 },
+      ],
+      callback: true,
+    },
+    { jobId: 'p1', type: 'webhook', status: 'SUCCEEDED', generation: 1, terminals: [{ state: 'SUCCEEDED', generation: 1 }] },
+  ];
+  const notice = (jobId: string, status: string, generation: number, signed?: boolean) => ({ jobId, status, generation, ...(signed !== undefined ? { signed } : {}) });
+  const all = [notice('r1', 'FAILED', 1), notice('r1', 'SUCCEEDED', 2), notice('p1', 'SUCCEEDED', 1)];
+
+  it('hold when every terminal state has its notice, duplicates included', () => {
+    expect(notificationGaps(jobs, [...all, notice('r1', 'FAILED', 1)], () => true)).toMatchObject({ missing: 0, wrong: 0 });
+    const withCallbacks = world({ jobs: [...world().jobs, ...jobs], events: all, callbacks: [notice('r1', 'FAILED', 1, true), notice('r1', 'SUCCEEDED', 2, true)] });
+    expect(checkInvariants(withCallbacks)).toMatchObject({ eventsMissing: 0, eventsWrong: 0, callbacksMissing: 0, callbacksWrong: 0 });
+  });
+
+  it('catch a terminal state without its notice, in any generation', () => {
+    expect(notificationGaps(jobs, all.slice(1), () => true)).toMatchObject({ missing: 1, wrong: 0 });
+    expect(checkInvariants(world({ jobs: [...world().jobs, ...jobs], events: all, callbacks: [notice('r1', 'SUCCEEDED', 2, true)] })).callbacksMissing).toBe(1);
+  });
+
+  it('catch a notice of a job that is not terminal, of a state or generation its timeline does not show, out of scope, or unsigned', () => {
+    expect(notificationGaps(jobs, [...all, notice('p1', 'RUNNING', 1)], () => true).wrong).toBe(1);
+    expect(notificationGaps(jobs, [...all, notice('p1', 'FAILED', 1)], () => true).wrong).toBe(1);
+    expect(notificationGaps(jobs, [...all, notice('r1', 'SUCCEEDED', 1)], () => true).wrong).toBe(1);
+    expect(notificationGaps(jobs, [notice('p1', 'SUCCEEDED', 1, true)], (j) => j.callback === true).wrong).toBe(1);
+    expect(notificationGaps(jobs, [notice('r1', 'FAILED', 1, true), notice('r1', 'SUCCEEDED', 2, false)], (j) => j.callback === true)).toMatchObject({ missing: 0, wrong: 1 });
+    expect(notificationGaps(jobs, [notice('ghost', 'SUCCEEDED', 1)], () => true).wrong).toBe(1);
+  });
+
+  it('accept a notice of a generation older than a cut timeline shows', () => {
+    const cut = [{ jobId: 'c1', type: 'webhook', status: 'SUCCEEDED', generation: 9, terminals: [{ state: 'SUCCEEDED', generation: 9 }], historyCut: true }];
+    expect(notificationGaps(cut, [notice('c1', 'FAILED', 3), notice('c1', 'SUCCEEDED', 9)], () => true)).toMatchObject({ missing: 0, wrong: 0 });
+    expect(notificationGaps([{ ...cut[0]!, historyCut: false }], [notice('c1', 'FAILED', 3)], () => true).wrong).toBe(1);
   });
 });
