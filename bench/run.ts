@@ -15,7 +15,7 @@ import { availableParallelism, cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { startDynamoDbLocal } from '../local/emulators/dynamodb-local';
 import { startSqsEmulator } from '../local/emulators/sqs';
-import { runApiBench, type ApiResult } from './api';
+import { BATCH_JOBS, runApiBench, type ApiResult } from './api';
 import { delayRows, listRows, measureDelaysOnLocalRuntime, runListBench } from './lifecycle';
 import { benchDynamoClient } from './clients';
 import { coldDetails, coldRows, measureColdStart, type ColdStartResult } from './cold-start';
@@ -74,10 +74,22 @@ function apiRows(a: ApiResult): Row[] {
     { benchmark, metric: 'latency p50 ms', jobline: a.p50Ms },
     { benchmark, metric: 'latency p99 ms', jobline: a.p99Ms },
     { benchmark, metric: `non-202 answers (of ${a.requests})`, jobline: a.errors },
+    ...batchRows(a),
   ];
 }
 
-function targets(results: ScenarioResult[], cold: ColdStartResult): Target[] {
+/** Batch submit against the single-submit figure of the same run: jobs accepted per second. */
+function batchRows(a: Exclude<ApiResult, { skipped: string }>): Row[] {
+  const benchmark = `API batch submit (POST /jobs/transfer/batch, ${BATCH_JOBS} jobs a request, 32 clients)`;
+  const ratio = a.batch.jobsPerSecond / a.perSecond;
+  return [
+    { benchmark, metric: 'jobs/s (ratio: to single submit, same run)', jobline: a.batch.jobsPerSecond, ratio },
+    { benchmark, metric: 'request latency p50 ms', jobline: a.batch.p50Ms },
+    { benchmark, metric: `jobs not accepted (of ${a.batch.jobs})`, jobline: a.batch.jobs - a.batch.acceptedJobs },
+  ];
+}
+
+function targets(results: ScenarioResult[], cold: ColdStartResult, api: ApiResult): Target[] {
   const pair = (kind: string, share: number) => {
     const r = results.find((x) => x.scenario.kind === kind && x.scenario.duplicateShare === share)!;
     return { j: r.designs.jobline!, p: r.designs.powertools! };
@@ -118,6 +130,14 @@ function targets(results: ScenarioResult[], cold: ColdStartResult): Target[] {
     pass: cold.handlerCheck.every((line) => line.includes(': OK,')),
     detail: `checked by marker strings in ${cold.handlerCheck.length} bundles (see Details)`,
   });
+  if (!('skipped' in api)) {
+    const ratio = api.batch.jobsPerSecond / api.perSecond;
+    out.push({
+      name: `batch submit (${BATCH_JOBS} jobs a request) ≥ 5x single submit, jobs/s`,
+      pass: ratio >= 5,
+      detail: `${ratio.toFixed(2)}x (${api.batch.jobsPerSecond.toFixed(0)} vs ${api.perSecond.toFixed(0)} jobs/s)`,
+    });
+  }
   const init = cold.jobline.sinceSpawnMs / cold.powertools.sinceSpawnMs;
   out.push({
     name: 'jobline init time ≤ 0.9x Powertools',
@@ -245,7 +265,7 @@ async function main() {
       '',
       '## Targets',
       '',
-      renderTargets(targets(results, cold)),
+      renderTargets(targets(results, cold, api)),
       '',
       '## Details',
       '',

@@ -5,7 +5,7 @@ import { ENV, numberEnv, queueUrlVariable, requireEnv } from '../config';
 import type { JobDeclaration } from '../jobs/define';
 import { createLogger } from '../log';
 import { SubmissionStore } from '../store/submission-store';
-import { sqsSender } from '../submission/sqs-send';
+import { sqsBatchSender, sqsSender } from '../submission/sqs-send';
 import { route } from './router';
 import type { QueueTarget, SubmitDeps } from './submit';
 
@@ -24,6 +24,7 @@ export function apiDepsFromEnv(jobTypes: readonly JobDeclaration[], env: NodeJS.
     queues,
     store: new SubmissionStore(dynamoClient(), requireEnv(ENV.tableName, env)),
     send: sqsSender(sqsClient),
+    sendBatch: sqsBatchSender(sqsClient),
     log: createLogger({ component: 'api' }),
     retentionDays: numberEnv(ENV.retentionDays, 30, env, 1),
     sweepAfterSeconds: numberEnv(ENV.sweepAfterSeconds, 300, env, 1),

@@ -9,6 +9,7 @@ import { bulkRoute, cancelRoute, listRoute, retryRoute } from './lifecycle';
 import { isServiceFailure } from './service-failure';
 import { jobStatus } from './status';
 import { submitJob, type SubmitDeps } from './submit';
+import { submitBatch } from './submit-batch';
 
 import { ROUTES } from './routes';
 
@@ -19,6 +20,8 @@ export async function route(event: APIGatewayProxyEventV2, deps: SubmitDeps): Pr
     switch (event.routeKey) {
       case ROUTES.submit:
         return await submitJob(event, event.pathParameters?.id, deps);
+      case ROUTES.submitBatch:
+        return await submitBatch(event, event.pathParameters?.id, deps);
       case ROUTES.status:
         return await jobStatus(event, event.pathParameters?.id, deps.store);
       case ROUTES.retry:

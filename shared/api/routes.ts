@@ -4,6 +4,7 @@
  */
 export const ROUTES = {
   submit: 'POST /jobs/{id}',
+  submitBatch: 'POST /jobs/{id}/batch',
   status: 'GET /jobs/{id}',
   list: 'GET /jobs',
   retry: 'POST /jobs/{id}/retry',

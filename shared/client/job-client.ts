@@ -21,9 +21,20 @@ import type { JobDeclaration } from '../jobs/define';
 import { createLogger, type Logger } from '../log';
 import { toJobView, type JobStatus } from '../store/job-record';
 import { SubmissionStore } from '../store/submission-store';
-import { sqsSender } from '../submission/sqs-send';
+import { sqsBatchSender, sqsSender } from '../submission/sqs-send';
+import { submitJobs } from '../submission/submit-batch';
 import { cancelJob, findJobByKey, listOwnJobs, retryJob, type LifecycleOutcome } from '../submission/lifecycle';
-import { getJob, jsonValueOf, submitJob, submittableType, type PayloadIssue, type QueueTarget, type SubmissionDeps, type SubmitRefusal } from '../submission/submit-job';
+import {
+  getJob,
+  jsonValueOf,
+  submitJob,
+  submittableType,
+  type PayloadIssue,
+  type QueueTarget,
+  type SubmissionDeps,
+  type SubmitRefusal,
+  type SubmitRequest,
+} from '../submission/submit-job';
 
 export type { PayloadIssue } from '../submission/submit-job';
 
@@ -170,6 +181,7 @@ export class JobClient<const T extends readonly JobDeclaration[] = readonly JobD
       queues,
       store: new SubmissionStore(options.dynamodb ?? dynamoClient(), options.tableName ?? requireEnv(ENV.tableName, env)),
       send: sqsSender(sqs ?? sqsClient),
+      sendBatch: sqsBatchSender(sqs ?? sqsClient),
       log: options.log ?? createLogger({ component: 'client' }),
       retentionDays: options.retentionDays ?? numberEnv(ENV.retentionDays, 30, env, 1),
       sweepAfterSeconds: options.sweepAfterSeconds ?? numberEnv(ENV.sweepAfterSeconds, 300, env, 1),
@@ -199,6 +211,49 @@ export class JobClient<const T extends readonly JobDeclaration[] = readonly JobD
     if (outcome.kind !== 'accepted') throw this.refused(outcome, type, idempotencyKey !== undefined);
     const { job, replayed, queued } = outcome;
     return { jobId: job.jobId, type, status: job.status, replayed, queued };
+  }
+
+  /**
+   * Up to 100 jobs of one type at once (`POST /jobs/{type}/batch` does the same): each is checked, recorded
+   * and answered exactly as `submit` would, and their messages go 10 to a SendMessageBatch call. Nothing is
+   * thrown for one job: each result, in order, is its `SubmittedJob` or the error `submit` would have
+   * thrown for it (JobRefusedError, JobServiceUnavailableError).
+   */
+  async submitMany<N extends T[number]['name']>(type: N, jobs: readonly { payload: PayloadOf<T[number], N>; options?: SubmitOptions }[]): Promise<(SubmittedJob<N> | Error)[]> {
+    if (!submittableType(this.deps, type)) throw this.refused({ kind: 'unknown_job_type', type, jobTypes: this.deps.jobTypes.map((t) => t.name) }, type);
+    const results = new Array<SubmittedJob<N> | Error>(jobs.length);
+    const requests: { index: number; request: SubmitRequest }[] = [];
+    jobs.forEach(({ payload, options = {} }, index) => {
+      const json = jsonValueOf(payload);
+      if (!json.ok) {
+        results[index] = this.refused(json.refusal, type);
+        return;
+      }
+      const runAt = options.delaySeconds !== undefined ? Date.now() + options.delaySeconds * 1000 : options.runAt !== undefined ? Number(options.runAt) : undefined;
+      requests.push({
+        index,
+        request: {
+          type,
+          payload: json.value,
+          owner: this.caller,
+          ...(options.idempotencyKey !== undefined ? { idempotencyKey: options.idempotencyKey } : {}),
+          ...(options.callbackUrl !== undefined ? { callbackUrl: options.callbackUrl } : {}),
+          ...(runAt !== undefined ? { runAt } : {}),
+        },
+      });
+    });
+    const outcomes = await submitJobs(
+      this.deps,
+      requests.map((r) => r.request),
+    );
+    requests.forEach(({ index, request }, i) => {
+      const outcome = outcomes[i]!;
+      results[index] =
+        outcome.kind === 'accepted'
+          ? { jobId: outcome.job.jobId, type, status: outcome.job.status, replayed: outcome.replayed, queued: outcome.queued }
+          : this.refused(outcome, type, request.idempotencyKey !== undefined);
+    });
+    return results;
   }
 
   /** The job as `GET /jobs/{id}` shows it, or undefined when there is none: unknown, expired, or another caller's. */

@@ -1,11 +1,14 @@
-/** The `SendMessage` of submissions: one SendMessage call to the job type's queue. */
-import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { SendMessage } from './submit-job';
+/** The `SendMessage` and `SendMessageBatch` of submissions, on the job type's queue. */
+import { SendMessageBatchCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { SendMessage, SendMessageBatch } from './submit-job';
+
+type ClientSource = SQSClient | (() => Promise<SQSClient>);
+const clientOf = async (sqs: ClientSource) => (typeof sqs === 'function' ? await sqs() : sqs);
 
 /** Sends with `sqs`, or with the client `sqs()` resolves to (the process's shared client is loaded lazily). */
-export function sqsSender(sqs: SQSClient | (() => Promise<SQSClient>)): SendMessage {
+export function sqsSender(sqs: ClientSource): SendMessage {
   return async (queue, body, fifo, delaySeconds) => {
-    const client = typeof sqs === 'function' ? await sqs() : sqs;
+    const client = await clientOf(sqs);
     await client.send(
       new SendMessageCommand({
         QueueUrl: queue.url,
@@ -14,5 +17,27 @@ export function sqsSender(sqs: SQSClient | (() => Promise<SQSClient>)): SendMess
         ...(delaySeconds ? { DelaySeconds: delaySeconds } : {}),
       }),
     );
+  };
+}
+
+/**
+ * Up to 10 messages in one SendMessageBatch call. Returns the ids of the entries SQS did not take (its
+ * `Failed` list); a call that throws is thrown, and the caller treats every entry's outcome as unknown.
+ */
+export function sqsBatchSender(sqs: ClientSource): SendMessageBatch {
+  return async (queue, entries) => {
+    const client = await clientOf(sqs);
+    const { Failed } = await client.send(
+      new SendMessageBatchCommand({
+        QueueUrl: queue.url,
+        Entries: entries.map((e) => ({
+          Id: e.id,
+          MessageBody: e.body,
+          ...(e.fifo ? { MessageGroupId: e.fifo.groupId, MessageDeduplicationId: e.fifo.deduplicationId } : {}),
+          ...(e.delaySeconds ? { DelaySeconds: e.delaySeconds } : {}),
+        })),
+      }),
+    );
+    return new Set((Failed ?? []).map((f) => f.Id!));
   };
 }

@@ -43,12 +43,25 @@ export interface QueueTarget {
  */
 export type SendMessage = (queue: QueueTarget, body: string, fifo?: { groupId: string; deduplicationId: string }, delaySeconds?: number) => Promise<void>;
 
+/** One message of a SendMessageBatch call; `id` is unique within the call. */
+export interface BatchEntry {
+  id: string;
+  body: string;
+  fifo?: { groupId: string; deduplicationId: string };
+  delaySeconds?: number;
+}
+
+/** Sends up to 10 messages to one queue in one call; returns the ids of the entries the queue refused. */
+export type SendMessageBatch = (queue: QueueTarget, entries: readonly BatchEntry[]) => Promise<Set<string>>;
+
 export interface SubmissionDeps {
   /** The declared job types. Only those with a queue in `queues` can be submitted. */
   jobTypes: readonly JobDeclaration[];
   queues: ReadonlyMap<string, QueueTarget>;
   store: SubmissionStore;
   send: SendMessage;
+  /** Batch submits send with this, 10 messages a call; without it, one SendMessage per job. */
+  sendBatch?: SendMessageBatch;
   log: Logger;
   retentionDays: number;
   /** When the sweeper first looks at a new job that is not finished by then (it sends lost messages again). */
@@ -113,6 +126,25 @@ export function submittableType(deps: Pick<SubmissionDeps, 'jobTypes' | 'queues'
  * unexpected (a bug, or a store failure that is not the service's, see `isServiceFailure`).
  */
 export async function submitJob(deps: SubmissionDeps, request: SubmitRequest): Promise<SubmitOutcome> {
+  const prepared = prepareJob(deps, request);
+  if (prepared.kind !== 'prepared') return prepared;
+  const recorded = await recordJob(deps, prepared);
+  if (recorded.kind !== 'to_send') return recorded;
+  const queued = await sendJobMessage(deps, prepared.queue, recorded.job, prepared.log);
+  prepared.log.info('job submitted', { payloadBytes: prepared.job.payloadBytes, replay: recorded.replayed, queued });
+  return { kind: 'accepted', job: recorded.job, replayed: recorded.replayed, queued };
+}
+
+/** A submit that passed every check: its record as it will be written, and its queue. */
+export interface PreparedJob {
+  kind: 'prepared';
+  job: JobRecord;
+  queue: QueueTarget;
+  log: Logger;
+}
+
+/** Checks a submit and builds its record; nothing is written. */
+export function prepareJob(deps: SubmissionDeps, request: SubmitRequest): PreparedJob | SubmitRefusal {
   const target = submittableType(deps, request.type);
   if (!target) return { kind: 'unknown_job_type', type: request.type, jobTypes: deps.jobTypes.map((t) => t.name) };
   const { type, queue } = target;
@@ -170,20 +202,28 @@ export async function submitJob(deps: SubmissionDeps, request: SubmitRequest): P
     ...(key !== undefined ? { idempotencyKey: key } : {}),
     ...(request.callbackUrl !== undefined ? { callbackUrl: request.callbackUrl } : {}),
   };
-  const log = deps.log.child({ jobId, type: type.name });
+  return { kind: 'prepared', job, queue, log: deps.log.child({ jobId, type: type.name }) };
+}
 
+/**
+ * Writes a prepared job's record (conditional: a job id that exists is a replay of its key). The outcome is
+ * final, or `to_send`: the job's message must be sent now (a new PENDING job, or a replay of one still
+ * PENDING, whose first submit may have stopped between its write and its send).
+ */
+export async function recordJob(deps: Pick<SubmissionDeps, 'store'>, prepared: PreparedJob): Promise<SubmitOutcome | { kind: 'to_send'; job: JobRecord; replayed: boolean }> {
+  const { job, log } = prepared;
   let created: Awaited<ReturnType<SubmissionStore['create']>>;
   try {
     created = await deps.store.create(job);
   } catch (error) {
     if (!isServiceFailure(error)) throw error;
     log.error('could not record the job', { reason: reasonOf(error) });
-    return { kind: 'unavailable', jobId, cause: error };
+    return { kind: 'unavailable', jobId: job.jobId, cause: error };
   }
   let current = job;
   if (!created.created) {
     const existing = created.existing;
-    if (existing.type !== type.name || existing.payloadHash !== job.payloadHash) {
+    if (existing.type !== job.type || existing.payloadHash !== job.payloadHash) {
       return { kind: 'idempotency_key_reused', jobId: existing.jobId };
     }
     // A SCHEDULED job has no message to send yet: the sweeper sends it at its time.
@@ -191,18 +231,14 @@ export async function submitJob(deps: SubmissionDeps, request: SubmitRequest): P
       log.info('idempotent resubmit: returning the existing job', { status: existing.status });
       return { kind: 'accepted', job: existing, replayed: true, queued: true };
     }
-    // Still PENDING: the first submit may have stopped between its write and its send. Sending again is
-    // safe (a message of a job that already ran is acknowledged without running).
+    // Still PENDING: sending again is safe (a message of a job that already ran is acknowledged without running).
     current = existing;
   }
   if (current.status === 'SCHEDULED') {
     log.info('job scheduled', { runAt: new Date(current.runAt!).toISOString(), replay: !created.created });
     return { kind: 'accepted', job: current, replayed: !created.created, queued: true };
   }
-
-  const queued = await sendJobMessage(deps, queue, current, log);
-  log.info('job submitted', { payloadBytes: messageBytes, replay: !created.created, queued });
-  return { kind: 'accepted', job: current, replayed: !created.created, queued };
+  return { kind: 'to_send', job: current, replayed: !created.created };
 }
 
 /**
@@ -210,14 +246,23 @@ export async function submitJob(deps: SubmissionDeps, request: SubmitRequest): P
  * the job is recorded, and the sweeper sends it.
  */
 export async function sendJobMessage(deps: Pick<SubmissionDeps, 'send' | 'now'>, queue: QueueTarget, job: JobRecord, log: Logger): Promise<boolean> {
-  const fifo = queue.fifo ? { groupId: job.groupId ?? job.jobId, deduplicationId: `${job.jobId}.${job.generation}` } : undefined;
+  const { body, fifo, delaySeconds } = messageOf(queue, job, (deps.now ?? Date.now)());
   try {
-    await deps.send(queue, encodeRecordMessage(job), fifo, queue.fifo ? undefined : messageDelaySeconds(job.runAt, (deps.now ?? Date.now)()));
+    await deps.send(queue, body, fifo, delaySeconds);
     return true;
   } catch (error) {
     log.warn("could not send the job's message; the sweeper will send it", { reason: reasonOf(error) });
     return false;
   }
+}
+
+/** A job's message as it is sent: its body (rebuilt from the record), FIFO group and deduplication id, or delay. */
+export function messageOf(queue: QueueTarget, job: JobRecord, now: number): Omit<BatchEntry, 'id'> {
+  return {
+    body: encodeRecordMessage(job),
+    ...(queue.fifo ? { fifo: { groupId: job.groupId ?? job.jobId, deduplicationId: `${job.jobId}.${job.generation}` } } : {}),
+    ...(!queue.fifo && messageDelaySeconds(job.runAt, now) !== undefined ? { delaySeconds: messageDelaySeconds(job.runAt, now) } : {}),
+  };
 }
 
 /**

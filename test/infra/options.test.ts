@@ -28,6 +28,7 @@ describe("authorization: 'none'", () => {
       ['POST /bulk/cancel', 'NONE'],
       ['POST /bulk/retry', 'NONE'],
       ['POST /jobs/{id}', 'NONE'],
+      ['POST /jobs/{id}/batch', 'NONE'],
       ['POST /jobs/{id}/cancel', 'NONE'],
       ['POST /jobs/{id}/retry', 'NONE'],
     ]);
@@ -42,6 +43,7 @@ describe("authorization: 'none'", () => {
       'POST--bulk--cancel',
       'POST--bulk--retry',
       'POST--jobs--{id}',
+      'POST--jobs--{id}--batch',
       'POST--jobs--{id}--cancel',
       'POST--jobs--{id}--retry',
     ]);

@@ -180,12 +180,12 @@ describe('jobs table', () => {
 describe('HTTP API', () => {
   const routes = () => resourcesOfType(s.json, 'AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties!);
 
-  it('has exactly the routes to submit, read, list, cancel and retry jobs, all on the API function', () => {
+  it('has exactly the routes to submit (one or a batch), read, list, cancel and retry jobs, all on the API function', () => {
     expect(
       routes()
         .map((r) => r.RouteKey)
         .sort(),
-    ).toEqual(['GET /jobs', 'GET /jobs/{id}', 'POST /bulk/cancel', 'POST /bulk/retry', 'POST /jobs/{id}', 'POST /jobs/{id}/cancel', 'POST /jobs/{id}/retry']);
+    ).toEqual(['GET /jobs', 'GET /jobs/{id}', 'POST /bulk/cancel', 'POST /bulk/retry', 'POST /jobs/{id}', 'POST /jobs/{id}/batch', 'POST /jobs/{id}/cancel', 'POST /jobs/{id}/retry']);
     const api = apiFunctionOf(s.json);
     for (const route of routes()) {
       const integrationId = [...referencedIds(route.Target)][0]!;
@@ -196,7 +196,7 @@ describe('HTTP API', () => {
 
   it('requires IAM (SigV4) authorization on every route by default', () => {
     expect(routes().map((r) => r.AuthorizationType)).toEqual(routes().map(() => 'AWS_IAM'));
-    expect(routes()).toHaveLength(7);
+    expect(routes()).toHaveLength(8);
   });
 
   it('names the path variable of each level the same in every route (HTTP APIs refuse /jobs/{type} beside /jobs/{id})', () => {
