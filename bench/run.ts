@@ -15,7 +15,7 @@ import { availableParallelism, cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { startDynamoDbLocal } from '../local/emulators/dynamodb-local';
 import { startSqsEmulator } from '../local/emulators/sqs';
-import { BATCH_JOBS, runApiBench, type ApiResult } from './api';
+import { BATCH_CLIENTS, BATCH_JOBS, runApiBench, type ApiResult } from './api';
 import { delayRows, listRows, measureDelaysOnLocalRuntime, runListBench } from './lifecycle';
 import { benchDynamoClient } from './clients';
 import { coldDetails, coldRows, measureColdStart, type ColdStartResult } from './cold-start';
@@ -80,7 +80,7 @@ function apiRows(a: ApiResult): Row[] {
 
 /** Batch submit against the single-submit figure of the same run: jobs accepted per second. */
 function batchRows(a: Exclude<ApiResult, { skipped: string }>): Row[] {
-  const benchmark = `API batch submit (POST /jobs/transfer/batch, ${BATCH_JOBS} jobs a request, 32 clients)`;
+  const benchmark = `API batch submit (POST /jobs/transfer/batch, ${BATCH_JOBS} jobs a request, ${BATCH_CLIENTS} clients)`;
   const ratio = a.batch.jobsPerSecond / a.perSecond;
   return [
     { benchmark, metric: 'jobs/s (ratio: to single submit, same run)', jobline: a.batch.jobsPerSecond, ratio },
