@@ -10,7 +10,6 @@ import { ROUTES } from '../../shared/api/routes';
 import { dynamoClient, sqsClient } from '../../shared/aws/clients';
 import { JobClient, JobRefusedError } from '../../shared/client/job-client';
 import { decodeMessage } from '../../shared/jobs/message';
-import type { JobType } from '../../shared/jobs/define';
 import { apiDeps, asCaller, call } from '../support/api';
 import { createJobQueues, createJobsTable, type JobQueues } from '../support/resources';
 
@@ -19,8 +18,8 @@ let hooks: JobQueues;
 let transfers: JobQueues;
 beforeAll(async () => {
   table = await createJobsTable();
-  hooks = await createJobQueues(webhook as unknown as JobType);
-  transfers = await createJobQueues(transfer as unknown as JobType);
+  hooks = await createJobQueues(webhook);
+  transfers = await createJobQueues(transfer);
 });
 
 const deps = () => apiDeps(table, { webhook: hooks, transfer: transfers });
@@ -119,7 +118,7 @@ describe('JobClient.submitMany', () => {
     const client = new JobClient({ jobTypes, dynamodb: dynamoClient(), tableName: table, queueUrls: { webhook: hooks.queue.url, transfer: transfers.queue.url } });
     const results = await client.submitMany('webhook', [
       { payload: hook(1), options: { idempotencyKey: 'client-1' } },
-      { payload: { url: 'nope', body: {} } as never },
+      { payload: { url: 'nope', body: {} } },
       { payload: hook(3), options: { delaySeconds: 7200 } },
     ]);
     expect(results[0]).toMatchObject({ type: 'webhook', status: 'PENDING', replayed: false, queued: true });
