@@ -185,7 +185,16 @@ describe('HTTP API', () => {
       routes()
         .map((r) => r.RouteKey)
         .sort(),
-    ).toEqual(['GET /jobs', 'GET /jobs/{id}', 'POST /bulk/cancel', 'POST /bulk/retry', 'POST /jobs/{id}', 'POST /jobs/{id}/batch', 'POST /jobs/{id}/cancel', 'POST /jobs/{id}/retry']);
+    ).toEqual([
+      'GET /jobs',
+      'GET /jobs/{id}',
+      'POST /bulk/cancel',
+      'POST /bulk/retry',
+      'POST /jobs/{id}',
+      'POST /jobs/{id}/batch',
+      'POST /jobs/{id}/cancel',
+      'POST /jobs/{id}/retry',
+    ]);
     const api = apiFunctionOf(s.json);
     for (const route of routes()) {
       const integrationId = [...referencedIds(route.Target)][0]!;

@@ -30,7 +30,7 @@ const hook = (n: number) => ({ url: `http://127.0.0.1:9/${n}`, body: { n } });
 async function drain(queueUrl: string): Promise<{ jobId: string; body: unknown }[]> {
   const sqs = await sqsClient();
   const out: { jobId: string; body: unknown }[] = [];
-  for (let empty = 0; empty < 2; ) {
+  for (let empty = 0; empty < 2;) {
     const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, VisibilityTimeout: 30 }));
     if (Messages.length === 0) {
       empty++;
@@ -47,10 +47,7 @@ async function drain(queueUrl: string): Promise<{ jobId: string; body: unknown }
 
 describe('batch submit over HTTP', () => {
   it('answers each of 100 jobs as a single submit would, and sends every accepted one', async () => {
-    const single = await call(
-      asCaller(undefined, 'POST', '/jobs/webhook', ROUTES.submit, 'webhook', hook(1000), { 'idempotency-key': 'taken' }),
-      deps(),
-    );
+    const single = await call(asCaller(undefined, 'POST', '/jobs/webhook', ROUTES.submit, 'webhook', hook(1000), { 'idempotency-key': 'taken' }), deps());
     expect(single.status).toBe(202);
     await drain(hooks.queue.url);
     const jobs = [
