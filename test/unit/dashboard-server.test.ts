@@ -190,6 +190,10 @@ describe('the server', () => {
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { error: { code: string } }).error.code).toBe('invalid_query');
     expect((await fetch(`${readWrite.url}/api/nothing`)).status).toBe(404);
+    // A job type the target does not have: 404 naming the ones it has, before SQS is asked.
+    const unknown = await fetch(`${readWrite.url}/api/dlq/thumbnail/redrive`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect(unknown.status).toBe(404);
+    expect(((await unknown.json()) as { error: { message: string } }).error.message).toContain('there is no job type "thumbnail"');
     expect(calls).toEqual([]);
   });
 
