@@ -74,4 +74,9 @@ export default defineConfig(
     files: ['**/*.{js,mjs,cjs}'],
     extends: [tseslint.configs.disableTypeChecked],
   },
+  {
+    // The dashboard's page: browser modules, served as they are (no build step).
+    files: ['dashboard/web/**/*.js'],
+    languageOptions: { globals: globals.browser },
+  },
 );

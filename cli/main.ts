@@ -16,6 +16,7 @@ import type { ListOptions, WatchOptions } from './commands/jobs';
 import type { SubmitOptions } from './commands/submit';
 import type { StatsOptions } from './commands/stats';
 import type { ConfirmedOptions, PeekOptions } from './commands/dlq';
+import type { DashboardOptions } from './commands/dashboard';
 
 type JsonOption = { json?: boolean };
 
@@ -50,6 +51,12 @@ function nonNegativeNumber(name: string) {
   };
 }
 
+function portNumber(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || n > 65_535) throw new InvalidArgumentError('--port must be a port number (0-65535)');
+  return n;
+}
+
 const stateOption = () => new Option('--state <state>', 'only jobs in this state').choices([...STATES]);
 const jsonOption = () => new Option('--json', 'print JSON for scripts instead of a table');
 
@@ -71,7 +78,7 @@ async function withTarget(command: Command, run: (target: Target) => Promise<num
 export function buildProgram(): Command {
   const version = (JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
   const program = new Command('jobline')
-    .description('jobline: asynchronous jobs on AWS. Run the stack locally (dev), scaffold job types (new), and operate it: jobs, submit, stats, dlq.')
+    .description('jobline: asynchronous jobs on AWS. Run the stack locally (dev), scaffold job types (new), and operate it: jobs, submit, stats, dlq, dashboard.')
     .version(version, '-v, --version', "jobline's version")
     .helpOption('-h, --help', 'this help')
     .addOption(new Option('--stack <name>', 'a deployed stack instead of the local jobline dev'))
@@ -190,6 +197,21 @@ export function buildProgram(): Command {
     .option('-y, --yes', 'do not ask for confirmation (needed without a terminal)')
     .addOption(jsonOption())
     .action((type: string, options: ConfirmedOptions, command: Command) => withTarget(command, async (t) => (await import('./commands/dlq')).purge(t, type, options)));
+
+  program
+    .command('dashboard')
+    .description('the web dashboard: overview, job browser, job detail with logs, cancel, retry, bulk actions, DLQ peek and redrive (jobline dev serves one too)')
+    .option('--port <port>', 'port to listen on (0: any free port; when the default is taken, another is used)', portNumber, 3001)
+    .option('--host <address>', 'address to listen on: keep it loopback unless others must reach it', '127.0.0.1')
+    .option('--read-only', 'show everything, change nothing: action buttons are disabled and the server refuses actions')
+    .option('--max-pages <n>', 'pages of 100 jobs counted per type and state for the overview (as stats --max-pages)', positiveInteger('--max-pages', 1000), 10)
+    .addHelpText(
+      'after',
+      `\nIt shows and changes the jobs of the caller it runs as (as jobs list does: locally "local", on a stack your IAM\nprincipal) and reads each DLQ, and a job's payload from the table, with your credentials. Docs: docs/dashboard.md\n\nExamples:\n  jobline dashboard --stack Orders --read-only\n  jobline dashboard --port 0\n${TARGETS}\n${EXIT_CODES}`,
+    )
+    .action((options: DashboardOptions, command: Command) =>
+      withTarget(command, async (t) => (await import('./commands/dashboard')).dashboard(t, options, { port: command.getOptionValueSource('port') === 'cli' })),
+    );
 
   // Every command: usage errors exit 2 (commander's default is 1), help and version 0.
   const configure = (command: Command) => {

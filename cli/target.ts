@@ -7,9 +7,10 @@
  *   SigV4 and SQS in its region, with the user's credentials (`--profile`, `--region`).
  * Job operations go through the HTTP API (shared/client/api-client.ts), DLQ operations through SQS.
  */
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { ApiError, ApiUnreachableError, JobApiClient } from '../shared/client/api-client';
-import { findRuntimeFile, runtimeFileFromEnv } from '../local/runtime-file';
+import { findRuntimeFile, runtimeFileFromEnv, type RuntimeInfo } from '../local/runtime-file';
 import { CliError, EXIT, notFound, unreachable } from './exit';
 
 export interface TargetOptions {
@@ -34,6 +35,11 @@ export interface Target {
   /** The HTTP API; undefined for a stack deployed without one (api: false). */
   apiClient?: JobApiClient;
   sqs(): Promise<SQSClient>;
+  /** The jobs table, where the dashboard reads a job's payload (the API's job view has none); undefined when unknown. */
+  tableName?: string;
+  dynamodb(): Promise<DynamoDBClient>;
+  /** The local runtime's function logs (where a job's log lines can be found); undefined for a stack. */
+  logDir?: string;
   /** Seconds a receive waits: a long poll on AWS (a short one can miss messages), none on the emulator. */
   receiveWaitSeconds: number;
   close(): void;
@@ -53,38 +59,57 @@ export async function resolveTarget(options: TargetOptions): Promise<Target> {
     case 'invalid':
       throw unreachable(`${found.file} is not a jobline runtime file (${found.reason})`, NO_RUNTIME_FIX);
   }
-  const { info } = found;
+  return localTarget(found.info);
+}
+
+/** The `jobline dev` that wrote this runtime file: its API unsigned, its emulators with the credentials it uses. */
+export function localTarget(info: RuntimeInfo): Target {
   let sqs: Promise<SQSClient> | undefined;
-  const target: Target = {
+  let dynamodb: Promise<DynamoDBClient> | undefined;
+  const credentials = info.credentials === 'environment' ? {} : { credentials: info.credentials };
+  const tableName = info.jobTypes[0]?.tableName;
+  return {
     kind: 'local',
     label: `jobline dev (pid ${info.pid}, ${info.apiUrl})`,
     region: info.region,
     jobTypes: info.jobTypes.map(({ type, queueUrl, dlqUrl }) => ({ type, queueUrl, dlqUrl })).sort((a, b) => a.type.localeCompare(b.type)),
     apiClient: new JobApiClient({ apiUrl: info.apiUrl }),
     sqs: () =>
-      (sqs ??= import('@aws-sdk/client-sqs').then(
-        ({ SQSClient }) =>
-          new SQSClient({ region: info.region, endpoint: info.endpoints.sqs, ...(info.credentials === 'environment' ? {} : { credentials: info.credentials }), maxAttempts: 2 }),
+      (sqs ??= import('@aws-sdk/client-sqs').then(({ SQSClient }) => new SQSClient({ region: info.region, endpoint: info.endpoints.sqs, ...credentials, maxAttempts: 2 }))),
+    ...(tableName ? { tableName } : {}),
+    dynamodb: () =>
+      (dynamodb ??= import('@aws-sdk/client-dynamodb').then(
+        ({ DynamoDBClient }) => new DynamoDBClient({ region: info.region, endpoint: info.endpoints.dynamodb, ...credentials, maxAttempts: 2 }),
       )),
+    ...(info.logDir ? { logDir: info.logDir } : {}),
     receiveWaitSeconds: 0,
-    close: () => void sqs?.then((c) => c.destroy()),
+    close: () => {
+      void sqs?.then((c) => c.destroy());
+      void dynamodb?.then((c) => c.destroy());
+    },
   };
-  return target;
 }
 
 async function stackTarget(stackName: string, options: TargetOptions): Promise<Target> {
   const [{ describeStack }, { sigV4Signer }] = await Promise.all([import('./stack-outputs'), import('./sign')]);
   const stack = await describeStack(stackName, options);
   let sqs: Promise<SQSClient> | undefined;
+  let dynamodb: Promise<DynamoDBClient> | undefined;
+  const clientOptions = { region: stack.region, ...(options.profile ? { profile: options.profile } : {}) };
   return {
     kind: 'stack',
     label: `stack ${stackName} (${stack.region})`,
     region: stack.region,
     jobTypes: stack.jobTypes,
     ...(stack.apiUrl ? { apiClient: new JobApiClient({ apiUrl: stack.apiUrl, sign: await sigV4Signer(stack.region, options.profile) }) } : {}),
-    sqs: () => (sqs ??= import('@aws-sdk/client-sqs').then(({ SQSClient }) => new SQSClient({ region: stack.region, ...(options.profile ? { profile: options.profile } : {}) }))),
+    sqs: () => (sqs ??= import('@aws-sdk/client-sqs').then(({ SQSClient }) => new SQSClient(clientOptions))),
+    ...(stack.tableName ? { tableName: stack.tableName } : {}),
+    dynamodb: () => (dynamodb ??= import('@aws-sdk/client-dynamodb').then(({ DynamoDBClient }) => new DynamoDBClient(clientOptions))),
     receiveWaitSeconds: 1,
-    close: () => void sqs?.then((c) => c.destroy()),
+    close: () => {
+      void sqs?.then((c) => c.destroy());
+      void dynamodb?.then((c) => c.destroy());
+    },
   };
 }
 

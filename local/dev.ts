@@ -13,6 +13,7 @@
  *   --env-file FILE     variables for every function (default .env when it exists; local/env-file.ts)
  *   --inspect [PORT]    a debugger in each function's environment, on 127.0.0.1:PORT, PORT+1... (local/inspect.ts)
  *   --no-watch          no reload on changes (watch mode, the default, reloads what a change touches; local/watch.ts)
+ *   --dashboard-port N  the web dashboard's port (default 3001, a free one when that is taken); --no-dashboard: none (dashboard/)
  * Before anything starts it checks Node, Java (for DynamoDB Local) and the ports (local/preflight.ts): a
  * problem is one line of cause and one of fix, and exit code 1. Function logs go to .jobline/logs/<function>.log
  * (JOBLINE_LOG_DIR: elsewhere; local/function-logs.ts).
@@ -21,6 +22,7 @@
  * when nothing changed (local/synth.ts); any other app is synthesized by running its cdk.json `app` command.
  */
 import path from 'node:path';
+import type { Target } from '../cli/target';
 import { PACKAGE_ROOT } from '../infra/paths';
 import { describeEnv, loadEnvFile } from './env-file';
 import { functionLogNames, openFunctionLogs } from './function-logs';
@@ -37,6 +39,7 @@ import {
   usage,
   wantedPorts,
 } from './preflight';
+import type { RuntimeInfo } from './runtime-file';
 
 /** Runs `jobline dev` with these arguments in `projectDir`; returns once the stack runs (Ctrl-C stops it). */
 export async function dev(argv: readonly string[], projectDir: string = process.cwd()): Promise<void> {
@@ -141,9 +144,37 @@ export async function dev(argv: readonly string[], projectDir: string = process.
     process.exit(1);
   }
 
-  console.log(`\njobline is running. API: ${runtime.apiUrl}`);
-  for (const r of runtime.model.routes) console.log(`  ${r.routeKey.padEnd(20)} ${runtime.apiUrl}${r.routeKey.split(' ')[1]}`);
   const jobTypes = jobTypesOf(runtime);
+  // The runtime gives the functions these credentials: the emulators take any, an external endpoint the caller's.
+  const embeddedOnly = runtime.embedded.dynamodb && runtime.embedded.sqs;
+  const credentials = {
+    accessKeyId: embeddedOnly ? 'local' : (process.env.AWS_ACCESS_KEY_ID ?? 'test'),
+    secretAccessKey: embeddedOnly ? 'local' : (process.env.AWS_SECRET_ACCESS_KEY ?? 'test'),
+  };
+  // Where it listens, for the operator's CLI (`jobline jobs ...`, `jobline dlq ...`) and the dashboard: local/runtime-file.ts.
+  const runtimeInfo = (dashboardUrl?: string): RuntimeInfo => ({
+    version: 1,
+    pid: process.pid,
+    startedAt: new Date().toISOString(),
+    projectDir,
+    stackName: stack.stackName,
+    apiUrl: runtime.apiUrl,
+    region: runtime.region,
+    endpoints: runtime.endpoints,
+    credentials: embeddedOnly ? credentials : 'environment',
+    tables: [...runtime.tables.values()],
+    jobTypes: jobTypesOf(runtime),
+    logDir: logs.dir,
+    ...(dashboardUrl ? { dashboardUrl } : {}),
+  });
+  // The web dashboard (dashboard/), on this runtime as `jobline dashboard` would show it.
+  const { localTarget } = await import('../cli/target');
+  const dashboardTarget = localTarget(runtimeInfo());
+  const dashboard = options.dashboard === false ? undefined : await startDevDashboard(() => dashboardTarget, options.dashboardPort);
+
+  console.log(`\njobline is running. API: ${runtime.apiUrl}${dashboard ? `  dashboard: ${dashboard.url}` : ''}`);
+  if (dashboard?.movedFrom !== undefined) console.log(`  (the dashboard's port ${dashboard.movedFrom} is in use: it listens on ${dashboard.port}; --dashboard-port picks one)`);
+  for (const r of runtime.model.routes) console.log(`  ${r.routeKey.padEnd(20)} ${runtime.apiUrl}${r.routeKey.split(' ')[1]}`);
   for (const t of jobTypes) console.log(`  ${t.type}: queue ${t.queueUrl}\n  ${' '.repeat(t.type.length)}  DLQ   ${t.dlqUrl}`);
   console.log(`  table: ${[...runtime.tables.values()].join(', ')}`);
   console.log(`  function logs: ${logs.dir}`);
@@ -164,12 +195,6 @@ export async function dev(argv: readonly string[], projectDir: string = process.
       .join('; ');
     console.log(`  state: persisted in ${where}: jobs, tables and queued messages survive a restart${not ? ` (${not})` : ''}`);
   }
-  // The runtime gives the functions these credentials: the emulators take any, an external endpoint the caller's.
-  const embeddedOnly = runtime.embedded.dynamodb && runtime.embedded.sqs;
-  const credentials = {
-    accessKeyId: embeddedOnly ? 'local' : (process.env.AWS_ACCESS_KEY_ID ?? 'test'),
-    secretAccessKey: embeddedOnly ? 'local' : (process.env.AWS_SECRET_ACCESS_KEY ?? 'test'),
-  };
   console.log(`\nlocal AWS endpoints:`);
   for (const line of renderEndpoints({
     endpoints: runtime.endpoints,
@@ -182,22 +207,12 @@ export async function dev(argv: readonly string[], projectDir: string = process.
   })) {
     console.log(line);
   }
-  // Where it listens, for the operator's CLI (`jobline jobs ...`, `jobline dlq ...`): local/runtime-file.ts.
   const { removeRuntimeFile, writeRuntimeFile } = await import('./runtime-file');
-  const writeRuntime = () =>
-    writeRuntimeFile(projectDir, {
-      version: 1,
-      pid: process.pid,
-      startedAt: new Date().toISOString(),
-      projectDir,
-      stackName: stack.stackName,
-      apiUrl: runtime.apiUrl,
-      region: runtime.region,
-      endpoints: runtime.endpoints,
-      credentials: embeddedOnly ? credentials : 'environment',
-      tables: [...runtime.tables.values()],
-      jobTypes: jobTypesOf(runtime),
-    });
+  const writeRuntime = () => {
+    const info = runtimeInfo(dashboard?.url);
+    dashboardTarget.jobTypes = localTarget(info).jobTypes; // job types may have come or gone
+    return writeRuntimeFile(projectDir, info);
+  };
   const runtimeFile = writeRuntime();
   process.once('exit', () => removeRuntimeFile(projectDir));
   console.log(`  runtime file: ${path.relative(projectDir, runtimeFile)} (the jobline CLI reads it: jobline jobs list, jobline dlq list, ...)`);
@@ -235,6 +250,8 @@ export async function dev(argv: readonly string[], projectDir: string = process.
     stopping = true;
     stopView();
     console.log(`\n${signal}: stopping...`);
+    await dashboard?.close();
+    dashboardTarget.close();
     await watcher?.close();
     removeRuntimeFile(projectDir);
     await runtime.stop();
@@ -244,4 +261,18 @@ export async function dev(argv: readonly string[], projectDir: string = process.
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
+}
+
+/**
+ * The dashboard beside the API: on --dashboard-port when given (checked free by the preflight), else on 3001 or,
+ * when that is taken (another jobline dev, a test), any free port. One that cannot start is said, not fatal.
+ */
+async function startDevDashboard(target: () => Target, port: number | undefined) {
+  const { DEFAULT_DASHBOARD_PORT, startDashboard } = await import('../dashboard/server/server');
+  try {
+    return await startDashboard({ target, port: port ?? DEFAULT_DASHBOARD_PORT, anyPortIfTaken: port === undefined });
+  } catch (error) {
+    console.error(`jobline: the dashboard did not start (${error instanceof Error ? error.message : String(error)}); the rest runs without it`);
+    return undefined;
+  }
 }

@@ -46,6 +46,10 @@ export interface StartOptions {
   inspect?: { host: string; port: number };
   /** --no-watch: false, no reload on changes; absent: watch mode, the default (local/watch.ts). */
   watch?: false;
+  /** --dashboard-port: the web dashboard's port, as given (absent: 3001, or any free port when that is taken). */
+  dashboardPort?: number;
+  /** --no-dashboard: false, no web dashboard. */
+  dashboard?: false;
 }
 
 export type ParsedStartArgs = { kind: 'help' } | { kind: 'error'; message: string } | { kind: 'run'; options: StartOptions };
@@ -78,6 +82,8 @@ const OPTIONS = {
     optionalValue: true,
     help: `start each function's environment with a debugger on 127.0.0.1, one port per function from PORT\n(default ${DEFAULT_INSPECT_PORT}) on, one environment per function; attach with chrome://inspect`,
   },
+  'dashboard-port': { type: 'string', value: 'N', help: 'port of the web dashboard (default 3001, or a free one when 3001 is taken; 0: any free port)' },
+  'no-dashboard': { type: 'boolean', help: 'serve no web dashboard' },
   watch: { type: 'boolean', help: 'on a change to the app, rebuild and reload what changed, keeping queued jobs and tables (the default)' },
   'no-watch': { type: 'boolean', help: 'run the app as it was at the start: no reload on changes' },
   help: { type: 'boolean', short: 'h', help: 'print this help and exit' },
@@ -148,6 +154,8 @@ export function parseStartArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
     if (typeof port === 'string') return { kind: 'error', message: port };
     ports[key] = port;
   }
+  const dashboardPort = typeof values['dashboard-port'] === 'string' ? parsePort(values['dashboard-port'], '--dashboard-port') : undefined;
+  if (typeof dashboardPort === 'string') return { kind: 'error', message: dashboardPort };
   const endpoint = (typeof values.endpoint === 'string' ? values.endpoint : env.AWS_ENDPOINT_URL) || undefined;
   if (endpoint !== undefined && !/^https?:\/\/[^/\s]+/.test(endpoint)) return { kind: 'error', message: `--endpoint must be an http(s) URL, not ${JSON.stringify(endpoint)}` };
   if (typeof values['env-file'] === 'string' && values['env-file'].trim() === '') return { kind: 'error', message: 'option --env-file needs a file' };
@@ -166,6 +174,8 @@ export function parseStartArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
       ...(typeof values['env-file'] === 'string' ? { envFile: values['env-file'] } : {}),
       ...(inspect ? { inspect } : {}),
       ...(watch?.kind === 'option' && watch.name === 'no-watch' ? { watch: false as const } : {}),
+      ...(dashboardPort !== undefined ? { dashboardPort } : {}),
+      ...(values['no-dashboard'] === true ? { dashboard: false as const } : {}),
     },
   };
 }
@@ -347,6 +357,10 @@ export function portFix(w: WantedPort, suggestion: number): string {
 export function wantedPorts(options: StartOptions, apiHost = '127.0.0.1'): WantedPort[] {
   return [
     { port: options.port, what: 'the HTTP API', flag: '--port', host: apiHost, envVar: 'PORT' },
+    // The dashboard's default port moves to a free one when taken; a port asked for must be free.
+    ...(options.dashboardPort !== undefined && options.dashboard !== false
+      ? [{ port: options.dashboardPort, what: 'the dashboard', flag: '--dashboard-port', host: apiHost }]
+      : []),
     ...(options.endpoint
       ? []
       : [

@@ -26,6 +26,10 @@ const runtimeInfo = z.object({
   credentials: z.union([z.literal('environment'), z.object({ accessKeyId: z.string(), secretAccessKey: z.string() })]),
   tables: z.array(z.string()),
   jobTypes: z.array(z.object({ type: z.string(), queueUrl: z.string(), dlqUrl: z.string(), tableName: z.string() })),
+  /** Where the function logs go (local/function-logs.ts): the dashboard shows a job's lines from them. */
+  logDir: z.optional(z.string()),
+  /** The dashboard that this jobline dev serves, when it serves one. */
+  dashboardUrl: z.optional(z.string()),
 });
 
 export type RuntimeInfo = z.infer<typeof runtimeInfo>;

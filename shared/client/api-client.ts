@@ -53,10 +53,14 @@ export interface ListQuery {
   limit?: number;
   cursor?: string;
   key?: string;
+  /** ISO 8601 bounds on the creation time (inclusive). */
+  createdAfter?: string;
+  createdBefore?: string;
 }
 
 export interface BulkQuery {
-  type: string;
+  /** Absent: every job type. */
+  type?: string;
   state?: string;
   createdAfter?: string;
   createdBefore?: string;
@@ -133,7 +137,7 @@ export class JobApiClient {
     }
   }
 
-  /** GET /jobs?type=&state=&limit=&cursor=&key=: the caller's jobs, newest first, a page at a time. */
+  /** GET /jobs?type=&state=&limit=&cursor=&key=&createdAfter=&createdBefore=: the caller's jobs, newest first, a page at a time. */
   async list(query: ListQuery = {}): Promise<JobPage> {
     const params: Record<string, string> = {};
     for (const [name, value] of Object.entries(query)) if (value !== undefined) params[name] = String(value);

@@ -21,7 +21,7 @@ const operatorCommands = leaves(program).filter((c) => !['dev', 'new'].includes(
 describe('help', () => {
   it('jobline --help lists every command, the targets and the exit codes', () => {
     const help = program.helpInformation() + '';
-    for (const name of ['dev', 'new', 'jobs', 'submit', 'stats', 'dlq']) expect(help).toMatch(new RegExp(`^  ${name}\\b`, 'm'));
+    for (const name of ['dev', 'new', 'jobs', 'submit', 'stats', 'dlq', 'dashboard']) expect(help).toMatch(new RegExp(`^  ${name}\\b`, 'm'));
     // The exit codes and targets are text added after the generated help: check the bin prints them.
   });
 

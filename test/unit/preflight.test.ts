@@ -21,6 +21,7 @@ import {
   renderJobTypeSettings,
   runtimeWarning,
   usage,
+  wantedPorts,
   type PortProbe,
   type SpawnResult,
   type StartOptions,
@@ -56,6 +57,16 @@ describe('npm start options', () => {
     expect(optionsOf([], { PORT: '5000', AWS_ENDPOINT_URL: 'http://127.0.0.1:4566' })).toMatchObject({ port: 5000, endpoint: 'http://127.0.0.1:4566' });
     expect(optionsOf(['--port', '5001'], { PORT: '5000' }).port).toBe(5001);
     expect(optionsOf([], { PORT: '', AWS_ENDPOINT_URL: '' })).toEqual({ port: 3000, dynamodbPort: 8000, sqsPort: 9324, synth: false });
+  });
+
+  it('--dashboard-port N and --no-dashboard; only a dashboard port given is checked before the start (the default moves when taken)', () => {
+    expect(optionsOf(['--dashboard-port', '4001'])).toMatchObject({ dashboardPort: 4001 });
+    expect(optionsOf(['--no-dashboard'])).toMatchObject({ dashboard: false });
+    expect(run(['--dashboard-port', 'x'])).toEqual({ kind: 'error', message: '--dashboard-port must be a port number (0-65535), not "x"' });
+    expect(wantedPorts(optionsOf([])).map((w) => w.flag)).toEqual(['--port', '--dynamodb-port', '--sqs-port']);
+    expect(wantedPorts(optionsOf(['--dashboard-port', '4001']))).toContainEqual({ port: 4001, what: 'the dashboard', flag: '--dashboard-port', host: '127.0.0.1' });
+    expect(wantedPorts(optionsOf(['--dashboard-port', '4001', '--no-dashboard'])).map((w) => w.flag)).not.toContain('--dashboard-port');
+    expect(usage()).toContain('--dashboard-port N');
   });
 
   it('--help and -h', () => {
