@@ -17,6 +17,8 @@ export const ENV = {
   /** The sweeper's view of every job type: JSON, see shared/sweeper/config.ts. */
   sweepTypes: 'JOBLINE_SWEEP_TYPES',
   logLevel: 'JOBLINE_LOG_LEVEL',
+  /** The CloudWatch namespace of the functions' EMF metrics (shared/metrics.ts); `Jobline` when unset. */
+  metricsNamespace: 'JOBLINE_METRICS_NAMESPACE',
 } as const;
 
 /**

@@ -4,6 +4,7 @@ import { dynamoClient, sqsClient } from '../aws/clients';
 import { ENV, numberEnv, queueUrlVariable, requireEnv } from '../config';
 import type { JobDeclaration } from '../jobs/define';
 import { createLogger } from '../log';
+import { createMetrics } from '../metrics';
 import { SubmissionStore } from '../store/submission-store';
 import { sqsBatchSender, sqsSender } from '../submission/sqs-send';
 import { route } from './router';
@@ -26,6 +27,7 @@ export function apiDepsFromEnv(jobTypes: readonly JobDeclaration[], env: NodeJS.
     send: sqsSender(sqsClient),
     sendBatch: sqsBatchSender(sqsClient),
     log: createLogger({ component: 'api' }),
+    metrics: createMetrics({ namespace: env[ENV.metricsNamespace] }),
     retentionDays: numberEnv(ENV.retentionDays, 30, env, 1),
     sweepAfterSeconds: numberEnv(ENV.sweepAfterSeconds, 300, env, 1),
   };
@@ -34,5 +36,6 @@ export function apiDepsFromEnv(jobTypes: readonly JobDeclaration[], env: NodeJS.
 /** The API function's handler for `jobTypes`; `deps` (tests) replace what the environment would give. */
 export function createApiHandler(jobTypes: readonly JobDeclaration[], deps?: Omit<SubmitDeps, 'jobTypes'>) {
   const resolved: SubmitDeps = deps ? { ...deps, jobTypes } : apiDepsFromEnv(jobTypes);
-  return (event: APIGatewayProxyEventV2) => route(event, resolved);
+  // A request's metrics go out with its answer (one EMF line per job type it touched).
+  return (event: APIGatewayProxyEventV2) => route(event, resolved).finally(() => resolved.metrics?.flush());
 }

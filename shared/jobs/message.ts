@@ -17,6 +17,11 @@ export const DEAD_LETTER_HEADROOM_BYTES = 4096;
  * always be sent again: a lost send, a sweep, a retry), and a DynamoDB item stops at 400 KB.
  */
 export const MAX_SUBMIT_MESSAGE_BYTES = 256 * 1024;
+/**
+ * The message attribute a delayed message is sent with (its DelaySeconds, as a Number): SQS's record of the
+ * message does not say it was delayed, and the worker's QueueWait metric starts when the delay ends.
+ */
+export const DELAY_ATTRIBUTE = 'jobline-delay-seconds';
 
 export interface JobMessage {
   v: typeof MESSAGE_VERSION;

@@ -1,6 +1,11 @@
 /** The `SendMessage` and `SendMessageBatch` of submissions, on the job type's queue. */
 import { SendMessageBatchCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { DELAY_ATTRIBUTE } from '../jobs/message';
 import type { SendMessage, SendMessageBatch } from './submit-job';
+
+/** A delay, and the attribute that tells the worker about it (shared/jobs/message.ts DELAY_ATTRIBUTE). */
+const delayed = (delaySeconds: number | undefined) =>
+  delaySeconds ? { DelaySeconds: delaySeconds, MessageAttributes: { [DELAY_ATTRIBUTE]: { DataType: 'Number', StringValue: String(delaySeconds) } } } : {};
 
 type ClientSource = SQSClient | (() => Promise<SQSClient>);
 const clientOf = async (sqs: ClientSource) => (typeof sqs === 'function' ? await sqs() : sqs);
@@ -14,7 +19,7 @@ export function sqsSender(sqs: ClientSource): SendMessage {
         QueueUrl: queue.url,
         MessageBody: body,
         ...(fifo ? { MessageGroupId: fifo.groupId, MessageDeduplicationId: fifo.deduplicationId } : {}),
-        ...(delaySeconds ? { DelaySeconds: delaySeconds } : {}),
+        ...delayed(delaySeconds),
       }),
     );
   };
@@ -34,7 +39,7 @@ export function sqsBatchSender(sqs: ClientSource): SendMessageBatch {
           Id: e.id,
           MessageBody: e.body,
           ...(e.fifo ? { MessageGroupId: e.fifo.groupId, MessageDeduplicationId: e.fifo.deduplicationId } : {}),
-          ...(e.delaySeconds ? { DelaySeconds: e.delaySeconds } : {}),
+          ...delayed(e.delaySeconds),
         })),
       }),
     );

@@ -10,7 +10,18 @@
 import { reasonOf } from '../errors';
 import type { JobRecord } from '../store/job-record';
 import { mapLimit } from '../worker/map-limit';
-import { messageOf, prepareJob, recordJob, sendJobMessage, type PreparedJob, type QueueTarget, type SubmissionDeps, type SubmitOutcome, type SubmitRequest } from './submit-job';
+import {
+  countAccepted,
+  messageOf,
+  prepareJob,
+  recordJob,
+  sendJobMessage,
+  type PreparedJob,
+  type QueueTarget,
+  type SubmissionDeps,
+  type SubmitOutcome,
+  type SubmitRequest,
+} from './submit-job';
 
 /** The most jobs one batch submit takes. */
 export const MAX_BATCH_JOBS = 100;
@@ -49,6 +60,7 @@ export async function submitJobs(deps: SubmissionDeps, requests: readonly Submit
       }
     }
   }
+  for (const outcome of outcomes) countAccepted(deps, outcome);
   return outcomes;
 }
 

@@ -26,6 +26,7 @@ import { encodeMessage, encodeRecordMessage, MAX_MESSAGE_BYTES, MAX_SUBMIT_MESSA
 import { payloadHash } from '../jobs/payload-hash';
 import { messageDelaySeconds, runAtProblem, submitTiming } from '../jobs/run-at';
 import type { Logger } from '../log';
+import { METRIC, type Metrics } from '../metrics';
 import type { JobRecord } from '../store/job-record';
 import type { SubmissionStore } from '../store/submission-store';
 import { isServiceFailure } from '../api/service-failure';
@@ -66,6 +67,8 @@ export interface SubmissionDeps {
   retentionDays: number;
   /** When the sweeper first looks at a new job that is not finished by then (it sends lost messages again). */
   sweepAfterSeconds: number;
+  /** Counts JobsSubmitted and DuplicatesAbsorbed (shared/metrics.ts); the caller flushes them. */
+  metrics?: Metrics;
   now?: () => number;
 }
 
@@ -126,6 +129,17 @@ export function submittableType(deps: Pick<SubmissionDeps, 'jobTypes' | 'queues'
  * unexpected (a bug, or a store failure that is not the service's, see `isServiceFailure`).
  */
 export async function submitJob(deps: SubmissionDeps, request: SubmitRequest): Promise<SubmitOutcome> {
+  const outcome = await submitOne(deps, request);
+  countAccepted(deps, outcome);
+  return outcome;
+}
+
+/** A new job is JobsSubmitted; an answer with the job a key names already is DuplicatesAbsorbed. */
+export function countAccepted(deps: Pick<SubmissionDeps, 'metrics'>, outcome: SubmitOutcome): void {
+  if (outcome.kind === 'accepted') deps.metrics?.count(outcome.replayed ? METRIC.duplicatesAbsorbed : METRIC.submitted, outcome.job.type);
+}
+
+async function submitOne(deps: SubmissionDeps, request: SubmitRequest): Promise<SubmitOutcome> {
   const prepared = prepareJob(deps, request);
   if (prepared.kind !== 'prepared') return prepared;
   const recorded = await recordJob(deps, prepared);

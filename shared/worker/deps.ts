@@ -5,6 +5,7 @@
 import type { SQSRecord } from 'aws-lambda';
 import type { JobContext, JobType } from '../jobs/define';
 import type { Logger } from '../log';
+import type { Metrics } from '../metrics';
 import type { JobStore } from '../store/job-store';
 import type { BackoffOptions } from './backoff';
 import type { DeadLetter } from './queue-actions';
@@ -34,6 +35,8 @@ export interface WorkerDeps {
   /** Leases shorter than the invocation (the chaos suite's, so that they run out mid-job). */
   leaseMs?: number;
   aroundHandler?: AroundHandler;
+  /** Where the batch's counts and timings go (EMF lines, shared/metrics.ts); none when unset. */
+  metrics?: Metrics;
   now?: () => number;
 }
 
@@ -44,4 +47,4 @@ export type LeasedDeps = Pick<WorkerDeps, 'store' | 'leaseMs' | 'aroundHandler'>
 export type TransactionalDeps = Pick<WorkerDeps, 'store' | 'concurrency' | 'aroundHandler'>;
 
 /** Applying outcomes (settle.ts): DLQ copies, FAILED marks and backoff. */
-export type SettleDeps = Pick<WorkerDeps, 'jobType' | 'store' | 'queue' | 'maxReceiveCount' | 'log' | 'concurrency' | 'backoff'>;
+export type SettleDeps = Pick<WorkerDeps, 'jobType' | 'store' | 'queue' | 'maxReceiveCount' | 'log' | 'concurrency' | 'backoff' | 'metrics'>;

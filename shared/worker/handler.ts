@@ -10,6 +10,7 @@ import { faultConfig, injectHandlerFaults, injectResultFaults, type FaultConfig 
 import { ENV, numberEnv, requireEnv } from '../config';
 import type { JobType } from '../jobs/define';
 import { createLogger } from '../log';
+import { createMetrics } from '../metrics';
 import { JobStore } from '../store/job-store';
 import { abandonedHandlers } from './deadline';
 import type { WorkerDeps } from './deps';
@@ -36,6 +37,7 @@ export function workerDepsFromEnv(jobType: JobType, env: NodeJS.ProcessEnv = pro
     },
     concurrency: numberEnv(ENV.workerConcurrency, 10, env, 1),
     log: createLogger({ component: 'worker', type: jobType.name }),
+    metrics: createMetrics({ namespace: env[ENV.metricsNamespace] }),
     // The chaos suite's faults, where compiled in (deployed bundles define JOBLINE_BUILD_FAULT_INJECTION as
     // "false", so this folds away and fault-injection.ts is left out; see infra/jobline-function.ts).
     ...(process.env.JOBLINE_BUILD_FAULT_INJECTION !== 'false' ? chaosDeps(faultConfig()) : {}),
@@ -63,6 +65,7 @@ export function createWorkerHandler(jobType: JobType, deps: WorkerDeps = workerD
       deps.log.error('a handler abandoned at its deadline is still running; ending this execution environment', { abandoned: abandonedHandlers() });
       process.exit(1);
     }
-    return processBatch(event.Records, context, deps);
+    // The batch's metrics go out with it, as one EMF line per job type, whatever the batch's end.
+    return processBatch(event.Records, context, deps).finally(() => deps.metrics?.flush());
   };
 }

@@ -22,6 +22,7 @@ import { decodeMessage, jobIdOf, type JobMessage } from '../jobs/message';
 import { payloadHash } from '../jobs/payload-hash';
 import { refusalOf, type Binding } from '../store/binding';
 import { isExpired, type JobRecord } from '../store/job-record';
+import { countOutcome, timeRun } from './batch-metrics';
 import type { WorkerDeps } from './deps';
 import { runLeased } from './leased';
 import { mapLimit } from './map-limit';
@@ -158,8 +159,15 @@ export async function processBatch(records: readonly SQSRecord[], invocation: In
           continue;
         }
         const checked = check(item);
+        if ('kind' in checked) {
+          settleOne(lane, item, checked);
+          continue;
+        }
         const owner = `${invocation.awsRequestId}/${item.record.messageId}`;
-        settleOne(lane, item, 'kind' in checked ? checked : await runLeased(type, checked.binding, checked.payload, checked.ctx, owner, invocationEnd, deps, now));
+        const startedAt = now();
+        const outcome = await runLeased(type, checked.binding, checked.payload, checked.ctx, owner, invocationEnd, deps, now);
+        if (deps.metrics) timeRun(deps.metrics, type.name, item.record, outcome, startedAt, now());
+        settleOne(lane, item, outcome);
       }
     });
   } else {
@@ -185,12 +193,17 @@ export async function processBatch(records: readonly SQSRecord[], invocation: In
         }
       }
       if (round.length === 0) break;
+      const startedAt = now();
       const results = await runTransactionalRound(
         round.map((r) => r.run),
         type,
         deps,
       );
-      round.forEach((r, i) => settleOne(r.lane, r.item, results[i]!));
+      const endedAt = now();
+      round.forEach((r, i) => {
+        if (deps.metrics) timeRun(deps.metrics, type.name, r.item.record, results[i]!, startedAt, endedAt);
+        settleOne(r.lane, r.item, results[i]!);
+      });
     }
   }
 
@@ -198,6 +211,7 @@ export async function processBatch(records: readonly SQSRecord[], invocation: In
     records.map((r) => [r, outcomes.get(r)!] as const),
     deps,
   );
+  if (deps.metrics) for (const outcome of outcomes.values()) countOutcome(deps.metrics, type.name, outcome);
   return { batchItemFailures: failed.map((r) => ({ itemIdentifier: r.messageId })) };
 }
 

@@ -10,6 +10,7 @@
 import type { SQSRecord } from 'aws-lambda';
 import { reasonOf } from '../errors';
 import { jobIdOf } from '../jobs/message';
+import { METRIC } from '../metrics';
 import { MAX_VISIBILITY_SECONDS, retryDelaySeconds } from './backoff';
 import type { SettleDeps } from './deps';
 import { mapLimit } from './map-limit';
@@ -26,6 +27,7 @@ export async function settle(entries: readonly (readonly [SQSRecord, Outcome])[]
   const failures: SQSRecord[] = [];
   const delays: { record: SQSRecord; seconds: number }[] = [];
   const letters: (DeadLetter & { outcome: DeadLetterOutcome })[] = [];
+  const count = (name: typeof METRIC.failed | typeof METRIC.retried) => deps.metrics?.count(name, deps.jobType.name);
 
   await mapLimit(entries, deps.concurrency, async ([record, outcome]) => {
     if (outcome.kind === 'done') return;
@@ -58,6 +60,7 @@ export async function settle(entries: readonly (readonly [SQSRecord, Outcome])[]
         const reason = `gave up after ${attempt} attempts: ${outcome.reason}`;
         failed('job failed on its last allowed attempt; SQS moves its message to the DLQ', { reason });
         await deps.store.fail(binding, reason, { owner: outcome.owner, countAttempt: outcome.countAttempt, attempt });
+        count(METRIC.failed);
         delays.push({ record, seconds: 0 });
         return;
       }
@@ -72,7 +75,10 @@ export async function settle(entries: readonly (readonly [SQSRecord, Outcome])[]
         retryInSeconds: seconds,
       });
     }
-    if (outcome.mayFail) failed('job attempt failed; retrying with backoff', { reason: outcome.reason, retryInSeconds: seconds });
+    if (outcome.mayFail) {
+      failed('job attempt failed; retrying with backoff', { reason: outcome.reason, retryInSeconds: seconds });
+      count(METRIC.retried);
+    }
     delays.push({ record, seconds });
   });
 
@@ -94,6 +100,7 @@ export async function settle(entries: readonly (readonly [SQSRecord, Outcome])[]
     if (!binding) return;
     try {
       await deps.store.fail(binding, letter.reason, { owner, countAttempt, attempt: Number(letter.record.attributes.ApproximateReceiveCount) || 1 });
+      count(METRIC.failed);
     } catch (error) {
       deps.log.warn('could not mark the job FAILED; its message will be retried', { jobId: binding.jobId, reason: reasonOf(error) });
       failures.push(letter.record);

@@ -7,9 +7,10 @@ import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { PermanentError, TransactionConflictError, TransientError } from '../../shared/errors';
 import { defineJob, type JobType } from '../../shared/jobs/define';
-import { encodeMessage } from '../../shared/jobs/message';
+import { DELAY_ATTRIBUTE, encodeMessage } from '../../shared/jobs/message';
 import { payloadHash } from '../../shared/jobs/payload-hash';
 import { createLogger } from '../../shared/log';
+import { createMetrics } from '../../shared/metrics';
 import type { GroupVerdict } from '../../shared/store/cancellation';
 import type { Binding } from '../../shared/store/binding';
 import type { ClaimResult, CompleteResult, JobStore } from '../../shared/store/job-store';
@@ -480,5 +481,64 @@ describe('processBatch: group commit of transactional jobs', () => {
     expect(groupIds(t)).toEqual([[jobIdOfN(1), jobIdOfN(11)]]);
     expect(t.store.completeTransactional.mock.calls.map(([binding]) => binding.jobId)).toEqual([jobIdOfN(2), jobIdOfN(3)]);
     expect(ran.filter((n) => n < 10)).toEqual([1, 2, 3]);
+  });
+});
+
+describe('processBatch: metrics', () => {
+  /** The EMF lines a batch wrote, parsed. */
+  function withMetrics(t: ReturnType<typeof setup>, clock: { now: number }) {
+    const lines: string[] = [];
+    t.deps.metrics = createMetrics({ namespace: 'Test', write: (line) => lines.push(line), now: () => 0 });
+    t.deps.now = () => clock.now;
+    return () => {
+      t.deps.metrics!.flush();
+      return lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    };
+  }
+  const sentAt = (r: SQSRecord, ms: number, delaySeconds?: number) => {
+    r.attributes.SentTimestamp = String(ms);
+    if (delaySeconds !== undefined) r.messageAttributes[DELAY_ATTRIBUTE] = { dataType: 'Number', stringValue: String(delaySeconds) };
+    return r;
+  };
+
+  it('counts each record by how it ended, and times the runs and the first-receive queue waits', async () => {
+    const clock = { now: 100_000 };
+    const t = setup(transactionalType('ledger', false, []), { maxReceiveCount: 3 });
+    const emitted = withMetrics(t, clock);
+    t.store.getMany.mockImplementation(
+      async (ids: readonly string[]) => new Map(ids.map((id) => [id, id === jobIdOfN(5) ? { ...pending(id), status: 'SUCCEEDED' as const } : pending(id)])),
+    );
+    await t.run([
+      sentAt(jobRecord('m1', 'ledger', { n: 1 }), 99_000), // waited 1 s
+      sentAt(jobRecord('m2', 'ledger', { n: 2 }), 40_000, 55), // sent 60 s ago with a 55 s delay: waited 5 s
+      jobRecord('m3', 'ledger', { n: 3, fail: 'transient' }, { receiveCount: 2 }), // retried; not a first receive
+      jobRecord('m4', 'ledger', { n: 4, fail: 'permanent' }, { receiveCount: 2 }), // FAILED at once
+      jobRecord('m5', 'ledger', { n: 5 }), // already SUCCEEDED: a duplicate, not run
+      jobRecord('m6', 'ledger', { n: 3, fail: 'transient' }, { receiveCount: 3, jobN: 6 }), // last receive: FAILED
+    ]);
+    const [line] = emitted();
+    expect(line).toMatchObject({
+      _aws: { CloudWatchMetrics: [{ Namespace: 'Test', Dimensions: [['JobType']] }] },
+      JobType: 'ledger',
+      JobsSucceeded: 2,
+      DuplicatesAbsorbed: 1,
+      JobsRetried: 1,
+      JobsFailed: 2,
+      QueueWait: expect.arrayContaining([1000, 5000]),
+    });
+    expect(line!.QueueWait).toHaveLength(2);
+    // Every run is timed (the clock stands still here): the two successes and the three failed attempts.
+    expect(line!.RunDuration).toEqual([0, 0, 0, 0, 0]);
+  });
+
+  it('counts a leased job that ran, and not the duplicate delivery another worker held', async () => {
+    const clock = { now: 5000 };
+    const t = setup(leasedType([]));
+    const emitted = withMetrics(t, clock);
+    t.store.claim.mockResolvedValueOnce({ outcome: 'claimed' }).mockResolvedValueOnce({ outcome: 'leased', leaseUntil: 60_000 });
+    await t.run([sentAt(jobRecord('m1', 'notify', { n: 1 }), 4000), jobRecord('m2', 'notify', { n: 2 })]);
+    const [line] = emitted();
+    expect(line).toMatchObject({ JobType: 'notify', JobsSucceeded: 1, QueueWait: [1000], RunDuration: [0] });
+    expect(line).not.toHaveProperty('JobsRetried');
   });
 });
