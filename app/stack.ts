@@ -42,6 +42,8 @@ export interface JoblineStackProps extends StackProps {
   /** Alarm when a queue's oldest job has waited this long. */
   maxMessageAge?: Duration;
   logLevel?: 'debug' | 'info' | 'warn' | 'error';
+  /** Active X-Ray tracing of the API and the workers (Jobline's `tracing`). @default false */
+  tracing?: boolean;
   tableRemovalPolicy?: RemovalPolicy;
   /** Compile the chaos suite's fault injection into the functions. For test stacks only (test/chaos). */
   faultInjection?: boolean;
@@ -69,6 +71,7 @@ export class JoblineStack extends Stack {
         alarmAction: props.alarmTopicArn ? new SnsAction(Topic.fromTopicArn(this, 'AlarmTopic', props.alarmTopicArn)) : undefined,
       },
       logLevel: props.logLevel,
+      tracing: props.tracing,
       faultInjection: props.faultInjection,
     });
     for (const type of props.jobTypes ?? allJobTypes) {

@@ -2,7 +2,7 @@
  * One job type's queue, dead-letter queue, worker function and alarms, derived from its declaration.
  */
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
-import { type Alarm, ComparisonOperator, TreatMissingData, type IAlarmAction, type Metric, type MetricOptions } from 'aws-cdk-lib/aws-cloudwatch';
+import { type Alarm, ComparisonOperator, Metric, TreatMissingData, type IAlarmAction, type MetricOptions } from 'aws-cdk-lib/aws-cloudwatch';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement, type IGrantable, type IPrincipal } from 'aws-cdk-lib/aws-iam';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
@@ -12,7 +12,8 @@ import { Construct } from 'constructs';
 import { ENV } from '../shared/config';
 import { visibilityTimeoutSeconds, type JobKind, type QueueOptions } from '../shared/jobs/define';
 import { MAX_MESSAGE_BYTES } from '../shared/jobs/message';
-import { JoblineFunction } from './jobline-function';
+import { DEFAULT_METRICS_NAMESPACE, METRIC, type MetricName } from '../shared/metrics';
+import { JoblineFunction, type FunctionObservability } from './jobline-function';
 import { jobRecordsOnly } from './table-access';
 
 /** How long SQS keeps a job's message: the longest it allows, which the retry budget must fit in. */
@@ -30,7 +31,10 @@ export interface JobWorkerProps {
   /** Alarm when the oldest message has waited this long; no alarms when undefined. */
   maxMessageAge?: Duration;
   alarmAction?: IAlarmAction;
+  /** Where every alarm's description sends the operator (the stack's jobline dashboard). */
+  dashboardUrl?: string;
   faultInjection?: boolean;
+  observability?: FunctionObservability;
 }
 
 /** What each kind of job does to the table, and nothing more. */
@@ -57,10 +61,13 @@ export class JobWorker extends Construct implements IGrantable {
   readonly deadLetterQueue: Queue;
   readonly worker: JoblineFunction;
   readonly alarms: Alarm[];
+  /** The CloudWatch namespace of the job type's EMF metrics (JobsSubmitted, QueueWait...). */
+  readonly metricsNamespace: string;
 
   constructor(scope: Construct, id: string, props: JobWorkerProps) {
     super(scope, id);
     this.jobTypeName = props.name;
+    this.metricsNamespace = props.observability?.metricsNamespace ?? DEFAULT_METRICS_NAMESPACE;
     const q = props.queue;
     const fifo = q.fifo
       ? { fifo: true, contentBasedDeduplication: false, deduplicationScope: DeduplicationScope.MESSAGE_GROUP, fifoThroughputLimit: FifoThroughputLimit.PER_MESSAGE_GROUP_ID }
@@ -91,6 +98,7 @@ export class JobWorker extends Construct implements IGrantable {
       memorySize: q.memoryMb,
       logRetention: props.logRetention,
       faultInjection: props.faultInjection,
+      observability: props.observability,
       environment: {
         [ENV.jobType]: props.name,
         [ENV.tableName]: props.table.tableName,
@@ -128,21 +136,27 @@ export class JobWorker extends Construct implements IGrantable {
     }
     this.alarms = [
       this.metricDeadLetters().createAlarm(this, 'DeadLettersAlarm', {
-        alarmDescription: `${props.name}: jobs failed and their messages are in the DLQ. Read their jobline-reason attribute, fix the cause, then redrive.`,
+        alarmDescription: this.describeAlarm(
+          `${props.name}: jobs failed and their messages are in the DLQ. Read their jobline-reason attribute, fix the cause, then redrive.`,
+          props.dashboardUrl,
+        ),
         threshold: 0,
         comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
         evaluationPeriods: 1,
         treatMissingData: TreatMissingData.NOT_BREACHING,
       }),
       this.metricOldestJobAge().createAlarm(this, 'OldestMessageAlarm', {
-        alarmDescription: `${props.name}: the oldest job has waited more than ${maxMessageAge.toHumanString()}; the workers are behind or stuck.`,
+        alarmDescription: this.describeAlarm(
+          `${props.name}: the oldest job has waited more than ${maxMessageAge.toHumanString()}; the workers are behind or stuck.`,
+          props.dashboardUrl,
+        ),
         threshold: maxMessageAge.toSeconds(),
         comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
         evaluationPeriods: 5,
         treatMissingData: TreatMissingData.NOT_BREACHING,
       }),
       this.metricWorkerErrors().createAlarm(this, 'WorkerErrorsAlarm', {
-        alarmDescription: `${props.name}: worker invocations failed (crashes or timeouts; job failures are reported per record, not here).`,
+        alarmDescription: this.describeAlarm(`${props.name}: worker invocations failed (crashes or timeouts; job failures are reported per record, not here).`, props.dashboardUrl),
         threshold: 0,
         comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
         evaluationPeriods: 1,
@@ -150,6 +164,11 @@ export class JobWorker extends Construct implements IGrantable {
       }),
     ];
     if (props.alarmAction) for (const a of this.alarms) a.addAlarmAction(props.alarmAction);
+  }
+
+  /** The description of an alarm: what it means and what to do, then where to look. */
+  private describeAlarm(text: string, dashboardUrl: string | undefined): string {
+    return dashboardUrl ? `${text} Dashboard: ${dashboardUrl}` : text;
   }
 
   /** Sets an environment variable of the worker (e.g. a bucket name its handler reads). */
@@ -181,5 +200,54 @@ export class JobWorker extends Construct implements IGrantable {
   /** Worker run time per invocation, in milliseconds (p99 per 5 minutes). */
   metricWorkerDuration(options: MetricOptions = {}): Metric {
     return this.worker.function.metricDuration({ period: Duration.minutes(5), statistic: 'p99', ...options });
+  }
+
+  /**
+   * One of the job type's own metrics, from the EMF lines its worker and the API write (shared/metrics.ts),
+   * with the JobType dimension. Counts sum per minute by default; timings are Milliseconds.
+   */
+  metric(name: MetricName, options: MetricOptions = {}): Metric {
+    return new Metric({
+      namespace: this.metricsNamespace,
+      metricName: name,
+      dimensionsMap: { JobType: this.jobTypeName },
+      period: Duration.minutes(1),
+      statistic: 'Sum',
+      ...options,
+    });
+  }
+
+  /** Jobs recorded and queued by the API (replays of an Idempotency-Key are metricDuplicatesAbsorbed). */
+  metricJobsSubmitted(options: MetricOptions = {}): Metric {
+    return this.metric(METRIC.submitted, options);
+  }
+
+  metricJobsSucceeded(options: MetricOptions = {}): Metric {
+    return this.metric(METRIC.succeeded, options);
+  }
+
+  /** Jobs marked FAILED (a permanent error, or the last allowed attempt). */
+  metricJobsFailed(options: MetricOptions = {}): Metric {
+    return this.metric(METRIC.failed, options);
+  }
+
+  /** Failed attempts that are retried with backoff. */
+  metricJobsRetried(options: MetricOptions = {}): Metric {
+    return this.metric(METRIC.retried, options);
+  }
+
+  /** Submits answered with an existing job, and deliveries of jobs already done: effects that did not happen twice. */
+  metricDuplicatesAbsorbed(options: MetricOptions = {}): Metric {
+    return this.metric(METRIC.duplicatesAbsorbed, options);
+  }
+
+  /** From when a job's message could be delivered (after its delay) to its first run. @default p99 per minute */
+  metricQueueWait(options: MetricOptions = {}): Metric {
+    return this.metric(METRIC.queueWait, { statistic: 'p99', ...options });
+  }
+
+  /** A job's run: its handler and its completion write. @default p99 per minute */
+  metricRunDuration(options: MetricOptions = {}): Metric {
+    return this.metric(METRIC.runDuration, { statistic: 'p99', ...options });
   }
 }

@@ -5,7 +5,7 @@
  */
 import { type Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Architecture, LoggingFormat, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
@@ -13,6 +13,7 @@ import path from 'node:path';
 import { RUNTIME_MODULES } from './function-entries';
 import { isLocalDebug, LOCAL_DEBUG_CONTEXT } from './local-debug';
 import { lockFile } from './paths';
+import { ENV } from '../shared/config';
 
 export const LAMBDA_RUNTIME = Runtime.NODEJS_24_X;
 
@@ -26,6 +27,14 @@ export interface JoblineFunctionProps {
   logRetention: RetentionDays;
   /** Compile in the chaos suite's fault injection (test stacks only; never for a deployment). */
   faultInjection?: boolean;
+  /** Where the function's EMF metrics go, and whether X-Ray traces it (Jobline's metricsNamespace, tracing). */
+  observability?: FunctionObservability;
+}
+
+export interface FunctionObservability {
+  metricsNamespace: string;
+  /** Active X-Ray tracing: Lambda samples and traces each invocation; the SDK passes the trace on to SQS. */
+  tracing: boolean;
 }
 
 export class JoblineFunction extends Construct {
@@ -48,6 +57,14 @@ export class JoblineFunction extends Construct {
       reason: 'Lambda names the log streams of its own log group at run time; the wildcard is limited to that one log group.',
     });
 
+    if (props.observability?.tracing) {
+      // Lambda's active tracing grants these two on "*": X-Ray has no resources to name in a policy.
+      Validations.of(this.role).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: 'X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords take no resource-level permissions.',
+      });
+    }
+
     // Only the local runtime's synthesis asks for source maps (infra/local-debug.ts); deployed bundles have none.
     const localDebug = isLocalDebug(this.node.tryGetContext(LOCAL_DEBUG_CONTEXT));
     this.function = new NodejsFunction(this, 'Function', {
@@ -61,7 +78,8 @@ export class JoblineFunction extends Construct {
       role: this.role,
       logGroup: this.logGroup,
       loggingFormat: LoggingFormat.JSON,
-      environment: props.environment,
+      environment: { ...props.environment, ...(props.observability ? { [ENV.metricsNamespace]: props.observability.metricsNamespace } : {}) },
+      ...(props.observability?.tracing ? { tracing: Tracing.ACTIVE } : {}),
       // The app's own project (its lock file pins what is bundled); this package's, when the app has none.
       projectRoot: path.dirname(lockFile()),
       depsLockFilePath: lockFile(),

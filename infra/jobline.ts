@@ -11,17 +11,20 @@
  * The API and the sweeper serve every job type, so they are built once all are known: when the app is
  * synthesized (an aspect, before any read-only aspect such as cdk-nag runs).
  */
-import { AspectPriority, Aspects, CfnOutput, Duration, Fn, Lazy, type RemovalPolicy } from 'aws-cdk-lib';
-import type { IAlarmAction } from 'aws-cdk-lib/aws-cloudwatch';
+import { AspectPriority, Aspects, CfnOutput, Duration, Fn, Lazy, Token, type RemovalPolicy } from 'aws-cdk-lib';
+import type { Dashboard, IAlarmAction } from 'aws-cdk-lib/aws-cloudwatch';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import { Grant, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct, type IConstruct } from 'constructs';
 import { ENV, OUTPUT_MARKER, queueUrlVariable } from '../shared/config';
+import { DEFAULT_METRICS_NAMESPACE } from '../shared/metrics';
 import { LIST_INDEX } from '../shared/store/job-record';
 import { isJobType, resolveQueueOptions, validateJobType, type JobType, type QueueOptions } from '../shared/jobs/define';
 import { apiEntry, workerEntry } from './function-entries';
+import type { FunctionObservability } from './jobline-function';
+import { JobsDashboard, dashboardNameFor, dashboardUrl } from './jobs-dashboard';
 import { JobNotifier, type JoblineNotificationOptions } from './job-notifier';
 import { JobSweeper } from './job-sweeper';
 import { JobWorker, QUEUE_RETENTION } from './job-worker';
@@ -95,6 +98,24 @@ export interface JoblineProps {
    * @default events on a new `jobline` bus, callbacks on
    */
   readonly notifications?: false | JoblineNotificationOptions;
+  /**
+   * A CloudWatch dashboard with a row per job type (jobs, queue wait, run duration, queue and DLQ); every
+   * alarm's description links to it.
+   * @default true
+   */
+  readonly dashboard?: boolean;
+  /**
+   * The CloudWatch namespace of the API's and workers' metrics (JobsSubmitted, JobsSucceeded, JobsFailed,
+   * JobsRetried, DuplicatesAbsorbed, QueueWait, RunDuration; dimension JobType), written as EMF log lines.
+   * @default 'Jobline'
+   */
+  readonly metricsNamespace?: string;
+  /**
+   * Active X-Ray tracing of the API and the workers: a job's trace goes from its submit through SQS (the
+   * message's AWSTraceHeader) to its worker's run.
+   * @default false
+   */
+  readonly tracing?: boolean;
   /** Compile the chaos suite's fault injection into the functions. For test stacks only. @default false */
   readonly faultInjection?: boolean;
 }
@@ -132,6 +153,10 @@ export class Jobline extends Construct {
   /** Events and callbacks of terminal states (undefined with `notifications: false`). */
   readonly notifier?: JobNotifier;
   private finished = false;
+  /** The dashboard's name, fixed before any alarm is built (each links to it); undefined with `dashboard: false`. */
+  private readonly dashboardName?: string;
+  private builtDashboard?: JobsDashboard;
+  private readonly observability: FunctionObservability;
 
   constructor(scope: Construct, id: string, props: JoblineProps = {}) {
     super(scope, id);
@@ -147,6 +172,11 @@ export class Jobline extends Construct {
     if (interval && !interval.isUnresolved() && interval.toSeconds() < 60) {
       throw new Error(`sweepInterval must be at least 1 minute, EventBridge's shortest rate (given ${interval.toHumanString()})`);
     }
+    this.observability = { metricsNamespace: props.metricsNamespace ?? DEFAULT_METRICS_NAMESPACE, tracing: props.tracing ?? false };
+    if (!/^[^:$\s][^:]{0,254}$/.test(this.observability.metricsNamespace) && !Token.isUnresolved(this.observability.metricsNamespace)) {
+      throw new Error(`metricsNamespace must be 1-255 characters without ':' and not start with '$' or a space (given ${JSON.stringify(this.observability.metricsNamespace)})`);
+    }
+    if (props.dashboard !== false) this.dashboardName = dashboardNameFor(this);
     this.table = props.table ?? new JobsTable(this, 'Table', { removalPolicy: props.tableRemovalPolicy }).table;
     if (props.notifications !== false) {
       const alarms = props.alarms === false ? undefined : (props.alarms ?? {});
@@ -180,6 +210,11 @@ export class Jobline extends Construct {
   get eventBus(): IEventBus {
     if (!this.notifier) throw new Error('this Jobline has no notifications (notifications: false)');
     return this.notifier.eventBus;
+  }
+
+  /** The CloudWatch dashboard (built at synthesis; undefined before, and with `dashboard: false`). */
+  get dashboard(): Dashboard | undefined {
+    return this.builtDashboard?.dashboard;
   }
 
   /** The sweeper (built at synthesis). */
@@ -219,7 +254,9 @@ export class Jobline extends Construct {
       logLevel: this.logLevel,
       maxMessageAge: alarms ? (alarms.maxJobAge ?? Duration.minutes(15)) : undefined,
       alarmAction: alarms?.alarmAction,
+      ...(this.dashboardName ? { dashboardUrl: dashboardUrl(this.dashboardName) } : {}),
       faultInjection: this.props.faultInjection,
+      observability: this.observability,
     });
     this.added.set(job.name, { job, queue, worker });
     for (const grantee of this.submitters) this.grantSubmitTo(grantee, worker);
@@ -282,8 +319,10 @@ export class Jobline extends Construct {
         logRetention: this.logRetention,
         logLevel: this.logLevel,
         faultInjection: this.props.faultInjection,
+        observability: this.observability,
       });
     }
+    if (this.dashboardName) this.builtDashboard = new JobsDashboard(this, 'Dashboard', { dashboardName: this.dashboardName, workers: types.map(({ worker }) => worker) });
     // What the operator's CLI reads with `jobline ... --stack NAME` (cli/stack-outputs.ts): each output says
     // what it is in its description, `jobline:<what>[:<job type>]`, whatever its logical id.
     if (this.builtApi) new CfnOutput(this, 'JoblineApiUrl', { value: this.builtApi.url, description: `${OUTPUT_MARKER}api (jobline's HTTP API)` });

@@ -13,7 +13,7 @@ import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ENV, queueUrlVariable } from '../shared/config';
 import { ROUTES } from '../shared/api/routes';
-import { JoblineFunction } from './jobline-function';
+import { JoblineFunction, type FunctionObservability } from './jobline-function';
 import { jobRecordsOnly } from './table-access';
 import { LIST_INDEX } from '../shared/store/job-record';
 
@@ -31,6 +31,7 @@ export interface JobsApiProps {
   logRetention: RetentionDays;
   logLevel: string;
   faultInjection?: boolean;
+  observability?: FunctionObservability;
 }
 
 export class JobsApi extends Construct {
@@ -55,6 +56,7 @@ export class JobsApi extends Construct {
       memorySize: 512,
       logRetention: props.logRetention,
       faultInjection: props.faultInjection,
+      observability: props.observability,
       environment,
     });
     // Least privilege: create, read, retry and cancel job records (and no other item of the table), send to

@@ -124,7 +124,16 @@ export async function processBatch(records: readonly SQSRecord[], invocation: In
     if (handlerDeadline - now() < MIN_HANDLER_MS)
       return { kind: 'retry', reason: 'too little time left in the invocation to start the job', mayFail: false, delaySeconds: 0, binding };
     const attempt = Number(item.record.attributes.ApproximateReceiveCount) || 1;
-    const log = deps.log.child({ jobId: message.jobId, type: type.name, attempt, generation: message.gen, messageId: item.record.messageId });
+    // With tracing on, SQS carries the submit's X-Ray trace header: logging it joins the job's lines to its trace.
+    const trace = item.record.attributes.AWSTraceHeader;
+    const log = deps.log.child({
+      jobId: message.jobId,
+      type: type.name,
+      attempt,
+      generation: message.gen,
+      messageId: item.record.messageId,
+      ...(trace ? { traceHeader: trace } : {}),
+    });
     return { binding, payload: parsed.data, ctx: { jobId: message.jobId, type: type.name, attempt, deadline: handlerDeadline, tableName: deps.store.tableName, log } };
   };
 

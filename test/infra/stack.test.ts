@@ -144,12 +144,19 @@ describe('workers', () => {
       [ENV.backoffMaxSeconds]: String(q.backoff.maxSeconds),
       [ENV.workerConcurrency]: String(Math.min(q.batchSize, 10)),
       [ENV.logLevel]: 'info',
+      [ENV.metricsNamespace]: 'Jobline',
     });
   });
 
   it('gives the API function the table, the retention and every job queue URL', () => {
     const api = apiFunctionOf(s.json);
-    const expected: Record<string, unknown> = { [ENV.tableName]: { Ref: tableId() }, [ENV.retentionDays]: '30', [ENV.sweepAfterSeconds]: '300', [ENV.logLevel]: 'info' };
+    const expected: Record<string, unknown> = {
+      [ENV.tableName]: { Ref: tableId() },
+      [ENV.retentionDays]: '30',
+      [ENV.sweepAfterSeconds]: '300',
+      [ENV.logLevel]: 'info',
+      [ENV.metricsNamespace]: 'Jobline',
+    };
     for (const name of typeNames) expected[queueUrlVariable(name)] = { Ref: workerOf(s.json, name).queueId };
     expect(props(api.functionId).Environment.Variables).toEqual(expected);
   });
