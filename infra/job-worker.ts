@@ -236,6 +236,11 @@ export class JobWorker extends Construct implements IGrantable {
     return this.metric(METRIC.retried, options);
   }
 
+  /** Jobs cancelled before or while they ran (a cancelled running job whose handler finished stays SUCCEEDED). */
+  metricJobsCancelled(options: MetricOptions = {}): Metric {
+    return this.metric(METRIC.cancelled, options);
+  }
+
   /** Submits answered with an existing job, and deliveries of jobs already done: effects that did not happen twice. */
   metricDuplicatesAbsorbed(options: MetricOptions = {}): Metric {
     return this.metric(METRIC.duplicatesAbsorbed, options);

@@ -106,7 +106,7 @@ export interface JoblineProps {
   readonly dashboard?: boolean;
   /**
    * The CloudWatch namespace of the API's and workers' metrics (JobsSubmitted, JobsSucceeded, JobsFailed,
-   * JobsRetried, DuplicatesAbsorbed, QueueWait, RunDuration; dimension JobType), written as EMF log lines.
+   * JobsRetried, JobsCancelled, DuplicatesAbsorbed, QueueWait, RunDuration; dimension JobType), written as EMF log lines.
    * @default 'Jobline'
    */
   readonly metricsNamespace?: string;

@@ -7,6 +7,7 @@
 import { reasonOf } from '../errors';
 import { isJobId, jobIdForKey } from '../jobs/job-id';
 import type { Logger } from '../log';
+import { METRIC } from '../metrics';
 import { InvalidCursorError, MAX_LIST_LIMIT, type ListPage } from '../store/job-list';
 import type { JobRecord } from '../store/job-record';
 import { JOB_STATUSES, type JobStatus } from '../store/job-states';
@@ -19,11 +20,13 @@ export type LifecycleOutcome =
   | { kind: 'conflict'; job: JobRecord; reason: string };
 
 /** Transitions `cancel` and `request cancel` (job-states.ts). */
-export async function cancelJob(deps: Pick<SubmissionDeps, 'store' | 'log'>, jobId: string, owner: string): Promise<LifecycleOutcome> {
+export async function cancelJob(deps: Pick<SubmissionDeps, 'store' | 'log' | 'metrics'>, jobId: string, owner: string): Promise<LifecycleOutcome> {
   if (!isJobId(jobId)) return { kind: 'unknown_job' };
   const outcome = await deps.store.cancel(jobId, owner);
   if (outcome.cancelled) {
     deps.log.info(outcome.cancelled.status === 'CANCELLED' ? 'job cancelled' : 'cancel requested: the job is running', { jobId, type: outcome.cancelled.type });
+    // A running job is counted by its worker, when it stops (or not at all, if its handler finishes).
+    if (outcome.cancelled.status === 'CANCELLED') deps.metrics?.count(METRIC.cancelled, outcome.cancelled.type);
     return { kind: 'done', job: outcome.cancelled };
   }
   if (!outcome.current) return { kind: 'unknown_job' };

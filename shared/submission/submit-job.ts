@@ -67,7 +67,7 @@ export interface SubmissionDeps {
   retentionDays: number;
   /** When the sweeper first looks at a new job that is not finished by then (it sends lost messages again). */
   sweepAfterSeconds: number;
-  /** Counts JobsSubmitted and DuplicatesAbsorbed (shared/metrics.ts); the caller flushes them. */
+  /** Counts JobsSubmitted, DuplicatesAbsorbed and cancels of waiting jobs (shared/metrics.ts); the caller flushes them. */
   metrics?: Metrics;
   now?: () => number;
 }

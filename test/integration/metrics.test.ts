@@ -1,6 +1,6 @@
 // The functions' CloudWatch metrics, as the local runtime runs them: the API and the workers write EMF
 // lines (shared/metrics.ts) that count what happened to each job type (submitted, duplicates absorbed,
-// succeeded, failed) and time the queue wait (after a job's delay, not including it) and the run.
+// succeeded, failed, cancelled) and time the queue wait (after a job's delay, not including it) and the run.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -94,5 +94,14 @@ describe('metrics', () => {
     expect(values('transfer', 'RunDuration')).toHaveLength(1);
     expect(values('webhook', 'RunDuration')).toHaveLength(2);
     for (const line of emf) expect(line._aws.CloudWatchMetrics[0]).toMatchObject({ Namespace: 'Jobline', Dimensions: [['JobType']] });
+  });
+
+  it('counts a cancel of a waiting job where it happens, in the API', async () => {
+    const waiting = await submit('webhook', { url: `${receiver.url}/ok`, body: {} }, {}, '?delay=600');
+    const response = await fetch(`${runtime.apiUrl}/jobs/${waiting.jobId}/cancel`, { method: 'POST' });
+    expect(response.status).toBe(200);
+    expect(((await response.json()) as { status: string }).status).toBe('CANCELLED');
+    await until(() => sum('webhook', 'JobsCancelled') >= 1, 'the cancel');
+    expect(sum('webhook', 'JobsCancelled')).toBe(1);
   });
 });
