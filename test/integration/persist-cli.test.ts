@@ -10,6 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { PACKAGE_ROOT } from '../../infra/paths';
 import { freePort } from '../../local/emulators/free-port';
 import { DYNAMODB_STATE_FILE, SQS_STATE_FILE } from '../../local/persist';
+import { joblineCommand } from '../support/jobline-cli';
 import { processesInGroup } from '../support/processes';
 
 const dirs: string[] = [];
@@ -42,7 +43,7 @@ interface Running {
 /** `npm start -- <args>` on free ports; resolves once the API is up. */
 async function start(args: string[]): Promise<Running> {
   const ports = [await freePort(), await freePort(), await freePort()];
-  const child = spawn('npx', ['tsx', 'cli/bin.ts', 'dev', '--port', String(ports[0]), '--dynamodb-port', String(ports[1]), '--sqs-port', String(ports[2]), ...args], {
+  const child = spawn(...joblineCommand(['dev', '--port', String(ports[0]), '--dynamodb-port', String(ports[1]), '--sqs-port', String(ports[2]), ...args]), {
     cwd: PACKAGE_ROOT,
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -53,7 +54,8 @@ async function start(args: string[]): Promise<Running> {
   let output = '';
   child.stdout.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  // 'close', not 'exit': it comes once the output pipes are drained too, so output() then holds every line.
+  const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
   await expect
     .poll(() => /API: (http:\/\/\S+)/.exec(output)?.[1] ?? (child.exitCode !== null ? `exited: ${output}` : undefined), { timeout: 120_000, interval: 250 })
     .toMatch(/^http:/);
@@ -62,8 +64,9 @@ async function start(args: string[]): Promise<Running> {
     api: /API: (http:\/\/\S+)/.exec(output)![1]!,
     output: () => output,
     stop: async () => {
+      // To the whole process group, as Ctrl-C in a terminal does.
       process.kill(-pgid, 'SIGINT');
-      await exited;
+      await closed;
       await expect.poll(() => processesInGroup(pgid), { timeout: 10_000, interval: 200 }).toEqual([]);
     },
   };
@@ -78,7 +81,7 @@ describe('npm start --persist, --env-file', () => {
     // is unit-tested.)
     const envFile = path.join(tempDir('jobline-persist-cli-bad-'), 'bad.env');
     writeFileSync(envFile, 'GOOD=1\nTOKEN "s3cr3t-value"\n');
-    const child = spawn('npx', ['tsx', 'cli/bin.ts', 'dev', '--port', '0', '--dynamodb-port', '0', '--sqs-port', '0', '--env-file', envFile], {
+    const child = spawn(...joblineCommand(['dev', '--port', '0', '--dynamodb-port', '0', '--sqs-port', '0', '--env-file', envFile]), {
       cwd: PACKAGE_ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: env(),

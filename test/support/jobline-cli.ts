@@ -18,6 +18,11 @@ const run = promisify(execFile);
 // tsx by path, so that the bin also runs from directories without node_modules.
 const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 const BIN = path.join(PACKAGE_ROOT, 'cli/bin.ts');
+/**
+ * The command line that runs `jobline <args>`: node itself with tsx as a loader, not `npx tsx`, so that a
+ * signal reaches jobline directly rather than through npm's and tsx's relaying parents.
+ */
+export const joblineCommand = (args: readonly string[]): [string, string[]] => [process.execPath, ['--import', TSX, BIN, ...args]];
 
 export interface CliResult {
   code: number;
@@ -28,7 +33,7 @@ export interface CliResult {
 /** Runs `jobline <args>`; resolves with its exit code and output (never rejects on a non-zero exit). Standard input is not a terminal. */
 export async function jobline(args: readonly string[], env: NodeJS.ProcessEnv = {}, cwd = PACKAGE_ROOT): Promise<CliResult> {
   try {
-    const { stdout, stderr } = await run(process.execPath, ['--import', TSX, BIN, ...args], { cwd, env: { ...process.env, NO_COLOR: '1', ...env }, timeout: 120_000 });
+    const { stdout, stderr } = await run(...joblineCommand(args), { cwd, env: { ...process.env, NO_COLOR: '1', ...env }, timeout: 120_000 });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code: number | string; stdout: string; stderr: string };
@@ -56,16 +61,12 @@ export async function startJoblineDev(): Promise<RunningDev> {
   const runtimeFile = path.join(dir, 'runtime.json');
   const env = { JOBLINE_RUNTIME_FILE: runtimeFile };
   const ports = [await freePort(), await freePort(), await freePort()];
-  const child = spawn(
-    process.execPath,
-    ['--import', TSX, BIN, 'dev', '--port', String(ports[0]), '--dynamodb-port', String(ports[1]), '--sqs-port', String(ports[2]), '--no-watch'],
-    {
-      cwd: PACKAGE_ROOT,
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, ...env, AWS_ENDPOINT_URL: '', AWS_ENDPOINT_URL_DYNAMODB: '', AWS_ENDPOINT_URL_SQS: '', JOBLINE_LOG_DIR: path.join(dir, 'logs') },
-    },
-  );
+  const child = spawn(...joblineCommand(['dev', '--port', String(ports[0]), '--dynamodb-port', String(ports[1]), '--sqs-port', String(ports[2]), '--no-watch']), {
+    cwd: PACKAGE_ROOT,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env, AWS_ENDPOINT_URL: '', AWS_ENDPOINT_URL_DYNAMODB: '', AWS_ENDPOINT_URL_SQS: '', JOBLINE_LOG_DIR: path.join(dir, 'logs') },
+  });
   let output = '';
   child.stdout.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr.on('data', (d: Buffer) => (output += d.toString()));
