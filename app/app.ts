@@ -14,6 +14,8 @@ export interface AppOptions extends JoblineStackProps {
   stackName?: string;
   /** Run CloudFormation's template validation during synth (slow; on by default in the CLI). */
   validateTemplates?: boolean;
+  /** Extra CDK context for the app (e.g. `aws:cdk:bundling-stacks: []` for tests that read no function code). */
+  context?: Record<string, unknown>;
 }
 
 /** The app's settings from CDK context, checked (infra/context.ts): a typo is an error, not a default. */
@@ -32,10 +34,10 @@ export function contextOptions(app: App, jobTypes: readonly { name: string }[] =
   };
 }
 
-export function buildApp(options: AppOptions = {}): { app: App; stack: JoblineStack } {
+export function buildApp({ context, ...options }: AppOptions = {}): { app: App; stack: JoblineStack } {
   const app = new App({
     // The local runtime finds each function's bundled code through this metadata (the CLI sets it too).
-    context: { 'aws:cdk:enable-asset-metadata': true },
+    context: { 'aws:cdk:enable-asset-metadata': true, ...context },
     ...(options.outdir ? { outdir: options.outdir } : {}),
     ...(options.validateTemplates === false ? { builtinCloudFormationValidation: false } : {}),
   });

@@ -9,7 +9,7 @@ let synthError: unknown;
 let report: ValidationReport;
 
 beforeAll(() => {
-  built = buildTestApp();
+  built = buildTestApp({ bundle: false });
   new Queue(built.stack, 'Careless', { encryption: QueueEncryption.UNENCRYPTED });
   try {
     built.app.synth();

@@ -13,12 +13,14 @@ import { transfer, transferType } from '../../app/jobs/transfer/handler';
 import { webhook } from '../../app/jobs/webhook/handler';
 import { Jobline } from '../../infra/jobline';
 import { queueUrlVariable } from '../../shared/config';
+import { NO_BUNDLING } from '../support/cdk-synth';
 
 const outdirs: string[] = [];
-function newStack(): { app: App; stack: Stack } {
+/** A consumer's stack; `bundle: false` (NO_BUNDLING) where a test reads no function code. */
+function newStack({ bundle }: { bundle: boolean }): { app: App; stack: Stack } {
   const outdir = mkdtempSync(path.join(tmpdir(), 'jobline-construct-'));
   outdirs.push(outdir);
-  const app = new App({ outdir, context: { 'aws:cdk:enable-asset-metadata': true } });
+  const app = new App({ outdir, context: { 'aws:cdk:enable-asset-metadata': true, ...(bundle ? {} : NO_BUNDLING) } });
   return { app, stack: new Stack(app, 'Consumer') };
 }
 afterAll(() => outdirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
@@ -39,7 +41,7 @@ describe('a stack with two job types, a bucket granted to one, and a producer fu
   let outdir: string;
 
   beforeAll(() => {
-    const { app, stack } = newStack();
+    const { app, stack } = newStack({ bundle: true });
     const jobs = new Jobline(stack, 'Jobs');
     const transfers = jobs.addJobType(transfer);
     const webhooks = jobs.addJobType(webhook, { overrides: { batchSize: 5 } });
@@ -101,7 +103,7 @@ describe('a stack with two job types, a bucket granted to one, and a producer fu
 
 describe('options', () => {
   it('api: false and alarms: false leave them out; a bring-your-own table is used as it is', () => {
-    const { stack } = newStack();
+    const { stack } = newStack({ bundle: false });
     const own = new Jobline(stack, 'Shared', { alarms: false }).table;
     const jobs = new Jobline(stack, 'Jobs', { api: false, alarms: false, table: own });
     jobs.addJobType(transfer);
@@ -113,7 +115,7 @@ describe('options', () => {
   }, 120_000);
 
   it('refuses what it cannot deploy, saying what was given', () => {
-    const { stack } = newStack();
+    const { stack } = newStack({ bundle: false });
     expect(() => new Jobline(stack, 'Short', { retention: Duration.days(3) })).toThrow('retention must be whole days, at least 14 (how long a DLQ keeps a message) (given 3 days)');
     expect(() => new Jobline(stack, 'Fast', { sweepInterval: Duration.seconds(10) })).toThrow(
       "sweepInterval must be at least 1 minute, EventBridge's shortest rate (given 10 seconds)",
@@ -129,7 +131,7 @@ describe('options', () => {
   });
 
   it('accepts unresolved tokens without comparing them', () => {
-    const { stack } = newStack();
+    const { stack } = newStack({ bundle: false });
     const days = new CfnParameter(stack, 'RetentionDays', { type: 'Number' }).valueAsNumber;
     const minutes = new CfnParameter(stack, 'SweepMinutes', { type: 'Number' }).valueAsNumber;
     const jobs = new Jobline(stack, 'Jobs', { retention: Duration.days(days), sweepInterval: Duration.minutes(minutes), sweepAfter: Duration.seconds(minutes) });

@@ -10,7 +10,7 @@ import { asList, buildTestApp, resourcesOfType, roleStatements, synthesize, targ
 let s: Synthesized;
 let built: BuiltApp;
 beforeAll(() => {
-  built = buildTestApp();
+  built = buildTestApp({ bundle: false });
   s = synthesize(built);
 });
 afterAll(() => built?.cleanup());

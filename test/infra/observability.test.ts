@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { transfer } from '../../app/jobs/transfer/handler';
 import { webhook } from '../../app/jobs/webhook/handler';
 import { Jobline, type JoblineProps } from '../../infra/jobline';
-import { buildTestApp, synthesize } from '../support/cdk-synth';
+import { buildTestApp, NO_BUNDLING, synthesize } from '../support/cdk-synth';
 
 const outdirs: string[] = [];
 afterAll(() => outdirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
@@ -18,7 +18,8 @@ afterAll(() => outdirs.forEach((dir) => rmSync(dir, { recursive: true, force: tr
 function synth(props: JoblineProps = {}) {
   const outdir = mkdtempSync(path.join(tmpdir(), 'jobline-observability-'));
   outdirs.push(outdir);
-  const stack = new Stack(new App({ outdir }), 'Shop');
+  // No function code is read here: bundling is skipped (NO_BUNDLING).
+  const stack = new Stack(new App({ outdir, context: NO_BUNDLING }), 'Shop');
   const jobs = new Jobline(stack, 'Jobs', props);
   const workers = { transfer: jobs.addJobType(transfer), webhook: jobs.addJobType(webhook) };
   const template = Template.fromStack(stack);
@@ -85,7 +86,7 @@ describe('tracing', () => {
   });
 
   it('turns on active X-Ray tracing of the API and every worker, and passes cdk-nag', () => {
-    const built = buildTestApp({ tracing: true });
+    const built = buildTestApp({ tracing: true, bundle: false });
     try {
       const { template } = synthesize(built);
       const traced = Object.entries(template.findResources('AWS::Lambda::Function', { Properties: { TracingConfig: { Mode: 'Active' } } }));

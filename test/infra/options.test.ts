@@ -10,7 +10,7 @@ let s: Synthesized;
 let built: BuiltApp;
 
 beforeAll(() => {
-  built = buildTestApp({ authorization: 'none', queueOverrides: { webhook: { batchSize: 3, maxReceiveCount: 2 } } });
+  built = buildTestApp({ bundle: false, authorization: 'none', queueOverrides: { webhook: { batchSize: 3, maxReceiveCount: 2 } } });
   s = synthesize(built);
 });
 
@@ -74,6 +74,6 @@ describe('queueOverrides', () => {
 describe('queueOverrides that AWS would refuse', () => {
   // Checked before the job type's resources are made (the first type in the list, so nothing is bundled).
   it('fail when the stack is built, naming the job type and the problem', () => {
-    expect(() => buildTestApp({ queueOverrides: { transfer: { batchSize: 11 } } })).toThrow('job type "transfer": a FIFO queue takes batchSize 1-10');
+    expect(() => buildTestApp({ bundle: false, queueOverrides: { transfer: { batchSize: 11 } } })).toThrow('job type "transfer": a FIFO queue takes batchSize 1-10');
   });
 });
