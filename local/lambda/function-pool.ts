@@ -183,7 +183,9 @@ export class FunctionPool {
       this.stats.errors++;
       return { ok: false, kind: 'init', errorType: 'Runtime.InitError', errorMessage: String(error instanceof Error ? error.message : error), durationMs: Date.now() - started };
     }
-    const outcome = await this.run(env, event, started);
+    // The timeout counts from here, as Lambda's does: a cold start's init is not part of the invocation's
+    // time (it has a limit of its own), so the handler's deadline must not shrink by it either.
+    const outcome = await this.run(env, event, Date.now());
     if (outcome.ok || outcome.kind === 'error') this.release(env);
     else this.discard(env);
     return outcome;
