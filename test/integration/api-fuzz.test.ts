@@ -297,7 +297,8 @@ const GENERATORS: [number, Generator][] = [
         ],
         ['invalid escape', () => compact.replace(/":"/, `":"${r.pick(['\\x41', '\\u12zz', '\\q', '\\u{41}', '\\U0041', '\\ '])}`)],
         ['missing colon', () => compact.replace(':', ' ')],
-        ['missing comma', () => compact.replace(/,(?=")/, ' ')],
+        // Between members, never inside a string (a value ending in a comma would leave valid JSON); one member gets a second.
+        ['missing comma', () => `{${(entries.length > 1 ? entries : [...entries, ['extra', '1'] as const]).map(([k, v]) => `${q(k)}:${v}`).join(' ')}}`],
         ['mismatched bracket', () => `${compact.slice(0, -1)}]`],
         ['wrapped in parentheses', () => `(${compact})`],
         ['two documents', () => `${compact}\n${compact}`],
