@@ -8,6 +8,7 @@ import { copyFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { build } from 'esbuild';
 import { PACKAGE_ROOT } from '../infra/paths';
+import { PACKAGE_BUNDLE_OPTIONS } from './package-bundle-options';
 
 const dist = path.join(PACKAGE_ROOT, 'dist');
 rmSync(dist, { recursive: true, force: true });
@@ -26,12 +27,8 @@ await build({
     'runtime/lambda-credentials': 'shared/aws/lambda-credentials.ts',
   },
   outdir: dist,
-  bundle: true,
+  ...PACKAGE_BUNDLE_OPTIONS,
   splitting: true,
-  format: 'esm',
-  platform: 'node',
-  target: 'node20',
-  packages: 'external',
   chunkNames: 'chunk-[hash]',
   logLevel: 'warning',
 });

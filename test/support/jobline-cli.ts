@@ -12,6 +12,7 @@ import { pathToFileURL } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { PACKAGE_ROOT } from '../../infra/paths';
+import { PACKAGE_BUNDLE_OPTIONS } from '../../scripts/package-bundle-options';
 import { freePort } from '../../local/emulators/free-port';
 import { processesInGroup } from './processes';
 
@@ -27,9 +28,9 @@ export const joblineCommand = (args: readonly string[]): [string, string[]] => [
 
 let bundled: string | undefined;
 /**
- * cli/bin.ts bundled once per test process, as the package build bundles it (scripts/build-package.ts:
- * ESM, dependencies left as imports): an operator command then starts in half the time it takes through
- * tsx, which loads and transforms every module at each start. It sits one directory below the package root,
+ * cli/bin.ts bundled once per test process, as the package build bundles it (PACKAGE_BUNDLE_OPTIONS): an
+ * operator command then starts in half the time it takes through tsx, which loads and transforms every
+ * module at each start. It sits one directory below the package root,
  * as dist/cli.js does, so that it finds the package's files the same way: in .jobline/ (ignored by git, like
  * cdk.out), written under a temporary name and renamed, so that a reader never sees half a file.
  */
@@ -37,7 +38,7 @@ function bundledBin(): string {
   if (bundled) return bundled;
   const file = path.join(PACKAGE_ROOT, '.jobline', 'test-cli.mjs');
   const partial = `${file}.${process.pid}.tmp`;
-  buildSync({ entryPoints: [BIN], outfile: partial, bundle: true, format: 'esm', platform: 'node', target: 'node20', packages: 'external', logLevel: 'warning' });
+  buildSync({ ...PACKAGE_BUNDLE_OPTIONS, entryPoints: [BIN], outfile: partial, logLevel: 'warning' });
   renameSync(partial, file);
   return (bundled = file);
 }
