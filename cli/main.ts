@@ -17,6 +17,7 @@ import type { SubmitOptions } from './commands/submit';
 import type { StatsOptions } from './commands/stats';
 import type { ConfirmedOptions, PeekOptions } from './commands/dlq';
 import type { DashboardOptions } from './commands/dashboard';
+import type { PlanOptions } from './commands/plan';
 
 type JsonOption = { json?: boolean };
 
@@ -78,7 +79,9 @@ async function withTarget(command: Command, run: (target: Target) => Promise<num
 export function buildProgram(): Command {
   const version = (JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
   const program = new Command('jobline')
-    .description('jobline: asynchronous jobs on AWS. Run the stack locally (dev), scaffold job types (new), and operate it: jobs, submit, stats, dlq, dashboard.')
+    .description(
+      'jobline: asynchronous jobs on AWS. Run the stack locally (dev), scaffold job types (new), and operate it: jobs, submit, stats, dlq, dashboard; and plan capacity (plan).',
+    )
     .version(version, '-v, --version', "jobline's version")
     .helpOption('-h, --help', 'this help')
     .addOption(new Option('--stack <name>', 'a deployed stack instead of the local jobline dev'))
@@ -212,6 +215,20 @@ export function buildProgram(): Command {
     .action((options: DashboardOptions, command: Command) =>
       withTarget(command, async (t) => (await import('./commands/dashboard')).dashboard(t, options, { port: command.getOptionValueSource('port') === 'cli' })),
     );
+
+  program
+    .command('plan')
+    .description('capacity plan: what a workload needs of the stack as synthesized (concurrency, waits, bursts, retries, requests, a monthly bill), with warnings')
+    .argument('<workload>', 'the workload file (JSON: per job type arrivals/s, burst, handler duration p50/p99, payload size, duplicate and failure rates)')
+    .option('--app <dir>', 'the cloud assembly to plan (what npx cdk synth or jobline dev wrote)', 'cdk.out')
+    .addOption(jsonOption())
+    .addHelpText(
+      'after',
+      `\nReads files only (no AWS, no running stack); --stack names the stack of the assembly when it has several.\nExit 1 when a job type does not keep up with its workload. The model and the workload file: docs/planner.md\n\nExamples:\n  jobline plan workload.json\n  jobline plan workload.json --app cdk.out --json\n${EXIT_CODES}`,
+    )
+    .action(async (workload: string, options: PlanOptions, command: Command) => {
+      process.exitCode = (await import('./commands/plan')).plan(workload, options, command.optsWithGlobals<TargetOptions>().stack);
+    });
 
   // Every command: usage errors exit 2 (commander's default is 1), help and version 0.
   const configure = (command: Command) => {
