@@ -17,6 +17,7 @@ import { startDynamoDbLocal } from '../local/emulators/dynamodb-local';
 import { startSqsEmulator } from '../local/emulators/sqs';
 import { BATCH_CLIENTS, BATCH_JOBS, runApiBench, type ApiResult } from './api';
 import { delayRows, listRows, measureDelaysOnLocalRuntime, runListBench } from './lifecycle';
+import { measurePlannerError, plannerRows } from './planner';
 import { benchDynamoClient } from './clients';
 import { coldDetails, coldRows, measureColdStart, type ColdStartResult } from './cold-start';
 import { joblineDesign, powertoolsDesign } from './designs';
@@ -242,6 +243,8 @@ async function main() {
     const list = await runListBench(benchDynamoClient(), [1000, LIST_JOBS], progress);
     progress('lifecycle: delayed jobs on the local runtime...');
     const delays = await measureDelaysOnLocalRuntime(dynamodb.endpoint, { jobs: DELAY_JOBS, delaySeconds: 5 });
+    progress('capacity planner: a planned workload on the local runtime (`npx tsx bench/planner.ts` runs this part alone)...');
+    const planner = await measurePlannerError(dynamodb.endpoint);
 
     const rows = [
       ...results.flatMap(workerRows),
@@ -249,6 +252,7 @@ async function main() {
       ...apiRows(api),
       ...listRows(list),
       ...('skipped' in delays ? [{ benchmark: 'delayed jobs', metric: 'call after its run time', jobline: `skipped: ${delays.skipped}` }] : delayRows(delays)),
+      ...plannerRows(planner),
     ];
     const minutes = ((performance.now() - started) / 60_000).toFixed(1);
     const machine = `${availableParallelism()} cores (${cpus()[0]?.model.trim() ?? 'unknown CPU'}), Node ${process.version}`;
