@@ -152,7 +152,9 @@ export function planJobType(workload: JobTypeWorkload, settings: PlanSettings): 
       `${t}: the queue does not keep up: ${fmt(recordsPerSecond)} records/s arrive and ${c} concurrent batches of ${b} take at most ${fmt(capacityPerSecond)}/s; raise maxConcurrency to at least ${Math.ceil((recordsPerSecond * full.mean) / b / 0.8)} (80% busy) or make the handler faster`,
     );
   } else if (plan.utilisation > 0.8) {
-    warnings.push(`${t}: ${Math.round(plan.utilisation * 100)}% of maxConcurrency (${c}) is busy on average: waits grow fast above 80%, and a burst has little room`);
+    warnings.push(
+      `${t}: ${Math.round(plan.utilisation * 100)}% of maxConcurrency (${c}) is busy on average: waits grow fast above 80%, and a burst has little room; maxConcurrency ${Math.ceil(offered / 0.7)} would make it 70%`,
+    );
   }
   if (settings.fifo && plan.lambdaConcurrency.p99 > 1)
     warnings.push(`${t}: a FIFO queue runs one batch per message group at a time: these figures hold only with at least ${Math.ceil(plan.lambdaConcurrency.p99)} active groups`);
