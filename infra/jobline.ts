@@ -240,7 +240,7 @@ export class Jobline extends Construct {
     if (!entry) throw new Error(`job type "${job.name}": the module that defines it is unknown; pass { entry: '<file that exports it>' }`);
 
     const queue = resolveQueueOptions({ ...job.queue, ...options.overrides, backoff: { ...job.queue.backoff, ...options.overrides?.backoff }, fifo: job.queue.fifo });
-    const problems = validateJobType(job.name, queue, job.groupKey !== undefined);
+    const problems = validateJobType(job.name, queue, job.groupKey !== undefined, job.tenantKey !== undefined);
     if (problems.length > 0) throw new Error(`job type "${job.name}": ${problems.join('; ')}`);
 
     const alarms = this.props.alarms === false ? undefined : (this.props.alarms ?? {});

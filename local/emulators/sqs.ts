@@ -1,6 +1,6 @@
 /**
  * SQS emulated in this process by the npm package local-aws-sqs 2.0.2 (AWS JSON and query protocols),
- * loaded with three fixes so that it behaves as SQS does where jobline depends on it. Each fix is a
+ * loaded with four fixes so that it behaves as SQS does where jobline depends on it. Each fix is a
  * literal replacement in the package's code; if the package changes, loading fails loudly instead of
  * silently running unpatched (the version is pinned in package.json).
  *
@@ -11,6 +11,8 @@
  *    group is in flight; the emulator did. (The local poller also runs each group in order, in one lane.)
  * 3. A long poll with MaxNumberOfMessages > 1 waited the full WaitTimeSeconds unless the batch filled;
  *    SQS answers as soon as it has messages.
+ * 4. No fair queues: a standard queue's messages with a MessageGroupId were handed out oldest first
+ *    whatever their group; SQS serves quiet groups before noisy ones (FAIR_QUEUE_* below).
  *
  *
  * Added for `jobline dev --persist` (local/persist.ts): the emulator holds everything in memory, so each
@@ -50,6 +52,14 @@ interface LocalAwsSqs {
   createRequestHandler(options: Record<string, unknown>): { requestHandler: (req: unknown, res: unknown) => void; service: { Queues: PatchedQueue[] } };
 }
 
+/**
+ * SQS fair queues (July 2025): on a standard queue whose messages carry a MessageGroupId, a group is noisy
+ * when it holds more than about 10% of the queue's in-flight messages while 30 or more are in flight, and
+ * SQS hands out the quiet groups' messages first. The emulator applies that rule as documented.
+ */
+export const FAIR_QUEUE_MIN_IN_FLIGHT = 30;
+export const FAIR_QUEUE_NOISY_SHARE = 0.1;
+
 const PATCHES: { why: string; find: string; replace: string }[] = [
   {
     why: 'a visibility change is not a receive',
@@ -57,11 +67,20 @@ const PATCHES: { why: string; find: string; replace: string }[] = [
     replace: 'let n=Number(t.record.attributes.ApproximateReceiveCount)+(i?0:1);t.record.attributes.ApproximateReceiveCount=String(n),!i&&n==1&&(',
   },
   {
-    why: 'FIFO group lock, and a long poll answers once it has messages',
+    why: 'FIFO group lock, fair queues, and a long poll answers once it has messages',
     find: 'for(let y of S(this,E))if(!y.delayed){if(y.visible){l(this,D,Wt).call(this,y,i);let f=ke({},y);f.record=ke({},f.record),f.record.attributes=ke({},f.record.attributes),r.push(f)}if(r.length==e){clearInterval(c),clearTimeout(n),o();break}}',
     replace:
-      '{let g=new Set;if(this.FifoQueue)for(let z of S(this,E))!z.visible&&!z.delayed&&!r.some(q=>q.record.MessageId==z.record.MessageId)&&g.add(z.record.attributes.MessageGroupId);' +
-      'for(let y of S(this,E))if(!y.delayed){if(y.visible&&!g.has(y.record.attributes.MessageGroupId)){l(this,D,Wt).call(this,y,i);let f=ke({},y);f.record=ke({},f.record),f.record.attributes=ke({},f.record.attributes),r.push(f)}if(r.length==e){clearInterval(c),clearTimeout(n),o();break}}' +
+      '{let g=new Set,L=S(this,E);if(this.FifoQueue)for(let z of L)!z.visible&&!z.delayed&&!r.some(q=>q.record.MessageId==z.record.MessageId)&&g.add(z.record.attributes.MessageGroupId);' +
+      // Fair queues (standard queues with message groups): with 30 or more messages in flight, a group holding
+      // more than 10% of them is noisy, and the other groups' messages are handed out first.
+      'else{let m=new Map,T=0,N=new Set;for(let z of L)if(!z.visible&&!z.delayed){T++;let k=z.record.attributes.MessageGroupId;k!==void 0&&m.set(k,(m.get(k)||0)+1)}' +
+      'if(T>=' +
+      FAIR_QUEUE_MIN_IN_FLIGHT +
+      ')for(let[k,v]of m)v>T*' +
+      FAIR_QUEUE_NOISY_SHARE +
+      '&&N.add(k);' +
+      'N.size>0&&(L=[...L.filter(y=>!N.has(y.record.attributes.MessageGroupId)),...L.filter(y=>N.has(y.record.attributes.MessageGroupId))])}' +
+      'for(let y of L)if(!y.delayed){if(y.visible&&!g.has(y.record.attributes.MessageGroupId)){l(this,D,Wt).call(this,y,i);let f=ke({},y);f.record=ke({},f.record),f.record.attributes=ke({},f.record.attributes),r.push(f)}if(r.length==e){clearInterval(c),clearTimeout(n),o();break}}' +
       'if(r.length>0){clearInterval(c),clearTimeout(n),o()}}',
   },
   {

@@ -105,6 +105,13 @@ export interface JobDeclaration<S extends Schema = Schema, K extends JobKind = J
   readonly queue: QueueOptions;
   /** FIFO only: the message group of a payload. Jobs of one group run one at a time, in order. */
   groupKey?(payload: Infer<S>): string;
+  /**
+   * Standard queues only: the tenant of a job, from its payload or its caller (the submitting identity), e.g.
+   * `tenantKey: (p) => p.customerId` or `tenantKey: (_, caller) => caller`. It becomes the message's
+   * MessageGroupId, which turns on SQS fair queues: a tenant with a backlog does not hold back the others'
+   * jobs (docs/fairness.md). Jobs of one tenant still run side by side; order is not kept.
+   */
+  tenantKey?(payload: Infer<S>, caller: string): string;
   /** The module that declared it (found at synth time, for the API's bundle); undefined inside a bundle. */
   readonly declaredIn?: string;
 }
@@ -115,6 +122,7 @@ export interface JobTypeSpec<S extends Schema, K extends JobKind> {
   schema: S;
   queue?: Partial<QueueOptions>;
   groupKey?(payload: Infer<S>): string;
+  tenantKey?(payload: Infer<S>, caller: string): string;
 }
 
 export type TransactionalHandler<S extends Schema, R> = (payload: Infer<S>, ctx: JobContext) => Promise<TransactionalOutcome<R>>;
@@ -155,11 +163,12 @@ export function defineJobType<S extends Schema, K extends JobKind, const N exten
 
 function declare<S extends Schema, K extends JobKind>(spec: JobTypeSpec<S, K>, declaredIn: string | undefined): JobDeclaration<S, K> {
   const queue = resolveQueueOptions(spec.queue);
-  const problems = validateJobType(spec.name, queue, spec.groupKey !== undefined);
+  const problems = validateJobType(spec.name, queue, spec.groupKey !== undefined, spec.tenantKey !== undefined);
   if (problems.length > 0) throw new Error(`job type "${spec.name}": ${problems.join('; ')}`);
   const declaration: JobDeclaration<S, K> = { name: spec.name, kind: spec.kind, schema: spec.schema, queue, ...(declaredIn ? { declaredIn } : {}) };
   const groupKey = spec.groupKey?.bind(spec);
-  return groupKey ? { ...declaration, groupKey } : declaration;
+  const tenantKey = spec.tenantKey?.bind(spec);
+  return { ...declaration, ...(groupKey ? { groupKey } : {}), ...(tenantKey ? { tenantKey } : {}) };
 }
 
 /**
@@ -234,7 +243,7 @@ const NAME = /^[a-z][a-z0-9-]{0,38}[a-z0-9]$/;
 const between = (value: number, min: number, max: number) => Number.isInteger(value) && value >= min && value <= max;
 
 /** The limits of SQS, Lambda and event source mappings, as a list of what is wrong (empty when fine). */
-export function validateJobType(name: string, q: QueueOptions, hasGroupKey: boolean): string[] {
+export function validateJobType(name: string, q: QueueOptions, hasGroupKey: boolean, hasTenantKey = false): string[] {
   const problems: string[] = [];
   if (!NAME.test(name)) problems.push('name must be 2-40 lower-case letters, digits or dashes, starting with a letter');
   if (!between(q.timeoutSeconds, 1, 900)) problems.push('timeoutSeconds must be 1-900');
@@ -253,6 +262,7 @@ export function validateJobType(name: string, q: QueueOptions, hasGroupKey: bool
     if (!between(q.batchSize, 1, 10)) problems.push('a FIFO queue takes batchSize 1-10');
     if (q.batchingWindowSeconds !== 0) problems.push('a FIFO queue takes no batching window');
     if (!hasGroupKey) problems.push('a FIFO job type needs a groupKey');
+    if (hasTenantKey) problems.push("tenantKey is for standard queues: a FIFO queue's groupKey already keeps each group's jobs apart");
   } else {
     if (!between(q.batchSize, 1, 10000)) problems.push('batchSize must be 1-10000');
     if (q.batchSize > 10 && q.batchingWindowSeconds < 1) problems.push('batchSize above 10 needs batchingWindowSeconds >= 1');

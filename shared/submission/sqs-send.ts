@@ -12,13 +12,13 @@ const clientOf = async (sqs: ClientSource) => (typeof sqs === 'function' ? await
 
 /** Sends with `sqs`, or with the client `sqs()` resolves to (the process's shared client is loaded lazily). */
 export function sqsSender(sqs: ClientSource): SendMessage {
-  return async (queue, body, fifo, delaySeconds) => {
+  return async (queue, body, group, delaySeconds) => {
     const client = await clientOf(sqs);
     await client.send(
       new SendMessageCommand({
         QueueUrl: queue.url,
         MessageBody: body,
-        ...(fifo ? { MessageGroupId: fifo.groupId, MessageDeduplicationId: fifo.deduplicationId } : {}),
+        ...(group ? { MessageGroupId: group.groupId, MessageDeduplicationId: group.deduplicationId } : {}),
         ...delayed(delaySeconds),
       }),
     );
@@ -38,7 +38,7 @@ export function sqsBatchSender(sqs: ClientSource): SendMessageBatch {
         Entries: entries.map((e) => ({
           Id: e.id,
           MessageBody: e.body,
-          ...(e.fifo ? { MessageGroupId: e.fifo.groupId, MessageDeduplicationId: e.fifo.deduplicationId } : {}),
+          ...(e.group ? { MessageGroupId: e.group.groupId, MessageDeduplicationId: e.group.deduplicationId } : {}),
           ...delayed(e.delaySeconds),
         })),
       }),

@@ -25,6 +25,7 @@ import { jsonShapeProblem } from '../jobs/json-shape';
 import { encodeMessage, encodeRecordMessage, MAX_MESSAGE_BYTES, MAX_SUBMIT_MESSAGE_BYTES } from '../jobs/message';
 import { payloadHash } from '../jobs/payload-hash';
 import { messageDelaySeconds, runAtProblem, submitTiming } from '../jobs/run-at';
+import { tenantGroupId } from '../jobs/tenant';
 import type { Logger } from '../log';
 import { METRIC, type Metrics } from '../metrics';
 import type { JobRecord } from '../store/job-record';
@@ -42,13 +43,22 @@ export interface QueueTarget {
  * Sends one message to a job type's queue (with the FIFO group and deduplication id on a FIFO queue, and a
  * delay of up to 15 minutes on a standard queue).
  */
-export type SendMessage = (queue: QueueTarget, body: string, fifo?: { groupId: string; deduplicationId: string }, delaySeconds?: number) => Promise<void>;
+/**
+ * A message's group: on a FIFO queue its order group and deduplication id; on a standard queue the job's
+ * tenant (SQS fair queues), with no deduplication.
+ */
+export interface MessageGroup {
+  groupId: string;
+  deduplicationId?: string;
+}
+
+export type SendMessage = (queue: QueueTarget, body: string, group?: MessageGroup, delaySeconds?: number) => Promise<void>;
 
 /** One message of a SendMessageBatch call; `id` is unique within the call. */
 export interface BatchEntry {
   id: string;
   body: string;
-  fifo?: { groupId: string; deduplicationId: string };
+  group?: MessageGroup;
   delaySeconds?: number;
 }
 
@@ -193,7 +203,8 @@ export function prepareJob(deps: SubmissionDeps, request: SubmitRequest): Prepar
   }
 
   const at = new Date(now).toISOString();
-  const groupId = type.queue.fifo ? type.groupKey!(payload) : undefined;
+  // FIFO: the order group; a standard queue with a tenant key: the tenant, for SQS fair queues.
+  const groupId = type.queue.fifo ? type.groupKey!(payload) : type.tenantKey ? tenantGroupId(type.tenantKey(payload, owner)) : undefined;
   const runAt = request.runAt !== undefined && request.runAt > now ? request.runAt : undefined;
   const timing = submitTiming(runAt, now, queue.fifo, deps.sweepAfterSeconds * 1000);
   const job: JobRecord = {
@@ -260,9 +271,9 @@ export async function recordJob(deps: Pick<SubmissionDeps, 'store'>, prepared: P
  * the job is recorded, and the sweeper sends it.
  */
 export async function sendJobMessage(deps: Pick<SubmissionDeps, 'send' | 'now'>, queue: QueueTarget, job: JobRecord, log: Logger): Promise<boolean> {
-  const { body, fifo, delaySeconds } = messageOf(queue, job, (deps.now ?? Date.now)());
+  const { body, group, delaySeconds } = messageOf(queue, job, (deps.now ?? Date.now)());
   try {
-    await deps.send(queue, body, fifo, delaySeconds);
+    await deps.send(queue, body, group, delaySeconds);
     return true;
   } catch (error) {
     log.warn("could not send the job's message; the sweeper will send it", { reason: reasonOf(error) });
@@ -270,11 +281,15 @@ export async function sendJobMessage(deps: Pick<SubmissionDeps, 'send' | 'now'>,
   }
 }
 
-/** A job's message as it is sent: its body (rebuilt from the record), FIFO group and deduplication id, or delay. */
+/** A job's message as it is sent: its body (rebuilt from the record), FIFO group and deduplication id or tenant, and delay. */
 export function messageOf(queue: QueueTarget, job: JobRecord, now: number): Omit<BatchEntry, 'id'> {
   return {
     body: encodeRecordMessage(job),
-    ...(queue.fifo ? { fifo: { groupId: job.groupId ?? job.jobId, deduplicationId: `${job.jobId}.${job.generation}` } } : {}),
+    ...(queue.fifo
+      ? { group: { groupId: job.groupId ?? job.jobId, deduplicationId: `${job.jobId}.${job.generation}` } }
+      : job.groupId !== undefined
+        ? { group: { groupId: job.groupId } }
+        : {}),
     ...(!queue.fifo && messageDelaySeconds(job.runAt, now) !== undefined ? { delaySeconds: messageDelaySeconds(job.runAt, now) } : {}),
   };
 }

@@ -14,7 +14,7 @@ export const sendToQueue: SweepDeps['send'] = async (queueUrl, body, options) =>
     new SendMessageCommand({
       QueueUrl: queueUrl,
       MessageBody: body,
-      ...(options.fifo ? { MessageGroupId: options.fifo.groupId, MessageDeduplicationId: options.fifo.deduplicationId } : {}),
+      ...(options.group ? { MessageGroupId: options.group.groupId, MessageDeduplicationId: options.group.deduplicationId } : {}),
       ...(options.delaySeconds ? { DelaySeconds: options.delaySeconds } : {}),
       ...(options.attributes
         ? { MessageAttributes: Object.fromEntries(Object.entries(options.attributes).map(([name, value]) => [name, { DataType: 'String', StringValue: value }])) }

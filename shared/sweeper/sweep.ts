@@ -17,7 +17,11 @@ export interface SweepDeps {
   store: SweepStore;
   types: SweepConfig;
   /** Sends a message to a queue (FIFO: with its group and deduplication id); with attributes for a DLQ copy. */
-  send(queueUrl: string, body: string, options: { fifo?: { groupId: string; deduplicationId: string }; attributes?: Record<string, string>; delaySeconds?: number }): Promise<void>;
+  send(
+    queueUrl: string,
+    body: string,
+    options: { group?: { groupId: string; deduplicationId?: string }; attributes?: Record<string, string>; delaySeconds?: number },
+  ): Promise<void>;
   log: Logger;
   now?: () => number;
 }
@@ -118,7 +122,7 @@ async function sweepOne(job: JobRecord, deps: SweepDeps, now: number, report: Sw
       return true;
     case 'resend': {
       if (!(await deps.store.markResent(job, decision.nextSweepAt))) return false;
-      await deps.send(type!.queueUrl, encodeRecordMessage(job), { fifo: fifoOf(job, type!, `s${(job.sweeps ?? 0) + 1}`), ...delayOf(job, type!, now) });
+      await deps.send(type!.queueUrl, encodeRecordMessage(job), { group: groupOf(job, type!, `s${(job.sweeps ?? 0) + 1}`), ...delayOf(job, type!, now) });
       report.resent++;
       log.warn('job made no progress: its message was sent again', { sweeps: (job.sweeps ?? 0) + 1 });
       return true;
@@ -126,7 +130,7 @@ async function sweepOne(job: JobRecord, deps: SweepDeps, now: number, report: Sw
     case 'enqueue': {
       if (!(await deps.store.enqueue(job, decision.nextSweepAt))) return false;
       // If this send is lost, the job is PENDING without a message: its next sweep sends it again.
-      await deps.send(type!.queueUrl, encodeRecordMessage(job), { fifo: fifoOf(job, type!, 'due'), ...delayOf(job, type!, now) });
+      await deps.send(type!.queueUrl, encodeRecordMessage(job), { group: groupOf(job, type!, 'due'), ...delayOf(job, type!, now) });
       report.enqueued++;
       log.info('scheduled job sent to its queue', { runAt: new Date(job.runAt ?? now).toISOString() });
       return true;
@@ -140,7 +144,7 @@ async function sweepOne(job: JobRecord, deps: SweepDeps, now: number, report: Sw
     case 'give-up': {
       // The DLQ copy first: a job is never FAILED without its message in the DLQ.
       await deps.send(type!.deadLetterQueueUrl, encodeRecordMessage(job), {
-        fifo: fifoOf(job, type!, 'given-up'),
+        group: groupOf(job, type!, 'given-up'),
         attributes: { 'jobline-reason': decision.reason, 'jobline-job-id': job.jobId, 'jobline-source': 'sweeper' },
       });
       if (!(await deps.store.giveUp(job, decision.reason))) return false;
@@ -157,6 +161,8 @@ function delayOf(job: JobRecord, type: SweepTypeConfig, now: number): { delaySec
   return seconds ? { delaySeconds: seconds } : {};
 }
 
-function fifoOf(job: JobRecord, type: SweepTypeConfig, suffix: string) {
-  return type.fifo ? { groupId: job.groupId ?? job.jobId, deduplicationId: `${job.jobId}.${job.generation}.${suffix}` } : undefined;
+/** FIFO: the job's group and a deduplication id for this send; a standard queue: the job's tenant, if it has one. */
+function groupOf(job: JobRecord, type: SweepTypeConfig, suffix: string) {
+  if (type.fifo) return { groupId: job.groupId ?? job.jobId, deduplicationId: `${job.jobId}.${job.generation}.${suffix}` };
+  return job.groupId !== undefined ? { groupId: job.groupId } : undefined;
 }

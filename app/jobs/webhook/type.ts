@@ -50,4 +50,7 @@ export const webhookType = defineJobType({
   kind: 'leased',
   schema: webhookPayload,
   queue: { batchSize: 10, timeoutSeconds: 30, maxConcurrency: 10 },
+  // The target's host is the tenant (SQS fair queues): one flooded or slow endpoint's backlog does not hold
+  // back the calls to the others.
+  tenantKey: (payload) => new URL(payload.url).host,
 });
