@@ -35,6 +35,8 @@ export interface JobWorkerProps {
   dashboardUrl?: string;
   faultInjection?: boolean;
   observability?: FunctionObservability;
+  /** The job type declares a tenant (tenantKey): its queue is a fair queue, with its metrics and an alarm. */
+  tenants?: boolean;
 }
 
 /** What each kind of job does to the table, and nothing more. */
@@ -56,6 +58,8 @@ const TABLE_ACCESS: Record<JobKind, (table: ITable) => PolicyStatement> = {
  */
 export class JobWorker extends Construct implements IGrantable {
   readonly jobTypeName: string;
+  /** The job type declares a tenant: its queue is a fair queue (metricNoisyTenants, metricOldestQuietTenantJobAge). */
+  readonly hasTenants: boolean;
   readonly grantPrincipal: IPrincipal;
   readonly queue: Queue;
   readonly deadLetterQueue: Queue;
@@ -67,6 +71,7 @@ export class JobWorker extends Construct implements IGrantable {
   constructor(scope: Construct, id: string, props: JobWorkerProps) {
     super(scope, id);
     this.jobTypeName = props.name;
+    this.hasTenants = props.tenants ?? false;
     this.metricsNamespace = props.observability?.metricsNamespace ?? DEFAULT_METRICS_NAMESPACE;
     const q = props.queue;
     const fifo = q.fifo
@@ -155,6 +160,21 @@ export class JobWorker extends Construct implements IGrantable {
         evaluationPeriods: 5,
         treatMissingData: TreatMissingData.NOT_BREACHING,
       }),
+      // A fair queue serves quiet tenants first; when even their oldest job waits this long, capacity is short for everyone.
+      ...(props.tenants
+        ? [
+            this.metricOldestQuietTenantJobAge().createAlarm(this, 'QuietTenantsWaitingAlarm', {
+              alarmDescription: this.describeAlarm(
+                `${props.name}: a job of a quiet tenant (not one with a backlog) has waited more than ${maxMessageAge.toHumanString()}: fairness cannot help, the workers are short for every tenant; raise maxConcurrency or look at the noisy tenants.`,
+                props.dashboardUrl,
+              ),
+              threshold: maxMessageAge.toSeconds(),
+              comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+              evaluationPeriods: 5,
+              treatMissingData: TreatMissingData.NOT_BREACHING,
+            }),
+          ]
+        : []),
       this.metricWorkerErrors().createAlarm(this, 'WorkerErrorsAlarm', {
         alarmDescription: this.describeAlarm(`${props.name}: worker invocations failed (crashes or timeouts; job failures are reported per record, not here).`, props.dashboardUrl),
         threshold: 0,
@@ -185,6 +205,16 @@ export class JobWorker extends Construct implements IGrantable {
   /** How long the oldest waiting job has waited, in seconds (Maximum per minute). */
   metricOldestJobAge(options: MetricOptions = {}): Metric {
     return this.queue.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(1), statistic: 'Maximum', ...options });
+  }
+
+  /** Fair queues: tenants (message groups) SQS counts as noisy, holding a large share of the in-flight jobs (Maximum per minute). */
+  metricNoisyTenants(options: MetricOptions = {}): Metric {
+    return this.queue.metric('ApproximateNumberOfNoisyGroups', { period: Duration.minutes(1), statistic: 'Maximum', ...options });
+  }
+
+  /** Fair queues: how long the oldest job of a quiet tenant has waited, in seconds (Maximum per minute). */
+  metricOldestQuietTenantJobAge(options: MetricOptions = {}): Metric {
+    return this.queue.metric('ApproximateAgeOfOldestMessageInQuietGroups', { period: Duration.minutes(1), statistic: 'Maximum', ...options });
   }
 
   /** Jobs waiting in the queue (Maximum per minute). */

@@ -257,6 +257,7 @@ export class Jobline extends Construct {
       ...(this.dashboardName ? { dashboardUrl: dashboardUrl(this.dashboardName) } : {}),
       faultInjection: this.props.faultInjection,
       observability: this.observability,
+      tenants: job.tenantKey !== undefined,
     });
     this.added.set(job.name, { job, queue, worker });
     for (const grantee of this.submitters) this.grantSubmitTo(grantee, worker);

@@ -63,6 +63,11 @@ export class JobsDashboard extends Construct {
       ]),
       graph(`${name}: queue and DLQ`, [w.metricJobsWaiting({ label: 'waiting' }), w.metricDeadLetters({ label: 'in the DLQ' })], [w.metricOldestJobAge({ label: 'oldest (s)' })]),
     );
+    if (w.hasTenants) {
+      this.dashboard.addWidgets(
+        graph(`${name}: tenants (fair queue)`, [w.metricNoisyTenants({ label: 'noisy tenants' })], [w.metricOldestQuietTenantJobAge({ label: 'oldest quiet-tenant job (s)' })]),
+      );
+    }
   }
 }
 

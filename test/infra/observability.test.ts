@@ -49,8 +49,21 @@ describe('the CloudWatch dashboard', () => {
 
   it('is linked from every alarm of every job type', () => {
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).filter((a) => /(transfer|webhook): /.test(textOf(a.Properties.AlarmDescription)));
-    expect(alarms).toHaveLength(6);
+    // Three per job type, and the webhook type's tenants (a fair queue) add the quiet-tenants alarm.
+    expect(alarms).toHaveLength(7);
     for (const alarm of alarms) expect(textOf(alarm.Properties.AlarmDescription)).toContain('#dashboards/dashboard/Shop-Jobs');
+  });
+
+  it("shows and alarms on a fair queue's tenants for a job type with a tenant key (webhook), not for one without", () => {
+    const [dashboard] = Object.values(template.findResources('AWS::CloudWatch::Dashboard'));
+    const body = textOf(dashboard!.Properties.DashboardBody);
+    expect(body).toContain('webhook: tenants (fair queue)');
+    expect(body).not.toContain('transfer: tenants (fair queue)');
+    for (const metric of ['ApproximateNumberOfNoisyGroups', 'ApproximateAgeOfOldestMessageInQuietGroups']) expect(body).toContain(`[\\"AWS/SQS\\",\\"${metric}\\",\\"QueueName\\"`);
+    const quiet = Object.values(template.findResources('AWS::CloudWatch::Alarm')).filter((a) => a.Properties.MetricName === 'ApproximateAgeOfOldestMessageInQuietGroups');
+    expect(quiet).toHaveLength(1);
+    expect(quiet[0]!.Properties).toMatchObject({ Namespace: 'AWS/SQS', Statistic: 'Maximum', Threshold: 900, EvaluationPeriods: 5 });
+    expect(textOf(quiet[0]!.Properties.AlarmDescription)).toContain('webhook: a job of a quiet tenant');
   });
 
   it('is left out with dashboard: false, and the alarms then link nowhere', () => {

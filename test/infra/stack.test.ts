@@ -247,8 +247,10 @@ describe('alarms', () => {
   const on = (metric: string, dimensionTarget: string) =>
     alarms().filter((a) => a.MetricName === metric && asList<any>(a.Dimensions).some((d) => targetOf(d.Value) === dimensionTarget));
 
-  it('has three alarms per job type, and two for notifications (notifier failures, callback DLQ)', () => {
-    expect(alarms()).toHaveLength(3 * jobTypes.length + 2);
+  it('has three alarms per job type, one more per job type with tenants (quiet tenants waiting), and two for notifications (notifier failures, callback DLQ)', () => {
+    const withTenants = jobTypes.filter((t) => t.tenantKey !== undefined).length;
+    expect(withTenants).toBe(1);
+    expect(alarms()).toHaveLength(3 * jobTypes.length + withTenants + 2);
   });
 
   it.each(typeNames)('%s: alarms as soon as one message is in its DLQ', (name) => {
