@@ -16,3 +16,12 @@ describe('the README example', () => {
     expect(code).toBe(readFileSync(new URL(`../consumer-app/${file}`, import.meta.url), 'utf8').trimEnd());
   });
 });
+
+describe("the README's fairness example", () => {
+  it('is the webhook job type as declared in app/jobs/webhook/type.ts', () => {
+    const match = /<!-- fairness-example:(\S+) -->\n```ts\n([\s\S]*?)\n```/.exec(readme);
+    expect(match?.[1]).toBe('app/jobs/webhook/type.ts');
+    expect(readFileSync(new URL(`../../${match![1]}`, import.meta.url), 'utf8')).toContain(match![2]!);
+    expect(match![2]).toContain('tenantKey:');
+  });
+});
