@@ -18,6 +18,7 @@ import { startSqsEmulator } from '../local/emulators/sqs';
 import { BATCH_CLIENTS, BATCH_JOBS, runApiBench, type ApiResult } from './api';
 import { delayRows, listRows, measureDelaysOnLocalRuntime, runListBench } from './lifecycle';
 import { measurePlannerError, plannerRows } from './planner';
+import { fairnessRows, fairnessTargets, measureFairness } from './fairness';
 import { benchDynamoClient } from './clients';
 import { coldDetails, coldRows, measureColdStart, type ColdStartResult } from './cold-start';
 import { joblineDesign, powertoolsDesign } from './designs';
@@ -245,6 +246,8 @@ async function main() {
     const delays = await measureDelaysOnLocalRuntime(dynamodb.endpoint, { jobs: DELAY_JOBS, delaySeconds: 5 });
     progress('capacity planner: a planned workload on the local runtime (`npx tsx bench/planner.ts` runs this part alone)...');
     const planner = await measurePlannerError(dynamodb.endpoint);
+    progress('fairness: the noisy neighbour on the local runtime (`npx tsx bench/fairness.ts` runs this part alone)...');
+    const fairness = await measureFairness(dynamodb.endpoint, progress);
 
     const rows = [
       ...results.flatMap(workerRows),
@@ -253,6 +256,7 @@ async function main() {
       ...listRows(list),
       ...('skipped' in delays ? [{ benchmark: 'delayed jobs', metric: 'call after its run time', jobline: `skipped: ${delays.skipped}` }] : delayRows(delays)),
       ...plannerRows(planner),
+      ...fairnessRows(fairness),
     ];
     const minutes = ((performance.now() - started) / 60_000).toFixed(1);
     const machine = `${availableParallelism()} cores (${cpus()[0]?.model.trim() ?? 'unknown CPU'}), Node ${process.version}`;
@@ -269,7 +273,7 @@ async function main() {
       '',
       '## Targets',
       '',
-      renderTargets(targets(results, cold, api)),
+      renderTargets([...targets(results, cold, api), ...fairnessTargets(fairness)]),
       '',
       '## Details',
       '',

@@ -1,0 +1,179 @@
+/**
+ * The noisy neighbour, on the local runtime (this repository's stack: the webhook type's tenant is its
+ * target's host, so each tenant is its own SQS message group, and the SQS emulator serves quiet groups
+ * first as SQS fair queues do). Tenant A submits 5,000 webhook jobs at once (batch submits); tenant B
+ * submits 50 spread over the same time. B's latency, submit to SUCCEEDED (its record's createdAt to
+ * finishedAt), in three runs:
+ *   - with tenant keys: A and B call different hosts (two tenants);
+ *   - without: B calls A's host, so both are one tenant, one message group, as when no tenant is declared;
+ *   - B alone.
+ * Targets: B's p95 with tenant keys at least 5x better than without, and within 2x of B alone.
+ */
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { LocalRuntime } from '../local/runtime';
+import type { WebhookReceiver } from '../test/support/webhook-receiver';
+import { quantile } from './stats';
+import type { Row, Target } from './table';
+
+export const NOISY_JOBS = 5000;
+export const QUIET_JOBS = 50;
+const HANDLER_MS = 2000;
+const QUIET_SPREAD_MS = 60_000;
+
+export interface FairnessRun {
+  name: 'with tenant keys' | 'without tenant keys' | 'B alone';
+  p50Ms: number;
+  p95Ms: number;
+  /** Seconds until A's last job ended (none for B alone). */
+  noisyDrainSeconds?: number;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** POSTs, retrying a 5xx as a client does (every job has its Idempotency-Key, so a retry is the same jobs). */
+async function post(url: string, body: unknown, headers: Record<string, string> = {}): Promise<unknown> {
+  for (let attempt = 1; ; attempt++) {
+    const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+    if (response.status < 300) return response.json();
+    if (response.status < 500 || attempt === 5) throw new Error(`POST ${url} answered ${response.status}: ${await response.text()}`);
+    await sleep(500 * attempt);
+  }
+}
+
+async function finished(apiUrl: string, ids: readonly string[], timeoutMs: number): Promise<{ createdAt: number; finishedAt: number }[]> {
+  const deadline = Date.now() + timeoutMs;
+  const views = new Map<string, { createdAt: number; finishedAt: number }>();
+  while (views.size < ids.length) {
+    if (Date.now() > deadline) throw new Error(`${ids.length - views.size} jobs did not finish in ${timeoutMs / 1000} s`);
+    for (const id of ids) {
+      if (views.has(id)) continue;
+      const view = (await (await fetch(`${apiUrl}/jobs/${id}`)).json()) as { status: string; createdAt: string; finishedAt?: string };
+      if (view.status === 'SUCCEEDED') views.set(id, { createdAt: Date.parse(view.createdAt), finishedAt: Date.parse(view.finishedAt!) });
+      else if (view.status === 'FAILED' || view.status === 'CANCELLED') throw new Error(`job ${id} ended ${view.status}`);
+    }
+    if (views.size < ids.length) await sleep(250);
+  }
+  return [...views.values()];
+}
+
+async function runOnce(name: FairnessRun['name'], apiUrl: string, a: WebhookReceiver, b: WebhookReceiver, round: number): Promise<FairnessRun> {
+  const noisy = name !== 'B alone';
+  const quietTarget = name === 'without tenant keys' ? a : b;
+  const noisyIds: string[] = [];
+  const started = Date.now();
+  // A: 5,000 jobs at once, 100 to a batch submit, four requests at a time.
+  const flood = noisy
+    ? (async () => {
+        const batches = Array.from({ length: NOISY_JOBS / 100 }, (_, i) => i);
+        const lanes = Array.from({ length: 4 }, async (_, lane) => {
+          for (let i = lane; i < batches.length; i += 4) {
+            const answer = (await post(`${apiUrl}/jobs/webhook/batch`, {
+              jobs: Array.from({ length: 100 }, (_, j) => ({ payload: { url: `${a.url}/a/${i}/${j}`, body: {} }, idempotencyKey: `a-${round}-${i}-${j}` })),
+            })) as {
+              results: { jobId?: string }[];
+            };
+            noisyIds.push(...answer.results.map((r) => r.jobId!));
+          }
+        });
+        await Promise.all(lanes);
+      })()
+    : Promise.resolve();
+  // Awaited after B's submits; until then a failure must not go unhandled.
+  flood.catch(() => undefined);
+  // B: 50 jobs spread over the flood, one at a time.
+  const quietIds: string[] = [];
+  for (let i = 0; i < QUIET_JOBS; i++) {
+    await sleep(QUIET_SPREAD_MS / QUIET_JOBS);
+    quietIds.push(((await post(`${apiUrl}/jobs/webhook`, { url: `${quietTarget.url}/b/${i}`, body: {} }, { 'idempotency-key': `b-${round}-${i}` })) as { jobId: string }).jobId);
+  }
+  await flood;
+  const quiet = await finished(apiUrl, quietIds, 600_000);
+  const latencies = quiet.map((q) => q.finishedAt - q.createdAt);
+  const run: FairnessRun = { name, p50Ms: quantile(latencies, 0.5), p95Ms: quantile(latencies, 0.95) };
+  if (noisy) run.noisyDrainSeconds = (Math.max(...(await finished(apiUrl, noisyIds, 900_000)).map((j) => j.finishedAt)) - started) / 1000;
+  return run;
+}
+
+/** The three runs, each on a fresh local runtime (its own queues) of the given DynamoDB Local. */
+export async function measureFairness(dynamodbEndpoint: string, log: (line: string) => void = () => {}): Promise<FairnessRun[] | { skipped: string }> {
+  const { startLocalRuntime } = await import('../local/runtime');
+  const { startWebhookReceiver } = await import('../test/support/webhook-receiver');
+  const a = await startWebhookReceiver();
+  const b = await startWebhookReceiver();
+  for (const receiver of [a, b]) receiver.respond = () => sleep(HANDLER_MS).then(() => 200);
+  const runs: FairnessRun[] = [];
+  // One runtime for the three runs (each waits until A's jobs are done, so the queue is empty between them,
+  // and every run finds warm environments). Two runtimes one after the other in one process answered 500s
+  // to the second's batch submits (not investigated; see the closing note of 2026-12-04).
+  let runtime: LocalRuntime | undefined;
+  try {
+    runtime = await startLocalRuntime({
+      port: 0,
+      endpoints: { dynamodb: dynamodbEndpoint },
+      namePrefix: `benchfair${Date.now().toString(36)}-`,
+      // What a failing function says, for the report of a failed run.
+      onFunctionLog: (fn, line) => {
+        if (/"level":"ERROR"|Task timed out|Runtime\./.test(line)) log(`  ${fn}: ${line.slice(0, 300)}`);
+      },
+    });
+    for (const name of (process.env.BENCH_FAIRNESS_RUNS?.split(',') ?? ['B alone', 'with tenant keys', 'without tenant keys']) as FairnessRun['name'][]) {
+      const run = await runOnce(name, runtime.apiUrl, a, b, runs.length);
+      log(`fairness: ${name}: B's p50 ${run.p50Ms} ms, p95 ${run.p95Ms} ms${run.noisyDrainSeconds ? `; A drained in ${run.noisyDrainSeconds.toFixed(1)} s` : ''}`);
+      runs.push(run);
+    }
+    return runs;
+  } catch (error) {
+    return { skipped: `local runtime run failed (${error instanceof Error ? error.message.split('\n')[0] : String(error)})` };
+  } finally {
+    await runtime?.stop().catch(() => undefined);
+    await a.close();
+    await b.close();
+  }
+}
+
+export function fairnessRows(result: FairnessRun[] | { skipped: string }): Row[] {
+  const benchmark = `noisy neighbour (local runtime): tenant A ${NOISY_JOBS.toLocaleString('en-US')} webhooks at once, tenant B ${QUIET_JOBS} over ${QUIET_SPREAD_MS / 1000} s, ${HANDLER_MS} ms target`;
+  if ('skipped' in result) return [{ benchmark, metric: "B's p95 latency", jobline: `skipped: ${result.skipped}` }];
+  const by = (name: FairnessRun['name']) => result.find((r) => r.name === name)!;
+  const withKeys = by('with tenant keys');
+  const without = by('without tenant keys');
+  const alone = by('B alone');
+  return [
+    {
+      benchmark,
+      metric: "B's p95 submit to SUCCEEDED, ms: with tenant keys vs without",
+      jobline: withKeys.p95Ms,
+      powertools: without.p95Ms,
+      ratio: without.p95Ms / withKeys.p95Ms,
+    },
+    { benchmark, metric: "B's p95 submit to SUCCEEDED, ms: with tenant keys vs B alone", jobline: withKeys.p95Ms, powertools: alone.p95Ms, ratio: withKeys.p95Ms / alone.p95Ms },
+    { benchmark, metric: "B's p50, ms (with keys / without / alone)", jobline: `${withKeys.p50Ms} / ${without.p50Ms} / ${alone.p50Ms}` },
+    { benchmark, metric: "A's 5,000 drained, s (with keys / without)", jobline: `${withKeys.noisyDrainSeconds?.toFixed(1)} / ${without.noisyDrainSeconds?.toFixed(1)}` },
+  ];
+}
+
+// `npx tsx bench/fairness.ts`: the noisy-neighbour rows alone, on a DynamoDB Local of their own.
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
+  process.env.JOBLINE_LOG_LEVEL ??= 'error';
+  const { startDynamoDbLocal } = await import('../local/emulators/dynamodb-local');
+  const { renderTable } = await import('./table');
+  const dynamodb = await startDynamoDbLocal();
+  try {
+    process.stdout.write(`${renderTable(fairnessRows(await measureFairness(dynamodb.endpoint, (line) => process.stderr.write(`${line}\n`))))}\n`);
+  } finally {
+    await dynamodb.stop();
+  }
+}
+
+/** The issue's targets for the noisy neighbour: B's p95 with tenant keys ≥ 5x better than without, and within 2x of B alone. */
+export function fairnessTargets(result: FairnessRun[] | { skipped: string }): Target[] {
+  if ('skipped' in result) return [];
+  const p95 = (name: FairnessRun['name']) => result.find((r) => r.name === name)!.p95Ms;
+  const better = p95('without tenant keys') / p95('with tenant keys');
+  const overAlone = p95('with tenant keys') / p95('B alone');
+  return [
+    { name: "noisy neighbour: B's p95 with tenant keys ≥ 5x better than without", pass: better >= 5, detail: `${better.toFixed(1)}x` },
+    { name: "noisy neighbour: B's p95 with tenant keys within 2x of B alone", pass: overAlone <= 2, detail: `${overAlone.toFixed(1)}x` },
+  ];
+}
