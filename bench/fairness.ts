@@ -9,11 +9,10 @@
  *   - B alone.
  * Targets: B's p95 with tenant keys at least 5x better than without, and within 2x of B alone.
  */
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { LocalRuntime } from '../local/runtime';
 import type { WebhookReceiver } from '../test/support/webhook-receiver';
 import { quantile } from './stats';
+import { isMainModule, printRowsAlone } from './run-alone';
 import type { Row, Target } from './table';
 
 export const NOISY_JOBS = 5000;
@@ -154,26 +153,4 @@ export function fairnessRows(result: FairnessRun[] | { skipped: string }): Row[]
 }
 
 // `npx tsx bench/fairness.ts`: the noisy-neighbour rows alone, on a DynamoDB Local of their own.
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
-  process.env.JOBLINE_LOG_LEVEL ??= 'error';
-  const { startDynamoDbLocal } = await import('../local/emulators/dynamodb-local');
-  const { renderTable } = await import('./table');
-  const dynamodb = await startDynamoDbLocal();
-  try {
-    process.stdout.write(`${renderTable(fairnessRows(await measureFairness(dynamodb.endpoint, (line) => process.stderr.write(`${line}\n`))))}\n`);
-  } finally {
-    await dynamodb.stop();
-  }
-}
-
-/** The issue's targets for the noisy neighbour: B's p95 with tenant keys ≥ 5x better than without, and within 2x of B alone. */
-export function fairnessTargets(result: FairnessRun[] | { skipped: string }): Target[] {
-  if ('skipped' in result) return [];
-  const p95 = (name: FairnessRun['name']) => result.find((r) => r.name === name)!.p95Ms;
-  const better = p95('without tenant keys') / p95('with tenant keys');
-  const overAlone = p95('with tenant keys') / p95('B alone');
-  return [
-    { name: "noisy neighbour: B's p95 with tenant keys ≥ 5x better than without", pass: better >= 5, detail: `${better.toFixed(1)}x` },
-    { name: "noisy neighbour: B's p95 with tenant keys within 2x of B alone", pass: overAlone <= 2, detail: `${overAlone.toFixed(1)}x` },
-  ];
-}
+if (isMainModule(import.meta.url)) await printRowsAlone(async (endpoint) => fairnessRows(await measureFairness(endpoint, (line) => process.stderr.write(`${line}\n`))));

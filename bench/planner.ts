@@ -3,9 +3,8 @@
  * the local runtime measured under it (test/support/plan-reality.ts; the integration test asserts the
  * tolerance, this reports the error). No peer: it is the model against the system.
  */
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { RealityCheck } from '../test/support/plan-reality';
+import { isMainModule, printRowsAlone } from './run-alone';
 import type { Row } from './table';
 
 export async function measurePlannerError(dynamodbEndpoint: string): Promise<RealityCheck | { skipped: string }> {
@@ -43,14 +42,4 @@ export function plannerRows(check: RealityCheck | { skipped: string }): Row[] {
 }
 
 // `npx tsx bench/planner.ts`: the planner rows alone, on a DynamoDB Local of their own.
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
-  process.env.JOBLINE_LOG_LEVEL ??= 'error';
-  const { startDynamoDbLocal } = await import('../local/emulators/dynamodb-local');
-  const { renderTable } = await import('./table');
-  const dynamodb = await startDynamoDbLocal();
-  try {
-    process.stdout.write(`${renderTable(plannerRows(await measurePlannerError(dynamodb.endpoint)))}\n`);
-  } finally {
-    await dynamodb.stop();
-  }
-}
+if (isMainModule(import.meta.url)) await printRowsAlone(async (endpoint) => plannerRows(await measurePlannerError(endpoint)));
