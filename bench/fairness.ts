@@ -154,3 +154,15 @@ export function fairnessRows(result: FairnessRun[] | { skipped: string }): Row[]
 
 // `npx tsx bench/fairness.ts`: the noisy-neighbour rows alone, on a DynamoDB Local of their own.
 if (isMainModule(import.meta.url)) await printRowsAlone(async (endpoint) => fairnessRows(await measureFairness(endpoint, (line) => process.stderr.write(`${line}\n`))));
+
+/** The issue's targets for the noisy neighbour: B's p95 with tenant keys ≥ 5x better than without, and within 2x of B alone. */
+export function fairnessTargets(result: FairnessRun[] | { skipped: string }): Target[] {
+  if ('skipped' in result) return [];
+  const p95 = (name: FairnessRun['name']) => result.find((r) => r.name === name)!.p95Ms;
+  const better = p95('without tenant keys') / p95('with tenant keys');
+  const overAlone = p95('with tenant keys') / p95('B alone');
+  return [
+    { name: "noisy neighbour: B's p95 with tenant keys ≥ 5x better than without", pass: better >= 5, detail: `${better.toFixed(1)}x` },
+    { name: "noisy neighbour: B's p95 with tenant keys within 2x of B alone", pass: overAlone <= 2, detail: `${overAlone.toFixed(1)}x` },
+  ];
+}
