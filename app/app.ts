@@ -29,6 +29,7 @@ export function contextOptions(app: App, jobTypes: readonly { name: string }[] =
     authorization: settings.authorization,
     alarmTopicArn: settings.alarmTopicArn,
     queueOverrides: settings.queueOverrides as QueueOverrides | undefined,
+    limitOverrides: settings.limitOverrides,
     logLevel: settings.logLevel,
     retentionDays: settings.retentionDays,
   };

@@ -20,6 +20,11 @@ const queueOverride = z.strictObject({
   memoryMb: z.optional(int()),
 });
 
+const limitOverride = z.strictObject({
+  concurrency: z.optional(int()),
+  rate: z.optional(z.strictObject({ perSecond: z.number(), burst: z.optional(int()) })),
+});
+
 const contextSchema = z.strictObject({
   stackName: z.optional(z.string().check(z.regex(/^[A-Za-z][A-Za-z0-9-]{0,127}$/, 'a CloudFormation stack name: letters, digits and dashes, starting with a letter'))),
   authorization: z.optional(z.enum(['iam', 'none'])),
@@ -27,6 +32,8 @@ const contextSchema = z.strictObject({
   logLevel: z.optional(z.enum(['debug', 'info', 'warn', 'error'])),
   retentionDays: z.optional(z.coerce.number().check(z.int())),
   queueOverrides: z.optional(z.record(z.string(), queueOverride)),
+  /** Per job type, limit numbers that replace the declared ones (the key stays): `{"webhook":{"rate":{"perSecond":5}}}`. */
+  limitOverrides: z.optional(z.record(z.string(), limitOverride)),
 });
 
 export type ContextSettings = z.infer<typeof contextSchema>;
@@ -45,21 +52,23 @@ export function parseContext(context: Record<string, unknown>, jobTypes: readonl
     else ours[key] = value;
   }
   const problems: string[] = unknown.map((key) => `unknown context key "${key}" (valid: ${CONTEXT_KEYS.join(', ')})`);
-  if (typeof ours.queueOverrides === 'string') {
+  for (const key of ['queueOverrides', 'limitOverrides']) {
+    if (typeof ours[key] !== 'string') continue;
     try {
-      ours.queueOverrides = JSON.parse(ours.queueOverrides);
+      ours[key] = JSON.parse(ours[key]);
     } catch (error) {
-      problems.push(`queueOverrides is not JSON (given ${String(ours.queueOverrides)}): ${error instanceof Error ? error.message : String(error)}`);
-      delete ours.queueOverrides;
+      problems.push(`${key} is not JSON (given ${String(ours[key])}): ${error instanceof Error ? error.message : String(error)}`);
+      delete ours[key];
     }
   }
   const parsed = z.safeParse(contextSchema, ours);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) problems.push(`context ${issue.path.map(String).join('.') || '(root)'}: ${issue.message}${optionsHint(issue.path)}`);
   }
-  const overrides = parsed.success ? parsed.data.queueOverrides : undefined;
-  for (const name of Object.keys(overrides ?? {})) {
-    if (!jobTypes.includes(name)) problems.push(`queueOverrides names job type "${name}", which this app does not have (job types: ${jobTypes.join(', ')})`);
+  for (const key of ['queueOverrides', 'limitOverrides'] as const) {
+    for (const name of Object.keys((parsed.success ? parsed.data[key] : undefined) ?? {})) {
+      if (!jobTypes.includes(name)) problems.push(`${key} names job type "${name}", which this app does not have (job types: ${jobTypes.join(', ')})`);
+    }
   }
   if (problems.length > 0) throw new Error(`invalid CDK context:\n  - ${problems.join('\n  - ')}`);
   return parsed.success ? parsed.data : {};

@@ -10,12 +10,15 @@ import { jobTypes as allJobTypes } from './jobs';
 import type { JobType, QueueOptions } from '../shared/jobs/define';
 import { type JobWorker, QUEUE_RETENTION } from '../infra/job-worker';
 import { Jobline } from '../infra/jobline';
+import type { LimitNumbers } from '../shared/limits/limits';
 import type { ApiAuthorization } from '../infra/jobs-api';
 
 export interface JoblineStackProps extends StackProps {
   jobTypes?: readonly JobType[];
   /** Per job type, queue options that replace the declared ones for this deployment (e.g. a test stage). */
   queueOverrides?: Readonly<Record<string, Partial<Omit<QueueOptions, 'fifo'>>>>;
+  /** Per job type, limit numbers that replace the declared ones for this deployment (the key stays). */
+  limitOverrides?: Readonly<Record<string, LimitNumbers>>;
   /** IAM (SigV4) authorization on every route, unless turned off. */
   authorization?: ApiAuthorization;
   /**
@@ -75,7 +78,7 @@ export class JoblineStack extends Stack {
       faultInjection: props.faultInjection,
     });
     for (const type of props.jobTypes ?? allJobTypes) {
-      const worker = this.jobs.addJobType(type, { overrides: props.queueOverrides?.[type.name] });
+      const worker = this.jobs.addJobType(type, { overrides: props.queueOverrides?.[type.name], limits: props.limitOverrides?.[type.name] });
       this.workers.set(type.name, worker);
       new CfnOutput(this, `QueueUrl-${type.name}`, { value: worker.queue.queueUrl, description: `${type.name} job queue` });
       new CfnOutput(this, `DeadLetterQueueUrl-${type.name}`, { value: worker.deadLetterQueue.queueUrl, description: `${type.name} dead-letter queue` });

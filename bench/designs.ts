@@ -118,6 +118,8 @@ export function joblineDesign(shared: Shared, variant?: { name: string; store: (
           if (delays.length > 0) design.queueCalls++;
           return Promise.resolve();
         },
+        // The benched job types declare no limits: nothing is ever deferred.
+        sendDeferredCopies: () => Promise.resolve(new Set<string>()),
       };
       const deps = {
         jobType: type,

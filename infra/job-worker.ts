@@ -12,6 +12,7 @@ import { Construct } from 'constructs';
 import { ENV } from '../shared/config';
 import { visibilityTimeoutSeconds, type JobKind, type QueueOptions } from '../shared/jobs/define';
 import { MAX_MESSAGE_BYTES } from '../shared/jobs/message';
+import { LIMIT_KEY_PREFIX, type LimitNumbers } from '../shared/limits/limits';
 import { DEFAULT_METRICS_NAMESPACE, METRIC, type MetricName } from '../shared/metrics';
 import { JoblineFunction, type FunctionObservability } from './jobline-function';
 import { jobRecordsOnly } from './table-access';
@@ -37,6 +38,12 @@ export interface JobWorkerProps {
   observability?: FunctionObservability;
   /** The job type declares a tenant (tenantKey): its queue is a fair queue, with its metrics and an alarm. */
   tenants?: boolean;
+  /**
+   * The job type's limits as deployed: its worker keeps their counts in the table (LIMIT# items) and sends
+   * a job over a limit back to its own queue, delayed.
+   * @default no limits
+   */
+  limits?: LimitNumbers;
 }
 
 /** What each kind of job does to the table, and nothing more. */
@@ -114,16 +121,29 @@ export class JobWorker extends Construct implements IGrantable {
         [ENV.backoffMaxSeconds]: String(q.backoff.maxSeconds),
         [ENV.workerConcurrency]: String(Math.min(q.batchSize, 10)),
         [ENV.logLevel]: props.logLevel,
+        ...(props.limits ? { [ENV.limits]: JSON.stringify(props.limits) } : {}),
       },
     });
     const fn = this.worker.function;
     this.grantPrincipal = this.worker.role;
 
     // Least privilege: its own queue (what the event source needs, which it grants itself, plus visibility
-    // changes for backoff), SendMessage to its DLQ to park poison messages, and the table.
+    // changes for backoff), SendMessage to its DLQ to park poison messages, and the table. With limits, also
+    // SendMessage to its own queue (a job over a limit goes back as a delayed copy) and the LIMIT# items.
     this.queue.grantConsumeMessages(fn);
     this.worker.role.addToPrincipalPolicy(new PolicyStatement({ actions: ['sqs:SendMessage'], resources: [this.deadLetterQueue.queueArn] }));
     this.worker.role.addToPrincipalPolicy(TABLE_ACCESS[props.kind](props.table));
+    if (props.limits) {
+      this.queue.grantSendMessages(fn);
+      // The limits' own items only (LIMIT# leading keys): a worker never puts a job record.
+      this.worker.role.addToPrincipalPolicy(
+        new PolicyStatement({
+          actions: ['dynamodb:UpdateItem', 'dynamodb:PutItem'],
+          resources: [props.table.tableArn],
+          conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${LIMIT_KEY_PREFIX}*`] } },
+        }),
+      );
+    }
 
     fn.addEventSource(
       new SqsEventSource(this.queue, {

@@ -21,6 +21,7 @@ import { Construct, type IConstruct } from 'constructs';
 import { ENV, OUTPUT_MARKER, queueUrlVariable } from '../shared/config';
 import { DEFAULT_METRICS_NAMESPACE } from '../shared/metrics';
 import { LIST_INDEX } from '../shared/store/job-record';
+import { limitNumbers, limitProblems, type LimitNumbers } from '../shared/limits/limits';
 import { isJobType, resolveQueueOptions, validateJobType, type JobType, type QueueOptions } from '../shared/jobs/define';
 import { apiEntry, workerEntry } from './function-entries';
 import type { FunctionObservability } from './jobline-function';
@@ -131,6 +132,12 @@ export interface AddJobTypeOptions {
    * @default the declared options
    */
   readonly overrides?: Partial<Omit<QueueOptions, 'fifo'>>;
+  /**
+   * Limit numbers that replace the declared ones in this deployment (e.g. a partner's quota in production);
+   * the key stays the declared one. Only for a job type that declares limits.
+   * @default the declared limits
+   */
+  readonly limits?: LimitNumbers;
 }
 
 interface AddedJobType {
@@ -240,7 +247,9 @@ export class Jobline extends Construct {
     if (!entry) throw new Error(`job type "${job.name}": the module that defines it is unknown; pass { entry: '<file that exports it>' }`);
 
     const queue = resolveQueueOptions({ ...job.queue, ...options.overrides, backoff: { ...job.queue.backoff, ...options.overrides?.backoff }, fifo: job.queue.fifo });
-    const problems = validateJobType(job.name, queue, job.groupKey !== undefined, job.tenantKey !== undefined);
+    if (options.limits && !job.limits) throw new Error(`job type "${job.name}": limits can only replace the numbers of limits the job type declares (it declares none)`);
+    const limits = job.limits ? { ...job.limits, ...options.limits } : undefined;
+    const problems = [...validateJobType(job.name, queue, job.groupKey !== undefined, job.tenantKey !== undefined), ...limitProblems(limits, queue.fifo)];
     if (problems.length > 0) throw new Error(`job type "${job.name}": ${problems.join('; ')}`);
 
     const alarms = this.props.alarms === false ? undefined : (this.props.alarms ?? {});
@@ -258,6 +267,7 @@ export class Jobline extends Construct {
       faultInjection: this.props.faultInjection,
       observability: this.observability,
       tenants: job.tenantKey !== undefined,
+      ...(limits ? { limits: limitNumbers(limits) } : {}),
     });
     this.added.set(job.name, { job, queue, worker });
     for (const grantee of this.submitters) this.grantSubmitTo(grantee, worker);

@@ -11,6 +11,8 @@ export const ENV = {
   backoffBaseSeconds: 'JOBLINE_BACKOFF_BASE_SECONDS',
   backoffMaxSeconds: 'JOBLINE_BACKOFF_MAX_SECONDS',
   workerConcurrency: 'JOBLINE_WORKER_CONCURRENCY',
+  /** A job type's limits as deployed (JSON of their numbers, shared/limits/limits.ts); the key stays the declared one. */
+  limits: 'JOBLINE_LIMITS',
   retentionDays: 'JOBLINE_RETENTION_DAYS',
   /** When the sweeper first looks at a job that has not finished (seconds after submit or retry). */
   sweepAfterSeconds: 'JOBLINE_SWEEP_AFTER_SECONDS',

@@ -20,6 +20,8 @@ export const METRIC = {
   /** Failed attempts that will be tried again (with backoff). */
   retried: 'JobsRetried',
   cancelled: 'JobsCancelled',
+  /** Jobs over a limit of their type, sent back to their queue delayed (not failures: no receive used). */
+  deferred: 'JobsDeferred',
   /** From the moment SQS could deliver a job's message (after its delay) to its first run, in ms. */
   queueWait: 'QueueWait',
   /** A job's run: its handler and its completion write, in ms. */
@@ -35,6 +37,7 @@ const MAX_VALUES_PER_LINE = 100;
 const UNIT: Record<MetricName, 'Count' | 'Milliseconds'> = {
   JobsSubmitted: 'Count',
   DuplicatesAbsorbed: 'Count',
+  JobsDeferred: 'Count',
   JobsSucceeded: 'Count',
   JobsFailed: 'Count',
   JobsRetried: 'Count',

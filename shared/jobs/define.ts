@@ -4,6 +4,7 @@
  * one DLQ and one worker function per job type from the options.
  */
 import type { TransactWriteItem } from '@aws-sdk/client-dynamodb';
+import { limitProblems, type JobLimits } from '../limits/limits';
 import type { Logger } from '../log';
 import './zod';
 import type { Infer, Schema } from './zod';
@@ -112,6 +113,12 @@ export interface JobDeclaration<S extends Schema = Schema, K extends JobKind = J
    * jobs (docs/fairness.md). Jobs of one tenant still run side by side; order is not kept.
    */
   tenantKey?(payload: Infer<S>, caller: string): string;
+  /**
+   * Standard queues only: most jobs running at once and most started per second, optionally per key
+   * (e.g. `{ key: (p) => new URL(p.url).host, rate: { perSecond: 10 } }`), across every worker (docs/limits.md).
+   * A job over a limit waits in its queue; it uses none of its retries.
+   */
+  readonly limits?: JobLimits<Infer<S>>;
   /** The module that declared it (found at synth time, for the API's bundle); undefined inside a bundle. */
   readonly declaredIn?: string;
 }
@@ -123,6 +130,7 @@ export interface JobTypeSpec<S extends Schema, K extends JobKind> {
   queue?: Partial<QueueOptions>;
   groupKey?(payload: Infer<S>): string;
   tenantKey?(payload: Infer<S>, caller: string): string;
+  limits?: JobLimits<Infer<S>>;
 }
 
 export type TransactionalHandler<S extends Schema, R> = (payload: Infer<S>, ctx: JobContext) => Promise<TransactionalOutcome<R>>;
@@ -163,9 +171,16 @@ export function defineJobType<S extends Schema, K extends JobKind, const N exten
 
 function declare<S extends Schema, K extends JobKind>(spec: JobTypeSpec<S, K>, declaredIn: string | undefined): JobDeclaration<S, K> {
   const queue = resolveQueueOptions(spec.queue);
-  const problems = validateJobType(spec.name, queue, spec.groupKey !== undefined, spec.tenantKey !== undefined);
+  const problems = [...validateJobType(spec.name, queue, spec.groupKey !== undefined, spec.tenantKey !== undefined), ...limitProblems(spec.limits, queue.fifo)];
   if (problems.length > 0) throw new Error(`job type "${spec.name}": ${problems.join('; ')}`);
-  const declaration: JobDeclaration<S, K> = { name: spec.name, kind: spec.kind, schema: spec.schema, queue, ...(declaredIn ? { declaredIn } : {}) };
+  const declaration: JobDeclaration<S, K> = {
+    name: spec.name,
+    kind: spec.kind,
+    schema: spec.schema,
+    queue,
+    ...(spec.limits ? { limits: spec.limits } : {}),
+    ...(declaredIn ? { declaredIn } : {}),
+  };
   const groupKey = spec.groupKey?.bind(spec);
   const tenantKey = spec.tenantKey?.bind(spec);
   return { ...declaration, ...(groupKey ? { groupKey } : {}), ...(tenantKey ? { tenantKey } : {}) };

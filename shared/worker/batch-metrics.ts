@@ -12,6 +12,7 @@ import type { Outcome } from './outcome';
 const DUPLICATE_NOTES = new Set(['already succeeded', 'duplicate within the batch', 'completed by another delivery', 'duplicate']);
 
 export function countOutcome(metrics: Metrics, jobType: string, outcome: Outcome): void {
+  if (outcome.kind === 'defer') metrics.count(METRIC.deferred, jobType);
   if (outcome.kind !== 'done') return;
   if (outcome.note === 'cancelled') metrics.count(METRIC.cancelled, jobType);
   else metrics.count(DUPLICATE_NOTES.has(outcome.note) ? METRIC.duplicatesAbsorbed : METRIC.succeeded, jobType);

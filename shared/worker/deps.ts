@@ -8,11 +8,14 @@ import type { Logger } from '../log';
 import type { Metrics } from '../metrics';
 import type { JobStore } from '../store/job-store';
 import type { BackoffOptions } from './backoff';
-import type { DeadLetter } from './queue-actions';
+import type { DeadLetter, DeferredCopy } from './queue-actions';
+import type { Limiter } from '../limits/admission';
 
 export interface QueueActions {
   sendToDeadLetterQueue(letters: readonly DeadLetter[]): Promise<Set<string>>;
   delayRetries(delays: readonly { record: SQSRecord; seconds: number }[]): Promise<void>;
+  /** Sends delayed copies of messages to the job type's own queue; returns the message ids whose copy is there. */
+  sendDeferredCopies(copies: readonly DeferredCopy[]): Promise<Set<string>>;
 }
 
 /**
@@ -37,6 +40,8 @@ export interface WorkerDeps {
   aroundHandler?: AroundHandler;
   /** Where the batch's counts and timings go (EMF lines, shared/metrics.ts); none when unset. */
   metrics?: Metrics;
+  /** Enforces the job type's limits (required when it declares any). */
+  limiter?: Limiter;
   now?: () => number;
 }
 

@@ -15,12 +15,17 @@ import { JobStore } from '../store/job-store';
 import { abandonedHandlers } from './deadline';
 import type { WorkerDeps } from './deps';
 import { processBatch } from './process-batch';
-import { delayRetries, sendToDeadLetterQueue } from './queue-actions';
+import { delayRetries, sendDeferredCopies, sendToDeadLetterQueue } from './queue-actions';
+import { Limiter } from '../limits/admission';
+import { deployedLimits } from '../limits/limits';
 
-export function workerDepsFromEnv(jobType: JobType, env: NodeJS.ProcessEnv = process.env): WorkerDeps {
+export function workerDepsFromEnv(declared: JobType, env: NodeJS.ProcessEnv = process.env): WorkerDeps {
   // The stack names the function's job type too: a mismatch means a bundle wired to another type's queue.
   const named = env[ENV.jobType];
-  if (named && named !== jobType.name) throw new Error(`this worker runs ${jobType.name} jobs, but ${ENV.jobType} is ${named}`);
+  if (named && named !== declared.name) throw new Error(`this worker runs ${declared.name} jobs, but ${ENV.jobType} is ${named}`);
+  // The limits as deployed: the declared key with this deployment's numbers.
+  const limits = deployedLimits(declared.limits, env[ENV.limits]);
+  const jobType = limits ? ({ ...declared, limits } as JobType) : declared;
   const queueUrl = requireEnv(ENV.queueUrl, env);
   const dlqUrl = requireEnv(ENV.deadLetterQueueUrl, env);
   return {
@@ -29,7 +34,9 @@ export function workerDepsFromEnv(jobType: JobType, env: NodeJS.ProcessEnv = pro
     queue: {
       sendToDeadLetterQueue: (letters) => sendToDeadLetterQueue(dlqUrl, jobType.queue.fifo, letters),
       delayRetries: (delays) => delayRetries(queueUrl, delays),
+      sendDeferredCopies: (copies) => sendDeferredCopies(queueUrl, copies),
     },
+    ...(jobType.limits ? { limiter: new Limiter(dynamoClient(), requireEnv(ENV.tableName, env)) } : {}),
     maxReceiveCount: numberEnv(ENV.maxReceiveCount, jobType.queue.maxReceiveCount, env, 1),
     backoff: {
       baseSeconds: numberEnv(ENV.backoffBaseSeconds, jobType.queue.backoff.baseSeconds, env),

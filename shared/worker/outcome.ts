@@ -26,6 +26,11 @@ export type Outcome =
       /** The frames of the error's stack, when the handler or the completion threw (stackOf). */
       stack?: string;
     }
+  /**
+   * Over a limit (shared/limits/admission.ts): sent back to its queue as a copy delayed by `delaySeconds`
+   * with `attributes` added, and this message acknowledged, so the wait uses none of the job's receives.
+   */
+  | { kind: 'defer'; reason: string; delaySeconds: number; attributes: Record<string, string>; binding: Binding }
   /** Parked in the DLQ; with a binding the job is FAILED too (a malformed message fails no job). */
   | { kind: 'dead-letter'; reason: string; jobId?: string; binding?: Binding; owner?: string; countAttempt?: boolean; stack?: string };
 

@@ -24,7 +24,7 @@ import { refusalOf, type Binding } from '../store/binding';
 import { isExpired, type JobRecord } from '../store/job-record';
 import { countOutcome, timeRun } from './batch-metrics';
 import type { WorkerDeps } from './deps';
-import { runLeased } from './leased';
+import { LEASE_CLOCK_SKEW_MS, runLeased } from './leased';
 import { mapLimit } from './map-limit';
 import { refused, unknownJob, type Outcome } from './outcome';
 import type { ContextBase } from './run-handler';
@@ -55,6 +55,8 @@ function reserveMs(remaining: number): number {
 
 /** A handler is not started with less time than this: it could not finish, and would only use up a lease. */
 export const MIN_HANDLER_MS = 250;
+
+const NO_LIMITS = { release: () => Promise.resolve() };
 
 export async function processBatch(records: readonly SQSRecord[], invocation: InvocationContext, deps: WorkerDeps): Promise<SQSBatchResponse> {
   const now = deps.now ?? Date.now;
@@ -137,6 +139,23 @@ export async function processBatch(records: readonly SQSRecord[], invocation: In
     return { binding, payload: parsed.data, ctx: { jobId: message.jobId, type: type.name, attempt, deadline: handlerDeadline, tableName: deps.store.tableName, log } };
   };
 
+  // Limits (shared/limits/): a runnable job takes its rate slot and concurrency place first; one over a
+  // limit is deferred (a delayed copy), and a place is given back when its job has run.
+  const holdUntil = invocationEnd + LEASE_CLOCK_SKEW_MS;
+  const gate = async (item: Item, run: Runnable): Promise<{ release(): Promise<void> } | Outcome> => {
+    if (!type.limits) return NO_LIMITS;
+    if (!deps.limiter) return { kind: 'retry', reason: `the ${type.name} job type declares limits but its worker has no limiter`, mayFail: true, binding: run.binding };
+    try {
+      const admission = await deps.limiter.admit(type.name, type.limits, run.payload, item.record, `${invocation.awsRequestId}/${item.record.messageId}`, holdUntil);
+      if (admission.admitted) return admission;
+      return { kind: 'defer', reason: admission.reason, delaySeconds: admission.delaySeconds, attributes: admission.attributes, binding: run.binding };
+    } catch (error) {
+      return { kind: 'retry', reason: `could not check the job's limits: ${reasonOf(error)}`, mayFail: true, binding: run.binding };
+    }
+  };
+  const giveBack = (held: { release(): Promise<void> }) =>
+    held.release().catch((error: unknown) => deps.log.warn('could not give a concurrency place back; it is taken back when its hold runs out', { reason: reasonOf(error) }));
+
   // Lanes: a FIFO message group's records in order; on a standard queue every record is a lane of its own.
   const lanes: Item[][] = [];
   if (type.queue.fifo) {
@@ -172,9 +191,14 @@ export async function processBatch(records: readonly SQSRecord[], invocation: In
           settleOne(lane, item, checked);
           continue;
         }
+        const held = await gate(item, checked);
+        if ('kind' in held) {
+          settleOne(lane, item, held);
+          continue;
+        }
         const owner = `${invocation.awsRequestId}/${item.record.messageId}`;
         const startedAt = now();
-        const outcome = await runLeased(type, checked.binding, checked.payload, checked.ctx, owner, invocationEnd, deps, now);
+        const outcome = await runLeased(type, checked.binding, checked.payload, checked.ctx, owner, invocationEnd, deps, now).finally(() => giveBack(held));
         if (deps.metrics) timeRun(deps.metrics, type.name, item.record, outcome, startedAt, now());
         settleOne(lane, item, outcome);
       }
@@ -202,14 +226,21 @@ export async function processBatch(records: readonly SQSRecord[], invocation: In
         }
       }
       if (round.length === 0) break;
+      const gated = await Promise.all(round.map((r) => gate(r.item, r.run)));
+      const admitted = round.filter((r, i) => {
+        const held = gated[i]!;
+        if ('kind' in held) settleOne(r.lane, r.item, held);
+        return !('kind' in held);
+      });
+      const held = gated.filter((g): g is { release(): Promise<void> } => !('kind' in g));
       const startedAt = now();
       const results = await runTransactionalRound(
-        round.map((r) => r.run),
+        admitted.map((r) => r.run),
         type,
         deps,
-      );
+      ).finally(() => Promise.all(held.map(giveBack)));
       const endedAt = now();
-      round.forEach((r, i) => {
+      admitted.forEach((r, i) => {
         if (deps.metrics) timeRun(deps.metrics, type.name, r.item.record, results[i]!, startedAt, endedAt);
         settleOne(r.lane, r.item, results[i]!);
       });

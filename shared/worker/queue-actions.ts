@@ -4,7 +4,7 @@
  */
 import type { SQSRecord } from 'aws-lambda';
 import { sqsClient } from '../aws/clients';
-import { DEAD_LETTER_HEADROOM_BYTES, MAX_MESSAGE_BYTES } from '../jobs/message';
+import { DEAD_LETTER_HEADROOM_BYTES, DELAY_ATTRIBUTE, MAX_MESSAGE_BYTES } from '../jobs/message';
 
 export interface DeadLetter {
   record: SQSRecord;
@@ -102,6 +102,50 @@ export async function sendToDeadLetterQueue(dlqUrl: string, fifo: boolean, lette
     }
   }
   return parked;
+}
+
+export interface DeferredCopy {
+  record: SQSRecord;
+  delaySeconds: number;
+  attributes: Record<string, string>;
+}
+
+/** The longest DelaySeconds SQS takes; a longer wait is made of several copies (the slot travels with them). */
+const MAX_DELAY_SECONDS = 900;
+
+/**
+ * Sends a delayed copy of each message to the queue it came from: the same body, its tenant (the message
+ * group of a fair queue), its message attributes with the copy's own. Returns the message ids whose copy was
+ * accepted: only those may be acknowledged.
+ */
+export async function sendDeferredCopies(queueUrl: string, copies: readonly DeferredCopy[]): Promise<Set<string>> {
+  const sent = new Set<string>();
+  if (copies.length === 0) return sent;
+  const [{ SendMessageBatchCommand }, sqs] = await Promise.all([import('../aws/sqs'), sqsClient()]);
+  for (const batch of chunks(copies, (c) => Buffer.byteLength(c.record.body) + DEAD_LETTER_HEADROOM_BYTES)) {
+    try {
+      const response = await sqs.send(
+        new SendMessageBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: batch.map((copy, index) => {
+            const delaySeconds = Math.min(MAX_DELAY_SECONDS, Math.max(0, Math.ceil(copy.delaySeconds)));
+            const attributes: Attributes = {};
+            for (const [name, a] of Object.entries(copy.record.messageAttributes ?? {})) {
+              if (a.stringValue !== undefined) attributes[name] = { DataType: a.dataType, StringValue: a.stringValue };
+            }
+            for (const [name, value] of Object.entries(copy.attributes)) attributes[name] = { DataType: 'Number', StringValue: value };
+            attributes[DELAY_ATTRIBUTE] = { DataType: 'Number', StringValue: String(delaySeconds) };
+            const group = copy.record.attributes.MessageGroupId;
+            return { Id: String(index), MessageBody: copy.record.body, DelaySeconds: delaySeconds, MessageAttributes: attributes, ...(group ? { MessageGroupId: group } : {}) };
+          }),
+        }),
+      );
+      for (const ok of response.Successful ?? []) sent.add(batch[Number(ok.Id)]!.record.messageId);
+    } catch {
+      // Not sent: these records are retried through their visibility instead.
+    }
+  }
+  return sent;
 }
 
 /** Sets each failed message's visibility to its backoff delay, so SQS redelivers it then. Best effort. */

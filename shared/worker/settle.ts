@@ -15,7 +15,7 @@ import { MAX_VISIBILITY_SECONDS, retryDelaySeconds } from './backoff';
 import type { SettleDeps } from './deps';
 import { mapLimit } from './map-limit';
 import type { Outcome } from './outcome';
-import type { DeadLetter } from './queue-actions';
+import type { DeadLetter, DeferredCopy } from './queue-actions';
 
 type DeadLetterOutcome = Extract<Outcome, { kind: 'dead-letter' }>;
 
@@ -27,6 +27,7 @@ export async function settle(entries: readonly (readonly [SQSRecord, Outcome])[]
   const failures: SQSRecord[] = [];
   const delays: { record: SQSRecord; seconds: number }[] = [];
   const letters: (DeadLetter & { outcome: DeadLetterOutcome })[] = [];
+  const deferred: DeferredCopy[] = [];
   const count = (name: typeof METRIC.failed | typeof METRIC.retried) => deps.metrics?.count(name, deps.jobType.name);
 
   await mapLimit(entries, deps.concurrency, async ([record, outcome]) => {
@@ -40,6 +41,11 @@ export async function settle(entries: readonly (readonly [SQSRecord, Outcome])[]
 
     if (outcome.kind === 'drop') {
       log.warn('message dropped without running', { reason: outcome.reason });
+      return;
+    }
+    if (outcome.kind === 'defer') {
+      log.info('job over its limit; sending it back delayed', { reason: outcome.reason, delaySeconds: outcome.delaySeconds });
+      deferred.push({ record, delaySeconds: outcome.delaySeconds, attributes: outcome.attributes });
       return;
     }
     if (outcome.kind === 'dead-letter') {
@@ -106,6 +112,19 @@ export async function settle(entries: readonly (readonly [SQSRecord, Outcome])[]
       failures.push(letter.record);
     }
   });
+  // A deferred job whose copy is in its queue is acknowledged; one whose copy SQS did not take waits out the
+  // same delay through its visibility instead (a receive used, but nothing lost).
+  let copied = new Set<string>();
+  try {
+    copied = await deps.queue.sendDeferredCopies(deferred);
+  } catch (error) {
+    deps.log.warn('could not send deferred copies; their messages wait through their visibility', { reason: reasonOf(error) });
+  }
+  for (const copy of deferred) {
+    if (copied.has(copy.record.messageId)) continue;
+    failures.push(copy.record);
+    delays.push({ record: copy.record, seconds: Math.min(MAX_VISIBILITY_SECONDS, Math.ceil(copy.delaySeconds)) });
+  }
   try {
     await deps.queue.delayRetries(delays);
   } catch (error) {

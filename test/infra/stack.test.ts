@@ -9,6 +9,7 @@ import { joblineOutputs } from '../../cli/stack-outputs';
 import { jobTypes } from '../../app/jobs';
 import { visibilityTimeoutSeconds } from '../../shared/jobs/define';
 import { MAX_MESSAGE_BYTES } from '../../shared/jobs/message';
+import { limitNumbers } from '../../shared/limits/limits';
 import {
   acknowledgements,
   apiFunctionOf,
@@ -145,6 +146,8 @@ describe('workers', () => {
       [ENV.workerConcurrency]: String(Math.min(q.batchSize, 10)),
       [ENV.logLevel]: 'info',
       [ENV.metricsNamespace]: 'Jobline',
+      // The limits as deployed (their numbers; the key is the declared one, in the bundle).
+      ...(typeNamed(name).limits ? { [ENV.limits]: JSON.stringify(limitNumbers(typeNamed(name).limits!)) } : {}),
     });
   });
 
@@ -395,23 +398,34 @@ describe('security: IAM', () => {
     }
   });
 
-  it.each(typeNames)('%s: the worker consumes from its queue and may only send to its DLQ', (name) => {
+  it.each(typeNames)('%s: the worker consumes from its queue and may only send to its DLQ (and, with limits, its own queue)', (name) => {
     const w = workerOf(s.json, name);
     const statements = roleStatements(s.json, w.roleId);
     // What Lambda's event source needs, plus ChangeMessageVisibility for the backoff.
     expect(actionsOn(statements, w.queueId)).toEqual(expect.arrayContaining(['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ChangeMessageVisibility']));
-    expect(actionsOn(statements, w.queueId)).not.toContain('sqs:SendMessage');
+    // A job over a limit goes back to its own queue as a delayed copy; without limits the worker never sends there.
+    if (typeNamed(name).limits) expect(actionsOn(statements, w.queueId)).toContain('sqs:SendMessage');
+    else expect(actionsOn(statements, w.queueId)).not.toContain('sqs:SendMessage');
     expect(actionsOn(statements, w.queueId)).not.toContain('sqs:PurgeQueue');
     expect(actionsOn(statements, w.deadLetterQueueId)).toEqual(['sqs:SendMessage']);
     for (const consume of SQS_CONSUME) expect(actionsOn(statements, w.deadLetterQueueId)).not.toContain(consume);
   });
 
-  it.each(typeNames.filter((n) => typeNamed(n).kind === 'leased'))('%s (leased): the worker cannot put, delete or batch-read table items', (name) => {
+  it.each(typeNames.filter((n) => typeNamed(n).kind === 'leased'))('%s (leased): the worker cannot put, delete or batch-read job records (it may put its limit items)', (name) => {
     const w = workerOf(s.json, name);
-    const tableActions = actionsOn(roleStatements(s.json, w.roleId), tableId());
-    expect(tableActions).toContain('dynamodb:UpdateItem');
+    const statements = roleStatements(s.json, w.roleId).filter((st) => st.Effect === 'Allow' && referencedIds(st.Resource).has(tableId()));
+    const onJobs = statements.filter((st) => JSON.stringify(st.Condition).includes('JOB#'));
+    const jobActions = onJobs.flatMap((st) => asList(st.Action));
+    expect(jobActions).toContain('dynamodb:UpdateItem');
     for (const action of ['dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:Scan', 'dynamodb:Query']) {
-      expect(tableActions).not.toContain(action);
+      expect(jobActions).not.toContain(action);
+    }
+    // Anything else it may do on the table is on LIMIT# items only, and only for a job type with limits.
+    const others = statements.filter((st) => !onJobs.includes(st));
+    expect(others.length).toBe(typeNamed(name).limits ? 1 : 0);
+    for (const st of others) {
+      expect(st.Condition).toEqual({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['LIMIT#*'] } });
+      expect(asList(st.Action).sort()).toEqual(['dynamodb:PutItem', 'dynamodb:UpdateItem']);
     }
   });
 
@@ -452,7 +466,7 @@ describe('security: IAM', () => {
     expect(onIndexes.map((st) => [asList(st.Action), JSON.stringify(st.Resource)])).toEqual([[['dynamodb:Query'], expect.stringContaining('/index/list')]]);
   });
 
-  it('the API, the leased workers and the sweeper reach job records only (JOB# leading keys; the sweeper also its SWEEP# cursors), never the accounts or other items', () => {
+  it('the API, the leased workers and the sweeper reach job records only (JOB# leading keys; the sweeper also its SWEEP# cursors, a worker with limits its LIMIT# items), never the accounts or other items', () => {
     const leased = typeNames.filter((n) => typeNamed(n).kind === 'leased').map((n) => workerOf(s.json, n).roleId);
     const roles = [apiFunctionOf(s.json).roleId, sweeperOf().roleId, ...leased];
     for (const roleId of roles) {
@@ -461,8 +475,11 @@ describe('security: IAM', () => {
       );
       expect(onTable.length, roleId).toBeGreaterThan(0);
       for (const st of onTable) {
-        const allowed = roleId === sweeperOf().roleId ? ['JOB#*', 'SWEEP#*'] : ['JOB#*'];
-        expect(st.Condition, roleId).toEqual({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': allowed } });
+        const allowed = roleId === sweeperOf().roleId ? [['JOB#*', 'SWEEP#*']] : leased.includes(roleId) ? [['JOB#*'], ['LIMIT#*']] : [['JOB#*']];
+        expect(
+          allowed.map((keys) => JSON.stringify({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': keys } })),
+          roleId,
+        ).toContain(JSON.stringify(st.Condition));
       }
     }
   });

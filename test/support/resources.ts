@@ -15,7 +15,8 @@ import { sendToQueue } from '../../shared/sweeper/handler';
 import { jobTableSchema } from '../../shared/store/table-schema';
 import type { WorkerDeps } from '../../shared/worker/deps';
 import { processBatch, type InvocationContext } from '../../shared/worker/process-batch';
-import { delayRetries, sendToDeadLetterQueue } from '../../shared/worker/queue-actions';
+import { delayRetries, sendDeferredCopies, sendToDeadLetterQueue } from '../../shared/worker/queue-actions';
+import { Limiter } from '../../shared/limits/admission';
 import { ensureQueue, ensureTable, type CreatedQueue } from '../../local/provision';
 import { toSqsRecord } from '../../local/lambda/sqs-event';
 
@@ -61,7 +62,9 @@ export function workerDeps(type: JobType, tableName: string, queues: JobQueues, 
     queue: {
       sendToDeadLetterQueue: (letters) => sendToDeadLetterQueue(queues.dlq.url, type.queue.fifo, letters),
       delayRetries: (delays) => delayRetries(queues.queue.url, delays),
+      sendDeferredCopies: (copies) => sendDeferredCopies(queues.queue.url, copies),
     },
+    ...(type.limits ? { limiter: new Limiter(dynamoClient(), tableName) } : {}),
     maxReceiveCount: type.queue.maxReceiveCount,
     concurrency: 10,
     log: createLogger({ component: 'test-worker' }, 'error'),

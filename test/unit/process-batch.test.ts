@@ -17,7 +17,7 @@ import type { ClaimResult, CompleteResult, JobStore } from '../../shared/store/j
 import type { JobRecord } from '../../shared/store/job-record';
 import type { QueueActions, WorkerDeps } from '../../shared/worker/deps';
 import { processBatch } from '../../shared/worker/process-batch';
-import type { DeadLetter } from '../../shared/worker/queue-actions';
+import type { DeadLetter, DeferredCopy } from '../../shared/worker/queue-actions';
 
 // ---- job types under test: their handlers do what each payload asks ------------------------------------
 
@@ -128,6 +128,7 @@ function setup(jobType: JobType, options: { maxReceiveCount?: number } = {}) {
   const queue = {
     sendToDeadLetterQueue: vi.fn(async (letters: readonly DeadLetter[]) => new Set(letters.filter((l) => parkable.accept(l)).map((l) => l.record.messageId))),
     delayRetries: vi.fn(async (_delays: readonly { record: SQSRecord; seconds: number }[]) => undefined),
+    sendDeferredCopies: vi.fn(async (copies: readonly DeferredCopy[]) => new Set(copies.map((c) => c.record.messageId))),
   } satisfies QueueActions;
   const deps: WorkerDeps = {
     jobType,

@@ -1,0 +1,92 @@
+/**
+ * The worker's gate in front of a job type's limits: before a job runs, it takes a start slot of the rate
+ * and a place of the concurrency limit. A job that may not start yet is deferred: sent back to its queue as
+ * a delayed copy (shared/worker/settle.ts), which uses none of its receives, so waiting for a limit never
+ * counts as a failed attempt. The copy carries what it was given: its rate slot (so it does not queue for
+ * the rate again) and how often it was deferred (the concurrency limit's backoff grows with it).
+ */
+import type { SQSRecord } from 'aws-lambda';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { createHash } from 'node:crypto';
+import { sleep } from '../sleep';
+import { concurrencyLimitKey, givePlaceBack, takePlace } from './concurrency-limit';
+import { defaultBurst, MAX_LIMIT_KEY_LENGTH, type JobLimits } from './limits';
+import { rateLimitKey, takeRateSlot } from './rate-limit';
+
+/** Message attributes of a deferred copy. */
+export const RATE_SLOT_ATTRIBUTE = 'jobline-rate-slot';
+export const DEFERRALS_ATTRIBUTE = 'jobline-deferrals';
+
+/** A slot this close is waited for in the worker: cheaper and more precise than a copy delayed by a whole second. */
+const WAIT_IN_PLACE_MS = 1000;
+/** The concurrency limit's backoff: 1 s doubling to 60 s, a random point in its upper half. */
+const PLACE_BACKOFF = { baseSeconds: 1, maxSeconds: 60 };
+
+export type Admission = { admitted: true; release(): Promise<void> } | { admitted: false; reason: string; delaySeconds: number; attributes: Record<string, string> };
+
+export class Limiter {
+  constructor(
+    private readonly client: DynamoDBClient,
+    private readonly tableName: string,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /**
+   * Admits the job of `record` under `limits`, holding its concurrency place as `owner` until `until`
+   * (its lease's end). A start slot less than a second away is waited for here.
+   */
+  async admit(typeName: string, limits: JobLimits, payload: unknown, record: SQSRecord, owner: string, until: number): Promise<Admission> {
+    const key = limitKeyOf(limits, payload);
+    const deferrals = Number(record.messageAttributes?.[DEFERRALS_ATTRIBUTE]?.stringValue ?? 0) || 0;
+    if (limits.rate) {
+      const carried = Number(record.messageAttributes?.[RATE_SLOT_ATTRIBUTE]?.stringValue);
+      const slot = Number.isFinite(carried)
+        ? carried
+        : (
+            await takeRateSlot(
+              this.client,
+              this.tableName,
+              rateLimitKey(typeName, key),
+              { perSecond: limits.rate.perSecond, burst: limits.rate.burst ?? defaultBurst(limits.rate.perSecond) },
+              this.now(),
+            )
+          ).at;
+      const wait = slot - this.now();
+      if (wait > WAIT_IN_PLACE_MS) {
+        return {
+          admitted: false,
+          reason: `rate limit of ${limits.rate.perSecond}/s for ${key}: its start slot is in ${Math.ceil(wait / 1000)} s`,
+          delaySeconds: Math.ceil(wait / 1000),
+          attributes: { [RATE_SLOT_ATTRIBUTE]: String(slot), [DEFERRALS_ATTRIBUTE]: String(deferrals + 1) },
+        };
+      }
+      if (wait > 0) await sleep(wait);
+    }
+    if (limits.concurrency === undefined) return { admitted: true, release: async () => {} };
+    const pk = concurrencyLimitKey(typeName, key);
+    const place = await takePlace(this.client, this.tableName, pk, limits.concurrency, owner, until, this.now());
+    if (!place.taken) {
+      // Its rate slot (if any) is spent: the copy takes a new one when it comes back.
+      return {
+        admitted: false,
+        reason: `concurrency limit of ${limits.concurrency} for ${key}: ${place.running} running`,
+        delaySeconds: placeBackoffSeconds(deferrals + 1),
+        attributes: { [DEFERRALS_ATTRIBUTE]: String(deferrals + 1) },
+      };
+    }
+    return { admitted: true, release: () => givePlaceBack(this.client, this.tableName, pk, owner) };
+  }
+}
+
+/** The limit key of a payload: the declared key (hashed when too long for a DynamoDB key), else one for the type. */
+export function limitKeyOf(limits: JobLimits, payload: unknown): string {
+  if (!limits.key) return '*';
+  const key = limits.key(payload);
+  if (typeof key !== 'string') throw new TypeError(`limits.key returned ${typeof key}, not a string`);
+  return key.length <= MAX_LIMIT_KEY_LENGTH ? key : `sha256:${createHash('sha256').update(key).digest('base64url')}`;
+}
+
+export function placeBackoffSeconds(deferrals: number): number {
+  const ceiling = Math.min(PLACE_BACKOFF.maxSeconds, PLACE_BACKOFF.baseSeconds * 2 ** Math.min(10, deferrals - 1));
+  return Math.max(1, Math.round(ceiling / 2 + Math.random() * (ceiling / 2)));
+}

@@ -1,0 +1,160 @@
+// Job type limits (shared/limits/) against DynamoDB Local and the SQS emulator: the rate limiter and the
+// concurrency limit hold when many workers ask at the same moment (their writes are conditional), and a
+// job over a limit goes back to its queue delayed, runs later, and uses none of its receives.
+import { beforeAll, describe, expect, it } from 'vitest';
+import * as z from 'zod/mini';
+import { dynamoClient } from '../../shared/aws/clients';
+import { defineJob, type JobType } from '../../shared/jobs/define';
+import { encodeMessage } from '../../shared/jobs/message';
+import { payloadHash } from '../../shared/jobs/payload-hash';
+import { DEFERRALS_ATTRIBUTE } from '../../shared/limits/admission';
+import { concurrencyLimitKey, givePlaceBack, takePlace } from '../../shared/limits/concurrency-limit';
+import { rateLimitKey, takeRateSlot } from '../../shared/limits/rate-limit';
+import { SubmissionStore } from '../../shared/store/submission-store';
+import { sleep } from '../../shared/sleep';
+import { processBatch } from '../../shared/worker/process-batch';
+import { acknowledge, createJobQueues, createJobsTable, invocation, receiveRecords, sendRaw, uniqueName, workerDeps } from '../support/resources';
+
+let table: string;
+beforeAll(async () => {
+  table = await createJobsTable();
+});
+
+describe('the rate limiter (one timestamp per key, GCRA)', () => {
+  it('gives 20 workers asking at the same instant exactly `burst` slots now and the rest one interval apart', async () => {
+    const pk = rateLimitKey('rated', uniqueName('key'));
+    const now = 1_800_000_000_000;
+    const slots = await Promise.all(Array.from({ length: 20 }, () => takeRateSlot(dynamoClient(), table, pk, { perSecond: 5, burst: 10 }, now)));
+    const at = slots.map((s) => s.at).sort((a, b) => a - b);
+    expect(at.filter((t) => t <= now)).toHaveLength(10);
+    // The ten later ones: 200 ms apart, none given twice.
+    expect(at.slice(10).map((t) => Math.round(t - now))).toEqual([200, 400, 600, 800, 1000, 1200, 1400, 1600, 1800, 2000]);
+  });
+
+  it('refills at the rate: after a quiet spell a burst starts again, never more', async () => {
+    const pk = rateLimitKey('rated', uniqueName('key'));
+    const t0 = 1_800_000_000_000;
+    const take = (now: number) => takeRateSlot(dynamoClient(), table, pk, { perSecond: 2, burst: 2 }, now);
+    expect((await take(t0)).at).toBe(t0);
+    expect((await take(t0)).at).toBeLessThanOrEqual(t0);
+    expect((await take(t0)).at).toBeGreaterThan(t0); // burst used up
+    // Ten seconds later the bucket is full again: two now, the third waits.
+    const later = t0 + 10_000;
+    const again = await Promise.all([take(later), take(later), take(later)]);
+    expect(again.filter((s) => s.at <= later)).toHaveLength(2);
+  });
+});
+
+describe('the concurrency limit (one holders map per key)', () => {
+  it('gives 20 workers asking at once exactly `max` places, and a place given back to the next', async () => {
+    const pk = concurrencyLimitKey('capped', uniqueName('key'));
+    const now = Date.now();
+    const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => takePlace(dynamoClient(), table, pk, 3, `w${i}`, now + 60_000, now)));
+    const holders = answers.flatMap((a, i) => (a.taken ? [`w${i}`] : []));
+    expect(holders).toHaveLength(3);
+    expect(answers.find((a) => !a.taken)).toEqual({ taken: false, running: 3 });
+    await givePlaceBack(dynamoClient(), table, pk, holders[0]!);
+    expect(await takePlace(dynamoClient(), table, pk, 3, 'late', now + 60_000, now)).toEqual({ taken: true });
+    expect((await takePlace(dynamoClient(), table, pk, 3, 'later', now + 60_000, now)).taken).toBe(false);
+  });
+
+  it('takes back the place of a holder whose time has passed (a worker that crashed holding it)', async () => {
+    const pk = concurrencyLimitKey('capped', uniqueName('key'));
+    const now = Date.now();
+    expect((await takePlace(dynamoClient(), table, pk, 1, 'crashed', now - 1, now - 60_000)).taken).toBe(true);
+    expect(await takePlace(dynamoClient(), table, pk, 1, 'next', now + 60_000, now)).toEqual({ taken: true });
+    expect((await takePlace(dynamoClient(), table, pk, 1, 'third', now + 60_000, now)).taken).toBe(false);
+  });
+});
+
+describe('a worker under limits', () => {
+  /** A leased job type whose handler notes when each run starts and how many run at once. */
+  function limitedType(limits: NonNullable<JobType['limits']>) {
+    const runs: { jobId: string; attempt: number; at: number }[] = [];
+    let running = 0;
+    let peak = 0;
+    const type = defineJob({
+      name: 'limited',
+      kind: 'leased',
+      schema: z.strictObject({ n: z.number() }),
+      limits,
+      handler: async (_p, ctx) => {
+        runs.push({ jobId: ctx.jobId, attempt: ctx.attempt, at: Date.now() });
+        peak = Math.max(peak, ++running);
+        await sleep(150);
+        running--;
+        return 'ok';
+      },
+    }) as unknown as JobType;
+    return { type, runs, peak: () => peak };
+  }
+
+  /** Records `count` jobs and sends their messages; runs four workers side by side until every job is done. */
+  async function runJobs(type: JobType, count: number) {
+    const queues = await createJobQueues(type);
+    const store = new SubmissionStore(dynamoClient(), table);
+    const ids: string[] = [];
+    for (let n = 0; n < count; n++) {
+      const jobId = `00000000-0000-4000-8000-${uniqueName('').slice(1, 9)}${String(n).padStart(4, '0')}`;
+      const at = new Date().toISOString();
+      await store.create({
+        jobId,
+        type: type.name,
+        status: 'PENDING',
+        generation: 1,
+        attempts: 0,
+        payloadHash: payloadHash({ n }),
+        payloadBytes: 8,
+        payload: JSON.stringify({ n }),
+        owner: 'public',
+        createdAt: at,
+        updatedAt: at,
+        expiresAt: Math.floor(Date.now() / 1000) + 86_400,
+        history: [],
+      });
+      await sendRaw(queues.queue, encodeMessage(jobId, type.name, { n }));
+      ids.push(jobId);
+    }
+    let deferredCopies = 0;
+    const deadline = Date.now() + 60_000;
+    const done = async () => (await Promise.all(ids.map(async (id) => (await store.get(id))?.status))).every((s) => s === 'SUCCEEDED');
+    const worker = async () => {
+      while (Date.now() < deadline) {
+        const records = await receiveRecords(queues.queue, 3);
+        if (records.length === 0) {
+          if (await done()) return;
+          await sleep(100);
+          continue;
+        }
+        deferredCopies += records.filter((r) => r.messageAttributes[DEFERRALS_ATTRIBUTE] !== undefined).length;
+        await acknowledge(queues.queue, records, await processBatch(records, invocation(), workerDeps(type, table, queues)));
+      }
+    };
+    await Promise.all([worker(), worker(), worker(), worker()]);
+    expect(await done()).toBe(true);
+    const views = await Promise.all(ids.map(async (id) => (await store.get(id))!));
+    return { views, deferredCopies };
+  }
+
+  it('runs at most `concurrency` jobs at once across workers; the others wait in the queue without using a receive', async () => {
+    const { type, runs, peak } = limitedType({ concurrency: 2 });
+    const { views, deferredCopies } = await runJobs(type, 10);
+    expect(peak()).toBeLessThanOrEqual(2);
+    expect(deferredCopies).toBeGreaterThan(0);
+    expect(runs).toHaveLength(10);
+    // Every run is its job's first attempt: waiting for the limit took none of its receives.
+    expect(runs.every((r) => r.attempt === 1)).toBe(true);
+    expect(views.every((v) => v.attempts === 1)).toBe(true);
+  }, 90_000);
+
+  it('starts jobs no faster than the rate across workers', async () => {
+    const { type, runs } = limitedType({ rate: { perSecond: 5, burst: 1 } });
+    await runJobs(type, 10);
+    const starts = runs.map((r) => r.at).sort((a, b) => a - b);
+    // At 5/s with no burst, ten starts take at least 1.8 s; in any second at most 5 start (one more allowed
+    // for a start that was late, so that a busy machine's scheduling cannot fail it).
+    expect(starts.at(-1)! - starts[0]!).toBeGreaterThanOrEqual(1800 - 50);
+    for (const t of starts) expect(starts.filter((s) => s >= t && s < t + 1000).length).toBeLessThanOrEqual(6);
+    expect(runs.every((r) => r.attempt === 1)).toBe(true);
+  }, 90_000);
+});
