@@ -95,8 +95,6 @@ export interface Observation {
   crossCaller?: CrossCallerProbe[];
   /** Jobs whose handler result was replaced by an oversized one (they must still end SUCCEEDED). */
   oversized?: Set<string>;
-  /** The webhook type's per-host rate limit as deployed: every call to the one receiver host counts against it. */
-  rateLimit?: { perSecond: number; burst: number };
   /** Delayed jobs: their run time (epoch ms) as the submit's answer gave it. */
   delayed?: Map<string, number>;
   /** Jobs the clients cancelled (answered 200 CANCELLED), and whether they retried them then. */
@@ -154,28 +152,7 @@ export interface Verdict {
   /** The same for the callbacks of jobs submitted with a Callback-Url; and callbacks whose signature failed. */
   callbacksMissing: number;
   callbacksWrong: number;
-  /** Windows of calls to one host over its rate limit (see rateExceeded). */
-  rateExceeded: number;
   problems: string[];
-}
-
-/**
- * Calls to one host in any `windowMs` after a call: at most the burst plus the rate over the window, and one
- * second's worth more (a call starts a little after its slot, so late starts of earlier slots can bunch with
- * on-time later ones). Returns how many windows held more, and the fullest.
- */
-export function rateExceeded(calls: readonly ObservedCall[], limit: { perSecond: number; burst: number }, windowMs = 10_000): { count: number; worst: number; allowed: number } {
-  const at = calls.map((c) => c.at).sort((a, b) => a - b);
-  const allowed = Math.floor(limit.burst + (limit.perSecond * windowMs) / 1000 + limit.perSecond);
-  let count = 0;
-  let worst = 0;
-  let end = 0;
-  for (let start = 0; start < at.length; start++) {
-    while (end < at.length && at[end]! < at[start]! + windowMs) end++;
-    worst = Math.max(worst, end - start);
-    if (end - start > allowed) count++;
-  }
-  return { count, worst, allowed };
 }
 
 /** Pairs of calls of one key that overlapped although the first one's lease had not run out yet. */
@@ -499,9 +476,6 @@ export function checkInvariants(o: Observation): Verdict {
   if (callbacks.missing + callbacks.wrong > 0)
     problems.push(`callbacks: ${callbacks.missing} terminal states without one, ${callbacks.wrong} wrong (e.g. ${callbacks.examples.join('; ')})`);
 
-  const rate = o.rateLimit ? rateExceeded(o.calls ?? [], o.rateLimit) : { count: 0, worst: 0, allowed: 0 };
-  if (rate.count > 0) problems.push(`${rate.count} 10 s windows held more webhook calls to one host than its rate limit allows (fullest ${rate.worst}, allowed ${rate.allowed})`);
-
   return {
     lost,
     doubleApplied,
@@ -526,7 +500,6 @@ export function checkInvariants(o: Observation): Verdict {
     eventsWrong: events.wrong,
     callbacksMissing: callbacks.missing,
     callbacksWrong: callbacks.wrong,
-    rateExceeded: rate.count,
     problems,
   };
 }

@@ -113,11 +113,6 @@ const FAULTS: FaultConfig = {
 // timeout = 6 x 3 s), a short backoff, and room for the retries the faults cause.
 const QUEUE = { timeoutSeconds: 3, maxReceiveCount: 8, backoff: { baseSeconds: 1, maxSeconds: 4 } };
 // The sweeper every 2 s; a job is stale after 18 s (visibility) + 4 s (backoff) + 3 s (grace) = 25 s.
-/**
- * The webhook type's per-host rate limit in this run (every chaos webhook calls the one receiver host): low
- * enough that submit bursts go over it, so jobs are deferred and come back under kills and throttles.
- */
-const WEBHOOK_RATE = { perSecond: 8, burst: 8 };
 const SWEEP = { intervalSeconds: 2, after: Duration.seconds(5), grace: Duration.seconds(3) };
 const REDRIVE_EVERY_MS = 4000;
 /**
@@ -192,7 +187,6 @@ async function main(): Promise<number> {
     // A test build: the same source, with the fault injection compiled in (deployed bundles leave it out).
     appOptions: {
       queueOverrides: { transfer: QUEUE, webhook: QUEUE },
-      limitOverrides: { webhook: { rate: WEBHOOK_RATE } },
       logLevel: 'warn',
       faultInjection: true,
       sweepAfter: SWEEP.after,
@@ -327,7 +321,6 @@ async function main(): Promise<number> {
       oversized,
       delayed: run.delayed,
       cancelled: run.cancelled,
-      rateLimit: WEBHOOK_RATE,
       ...(await settledNotifications(runtime, observed, callbackReceiver)),
     };
     const verdict = checkInvariants(observation);
@@ -360,12 +353,6 @@ async function main(): Promise<number> {
         `callbacks=${observation.callbacks.length} callbacks_missing=${verdict.callbacksMissing} callbacks_wrong=${verdict.callbacksWrong} ` +
         `callback_jobs=${run.withCallback.size} callbacks_refused_once=${retriedCallbacks}`,
     );
-    // From the workers' EMF lines (their info logs are off in this run): JobsDeferred per batch.
-    const deferred = functionLines.reduce((sum, line) => {
-      const match = /"JobsDeferred":(\d+)/.exec(line);
-      return sum + (match ? Number(match[1]) : 0);
-    }, 0);
-    console.log(`chaos: webhook rate limit ${WEBHOOK_RATE.perSecond}/s burst ${WEBHOOK_RATE.burst}: deferred=${deferred} rate_exceeded=${verdict.rateExceeded}`);
     for (const problem of verdict.problems) console.log(`  INVARIANT BROKEN: ${problem}`);
     const stuck = observed.filter((j) => j.status === 'PENDING' || j.status === 'RUNNING');
     if (stuck.length > 0) {

@@ -1,6 +1,7 @@
 // Job type limits (shared/limits/) against DynamoDB Local and the SQS emulator: the rate limiter and the
 // concurrency limit hold when many workers ask at the same moment (their writes are conditional), and a
 // job over a limit goes back to its queue delayed, runs later, and uses none of its receives.
+import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as z from 'zod/mini';
 import { dynamoClient } from '../../shared/aws/clients';
@@ -13,6 +14,13 @@ import { rateLimitKey, takeRateSlot } from '../../shared/limits/rate-limit';
 import { SubmissionStore } from '../../shared/store/submission-store';
 import { sleep } from '../../shared/sleep';
 import { processBatch } from '../../shared/worker/process-batch';
+import { workerDepsFromEnv } from '../../shared/worker/handler';
+import { webhook } from '../../app/jobs/webhook/handler';
+import { ENV } from '../../shared/config';
+import { limitNumbers } from '../../shared/limits/limits';
+import { createLogger } from '../../shared/log';
+import { apiDeps, call, submitEvent } from '../support/api';
+import { startWebhookReceiver } from '../support/webhook-receiver';
 import { acknowledge, createJobQueues, createJobsTable, invocation, receiveRecords, sendRaw, uniqueName, workerDeps } from '../support/resources';
 
 let table: string;
@@ -116,6 +124,8 @@ describe('a worker under limits', () => {
       ids.push(jobId);
     }
     let deferredCopies = 0;
+    // Before any worker asks: no slot can start earlier than this.
+    const workersStarted = Date.now();
     const deadline = Date.now() + 60_000;
     const done = async () => (await Promise.all(ids.map(async (id) => (await store.get(id))?.status))).every((s) => s === 'SUCCEEDED');
     const worker = async () => {
@@ -133,7 +143,7 @@ describe('a worker under limits', () => {
     await Promise.all([worker(), worker(), worker(), worker()]);
     expect(await done()).toBe(true);
     const views = await Promise.all(ids.map(async (id) => (await store.get(id))!));
-    return { views, deferredCopies };
+    return { views, deferredCopies, workersStarted };
   }
 
   it('runs at most `concurrency` jobs at once across workers; the others wait in the queue without using a receive', async () => {
@@ -149,12 +159,59 @@ describe('a worker under limits', () => {
 
   it('starts jobs no faster than the rate across workers', async () => {
     const { type, runs } = limitedType({ rate: { perSecond: 5, burst: 1 } });
-    await runJobs(type, 10);
+    const { workersStarted } = await runJobs(type, 10);
     const starts = runs.map((r) => r.at).sort((a, b) => a - b);
-    // At 5/s with no burst, ten starts take at least 1.8 s; in any second at most 5 start (one more allowed
-    // for a start that was late, so that a busy machine's scheduling cannot fail it).
-    expect(starts.at(-1)! - starts[0]!).toBeGreaterThanOrEqual(1800 - 50);
+    // At 5/s with no burst, the tenth slot is 1.8 s after the first, which is no earlier than the workers'
+    // start; in any second at most 5 start (one more allowed for a late start, so that a busy machine's
+    // scheduling cannot fail it).
+    expect(starts.at(-1)! - workersStarted).toBeGreaterThanOrEqual(1800);
     for (const t of starts) expect(starts.filter((s) => s >= t && s < t + 1000).length).toBeLessThanOrEqual(6);
     expect(runs.every((r) => r.attempt === 1)).toBe(true);
+  }, 90_000);
+});
+
+describe("the README's limits example", () => {
+  const override = { rate: { perSecond: 5 } };
+
+  it('is the webhook type with a per-host rate, and a deployment that sets 5/s holds its calls to 5 a second', async () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    // The README's line, with the override this test deploys.
+    expect(readme).toContain('jobs.addJobType(webhook, { limits: { rate: { perSecond: 5 } } })');
+    expect(webhook.limits?.rate).toBeDefined();
+
+    const receiver = await startWebhookReceiver();
+    try {
+      const type = webhook as unknown as JobType;
+      const queues = await createJobQueues(type);
+      const ids: string[] = [];
+      for (let i = 0; i < 12; i++) {
+        const response = await call(submitEvent('webhook', { url: `${receiver.url}/limited/${i}`, body: {} }), apiDeps(table, { webhook: queues }));
+        expect(response.status).toBe(202);
+        ids.push(response.body.jobId as string);
+      }
+      // The worker as deployed: its environment as the construct writes it, with the deployment's numbers.
+      const deps = workerDepsFromEnv(type, {
+        [ENV.tableName]: table,
+        [ENV.queueUrl]: queues.queue.url,
+        [ENV.deadLetterQueueUrl]: queues.dlq.url,
+        [ENV.limits]: JSON.stringify(limitNumbers({ ...webhook.limits!, ...override })),
+      });
+      deps.log = createLogger({ component: 'test-worker' }, 'error');
+      const workersStarted = Date.now();
+      const deadline = Date.now() + 60_000;
+      while (receiver.log.length < 12 && Date.now() < deadline) {
+        const records = await receiveRecords(queues.queue, 10);
+        if (records.length === 0) await sleep(100);
+        else await acknowledge(queues.queue, records, await processBatch(records, invocation(), deps));
+      }
+      const starts = receiver.log.map((c) => c.at).sort((a, b) => a - b);
+      expect(starts).toHaveLength(12);
+      // Burst 5 (one second's worth), then 5 a second: the 12th slot is 1.4 s after the first, which is no
+      // earlier than the worker's start.
+      expect(starts.at(-1)! - workersStarted).toBeGreaterThanOrEqual(1400);
+      expect(new Set(receiver.log.map((c) => c.key))).toEqual(new Set(ids));
+    } finally {
+      await receiver.close();
+    }
   }, 90_000);
 });
