@@ -19,6 +19,7 @@ import { BATCH_CLIENTS, BATCH_JOBS, runApiBench, type ApiResult } from './api';
 import { delayRows, listRows, measureDelaysOnLocalRuntime, runListBench } from './lifecycle';
 import { measurePlannerError, plannerRows } from './planner';
 import { fairnessRows, fairnessTargets, measureFairness } from './fairness';
+import { measureRateLimit, rateLimitRows, rateLimitTargets } from './limits';
 import { benchDynamoClient } from './clients';
 import { coldDetails, coldRows, measureColdStart, type ColdStartResult } from './cold-start';
 import { joblineDesign, powertoolsDesign } from './designs';
@@ -248,6 +249,8 @@ async function main() {
     const planner = await measurePlannerError(dynamodb.endpoint);
     progress('fairness: the noisy neighbour on the local runtime (`npx tsx bench/fairness.ts` runs this part alone)...');
     const fairness = await measureFairness(dynamodb.endpoint, progress);
+    progress('rate limit: 20 workers compete for one key for a minute (`npx tsx bench/limits.ts` runs this part alone)...');
+    const rateLimit = await measureRateLimit(dynamodb.endpoint);
 
     const rows = [
       ...results.flatMap(workerRows),
@@ -257,6 +260,7 @@ async function main() {
       ...('skipped' in delays ? [{ benchmark: 'delayed jobs', metric: 'call after its run time', jobline: `skipped: ${delays.skipped}` }] : delayRows(delays)),
       ...plannerRows(planner),
       ...fairnessRows(fairness),
+      ...rateLimitRows(rateLimit),
     ];
     const minutes = ((performance.now() - started) / 60_000).toFixed(1);
     const machine = `${availableParallelism()} cores (${cpus()[0]?.model.trim() ?? 'unknown CPU'}), Node ${process.version}`;
@@ -273,7 +277,7 @@ async function main() {
       '',
       '## Targets',
       '',
-      renderTargets([...targets(results, cold, api), ...fairnessTargets(fairness)]),
+      renderTargets([...targets(results, cold, api), ...fairnessTargets(fairness), ...rateLimitTargets(rateLimit)]),
       '',
       '## Details',
       '',

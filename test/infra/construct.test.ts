@@ -102,6 +102,19 @@ describe('a stack with two job types, a bucket granted to one, and a producer fu
 });
 
 describe('options', () => {
+  it("limits: a deployment's numbers replace the declared ones in the worker's environment; refused where none are declared, or out of range", () => {
+    const { stack } = newStack({ bundle: false });
+    const jobs = new Jobline(stack, 'Jobs', { alarms: false });
+    expect(() => jobs.addJobType(transfer, { limits: { concurrency: 2 } })).toThrow(
+      'job type "transfer": limits can only replace the numbers of limits the job type declares (it declares none)',
+    );
+    expect(() => jobs.addJobType(webhook, { limits: { rate: { perSecond: 0 } } })).toThrow('job type "webhook": limits.rate.perSecond must be more than 0 and at most 10000');
+    jobs.addJobType(webhook, { limits: { rate: { perSecond: 5 }, concurrency: 3 } });
+    Template.fromStack(stack).hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ JOBLINE_JOB_TYPE: 'webhook', JOBLINE_LIMITS: JSON.stringify({ concurrency: 3, rate: { perSecond: 5 } }) }) },
+    });
+  });
+
   it('api: false and alarms: false leave them out; a bring-your-own table is used as it is', () => {
     const { stack } = newStack({ bundle: false });
     const own = new Jobline(stack, 'Shared', { alarms: false }).table;
