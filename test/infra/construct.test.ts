@@ -108,8 +108,9 @@ describe('options', () => {
     expect(() => jobs.addJobType(transfer, { limits: { concurrency: 2 } })).toThrow(
       'job type "transfer": limits can only replace the numbers of limits the job type declares (it declares none)',
     );
-    expect(() => jobs.addJobType(webhook, { limits: { rate: { perSecond: 0 } } })).toThrow('job type "webhook": limits.rate.perSecond must be more than 0 and at most 10000');
-    jobs.addJobType(webhook, { limits: { rate: { perSecond: 5 }, concurrency: 3 } });
+    const limited = { ...webhook, limits: { rate: { perSecond: 50 } } };
+    expect(() => jobs.addJobType(limited, { limits: { rate: { perSecond: 0 } } })).toThrow('job type "webhook": limits.rate.perSecond must be more than 0 and at most 10000');
+    jobs.addJobType(limited, { limits: { rate: { perSecond: 5 }, concurrency: 3 } });
     Template.fromStack(stack).hasResourceProperties('AWS::Lambda::Function', {
       Environment: { Variables: Match.objectLike({ JOBLINE_JOB_TYPE: 'webhook', JOBLINE_LIMITS: JSON.stringify({ concurrency: 3, rate: { perSecond: 5 } }) }) },
     });
