@@ -3,8 +3,9 @@
  * (the generic cell rate algorithm, GCRA: a token bucket kept as a single timestamp). Each job takes the
  * next start slot: `tat` moves on by one interval per job, and a job may start now when its slot is at most
  * `burst - 1` intervals ahead. A job whose slot is later keeps it: it is delayed until then, and runs
- * without asking again. So every job costs one conditional write (two after a quiet spell), and a backlog
- * is spread over exactly the slots the rate allows, without jobs coming back to be refused again.
+ * without asking again. So every job costs one conditional write (two when its worker guessed the key's
+ * side of now wrong, three at most under contention), and a backlog is spread over exactly the slots the
+ * rate allows, without jobs coming back to be refused again.
  */
 import { UpdateItemCommand, ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LIMIT_KEY_PREFIX } from './limits';
@@ -19,24 +20,25 @@ export interface RateSlot {
   at: number;
 }
 
-/** Tries to take a slot this many times when other workers move the same item at the same moment. */
-const ATTEMPTS = 5;
 /** A key's item outlives its last slot by this long, then DynamoDB's TTL removes it (an idle key costs nothing). */
 const IDLE_TTL_SECONDS = 86_400;
 
 export const rateLimitKey = (type: string, key: string) => `${LIMIT_KEY_PREFIX}RATE#${type}#${key}`;
 
 /**
- * Takes the next start slot of `key`'s rate. Throws only when DynamoDB does; a slot is never given twice,
- * since every write is conditional on the timestamp it moves from.
+ * Takes the next start slot of `key`'s rate: GCRA's `tat = max(tat, now) + interval`, as two conditional
+ * writes whose conditions split on `tat >= now`. DynamoDB cannot compute the max, so the job tries the busy
+ * case and, when `tat` has passed, the quiet one. `tat` only ever grows, so once it is at or after this job's
+ * `now` it stays there: the busy write can then no longer fail, and a job needs at most three writes however
+ * many workers contend for the key. Throws only when DynamoDB does; a slot is never given twice, since every
+ * write is conditional on the side of `now` the timestamp it moves is on.
  */
 export async function takeRateSlot(client: DynamoDBClient, tableName: string, pk: string, rate: RateSpec, now: number): Promise<RateSlot> {
   const interval = 1000 / rate.perSecond;
   const tolerance = (rate.burst - 1) * interval;
-  for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-    // The common case: the item is busy (tat at or after now): the job takes the slot at tat, moving it on.
-    // The tat the busy path found (DynamoDB's own spelling of the number, so the next condition matches it exactly).
-    let old: string | undefined;
+  const values = { ':now': { N: String(now) }, ':ttl': { N: String(Math.ceil(now / 1000) + IDLE_TTL_SECONDS) } };
+  // Busy (tat at or after now): the job takes the slot at tat, moving it on by one interval.
+  const busy = async (): Promise<RateSlot | undefined> => {
     try {
       const moved = await client.send(
         new UpdateItemCommand({
@@ -44,43 +46,55 @@ export async function takeRateSlot(client: DynamoDBClient, tableName: string, pk
           Key: { pk: { S: pk } },
           UpdateExpression: 'SET tat = tat + :interval, expiresAt = :ttl',
           ConditionExpression: 'tat >= :now',
-          ExpressionAttributeValues: {
-            ':interval': { N: String(interval) },
-            ':now': { N: String(now) },
-            ':ttl': { N: String(Math.ceil(now / 1000) + IDLE_TTL_SECONDS) },
-          },
+          ExpressionAttributeValues: { ...values, ':interval': { N: String(interval) } },
           ReturnValues: 'UPDATED_NEW',
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
-      const tat = Number(moved.Attributes?.tat?.N);
       // The slot taken is the one before the new tat; it may start once it is within the burst tolerance.
-      return { at: tat - interval - tolerance };
+      return { at: Number(moved.Attributes?.tat?.N) - interval - tolerance };
     } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      old = error.Item?.tat?.N;
+      if (error instanceof ConditionalCheckFailedException) return undefined;
+      throw error;
     }
-    if (old !== undefined && Number(old) >= now) continue; // moved past now meanwhile: take the busy path again
-    // Quiet (no item, or its tat has passed): the job starts now, and the next slot is one interval on.
+  };
+  // Quiet (no item, or its tat has passed): the job starts now, and the next slot is one interval on.
+  const quiet = async (): Promise<RateSlot | undefined> => {
     try {
       await client.send(
         new UpdateItemCommand({
           TableName: tableName,
           Key: { pk: { S: pk } },
           UpdateExpression: 'SET tat = :next, expiresAt = :ttl',
-          ConditionExpression: old === undefined ? 'attribute_not_exists(tat)' : 'tat = :old',
-          ExpressionAttributeValues: {
-            ':next': { N: String(now + interval) },
-            ':ttl': { N: String(Math.ceil(now / 1000) + IDLE_TTL_SECONDS) },
-            ...(old === undefined ? {} : { ':old': { N: old } }),
-          },
+          ConditionExpression: 'attribute_not_exists(tat) OR tat < :now',
+          ExpressionAttributeValues: { ...values, ':next': { N: String(now + interval) } },
         }),
       );
       return { at: now };
     } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      // Another worker took the quiet slot first: the item is busy now.
+      if (error instanceof ConditionalCheckFailedException) return undefined;
+      throw error;
     }
-  }
-  throw new Error(`could not take a rate slot for ${pk}: ${ATTEMPTS} conflicting writes in a row`);
+  };
+  // The side this worker last found the key on goes first: a key under its rate is quiet job after job,
+  // one write each; a busy key is one write too. A wrong guess costs one failed write.
+  const quietFirst = lastFoundQuiet.get(pk) === true;
+  const first = await (quietFirst ? quiet() : busy());
+  if (first) return remember(pk, quietFirst, first);
+  const second = await (quietFirst ? busy() : quiet());
+  if (second) return remember(pk, !quietFirst, second);
+  // Both failed: the busy write went first and another worker then moved tat to or past now. It stays
+  // there, so the busy write holds now. (Quiet first, then busy, cannot both fail.)
+  const after = await busy();
+  if (after) return remember(pk, false, after);
+  throw new Error(`rate slot of ${pk}: its timestamp moved back, which no writer does`);
+}
+
+/** Per key, whether this worker last found it quiet (a hint for which write to try first; never for correctness). */
+const lastFoundQuiet = new Map<string, boolean>();
+const HINTS_KEPT = 10_000;
+
+function remember(pk: string, quiet: boolean, slot: RateSlot): RateSlot {
+  if (lastFoundQuiet.size >= HINTS_KEPT && !lastFoundQuiet.has(pk)) lastFoundQuiet.clear();
+  lastFoundQuiet.set(pk, quiet);
+  return slot;
 }
