@@ -45,6 +45,7 @@ import {
   StartMessageMoveTaskCommand,
   type Message,
 } from '@aws-sdk/client-sqs';
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { Duration } from 'aws-cdk-lib';
 import type { FaultConfig } from '../../shared/aws/fault-injection';
@@ -52,6 +53,8 @@ import { decodeMessage, encodeMessage } from '../../shared/jobs/message';
 import { payloadHash } from '../../shared/jobs/payload-hash';
 import { NOTIFY_ENV } from '../../shared/notify/config';
 import { verifySignature } from '../../shared/notify/signature';
+import { rateLimitKey } from '../../shared/limits/rate-limit';
+import { webhookType } from '../../app/jobs/webhook/type';
 import { fromItem, MAX_HISTORY_KEPT, type HistoryEntry } from '../../shared/store/job-record';
 import { TERMINAL_STATUSES } from '../../shared/store/job-states';
 import { jobTypesOf } from '../../local/live-view';
@@ -324,6 +327,10 @@ async function main(): Promise<number> {
       ...(await settledNotifications(runtime, observed, callbackReceiver)),
     };
     const verdict = checkInvariants(observation);
+    // The webhook type's declared per-host rate: every chaos webhook calls the one receiver, so its host's
+    // rate item must exist (the limiter gated those calls, under the same faults as everything else).
+    const rateItem = webhookType.limits?.rate ? await rateLimitItem(runtime, rateLimitKey(webhookType.name, new URL(receiver.url).host)) : undefined;
+    if (webhookType.limits?.rate && rateItem === undefined) verdict.problems.push(`no rate-limit item for the webhook receiver's host: the limiter never ran`);
     const f = (name: string) => faults.get(name) ?? 0;
     const targets = (t: string) => jobs.filter((j) => j.kind === 'webhook' && j.target === t).length;
     log(`faults injected: ${JSON.stringify(Object.fromEntries(faults))}`);
@@ -339,6 +346,9 @@ async function main(): Promise<number> {
     );
     console.log(
       `chaos: redrives=${redriver.stats.tasks} redrive_reruns=${verdict.redriveReruns} resubmitted=${c.resubmitted} retried=${c.retried} forged=${run.forged.messageIds.length} forged_ran=${verdict.forgedRan} oversized=${oversized.size} stuck=${verdict.stuck} cross_caller=${verdict.crossCaller} lost_sends=${f('sqs-lost-response')} api_kills=${apiKills}`,
+    );
+    console.log(
+      `chaos: limits: webhook rate ${JSON.stringify(webhookType.limits?.rate ?? null)} per host, its item's next slot ${rateItem === undefined ? '-' : new Date(rateItem).toISOString()}`,
     );
     console.log(`chaos: webhook calls under a live lease=${verdict.concurrentUnderLease} ledger_sum=${verdict.ledgerSum} lease_ms=${FAULTS.leaseMs}`);
     console.log(
@@ -912,6 +922,15 @@ async function jobRecords(runtime: LocalRuntime): Promise<Map<string, JobRow>> {
     }
   }
   return rows;
+}
+
+/** The `tat` (next start slot, epoch ms) of a rate-limit item, if it exists in a table of the runtime. */
+async function rateLimitItem(runtime: LocalRuntime, pk: string): Promise<number | undefined> {
+  for (const tableName of runtime.tables.values()) {
+    const { Item } = await runtime.dynamodb.send(new GetItemCommand({ TableName: tableName, Key: { pk: { S: pk } }, ConsistentRead: true }));
+    if (Item?.tat?.N) return Number(Item.tat.N);
+  }
+  return undefined;
 }
 
 /** The sweeper's cursor of each shard (`SWEEP#<shard>` items: swept up to). */

@@ -166,12 +166,7 @@ describe('workers', () => {
 
   it('sets every variable of shared/config ENV on some function (none is read but never set)', () => {
     const set = new Set(resourcesOfType(s.json, 'AWS::Lambda::Function').flatMap(([, fn]) => Object.keys(fn.Properties?.Environment?.Variables ?? {})));
-    // JOBLINE_LIMITS is written only for a job type that declares limits, and no example type does
-    // (test/infra/construct.test.ts "limits:" shows it written when one does).
-    const onlyWhenUsed = new Set<string>([ENV.limits]);
-    expect(jobTypes.some((type) => type.limits)).toBe(false);
-    expect(set).not.toContain(ENV.limits);
-    for (const variable of Object.values(ENV)) if (!onlyWhenUsed.has(variable)) expect(set).toContain(variable);
+    for (const variable of Object.values(ENV)) expect(set).toContain(variable);
   });
 });
 

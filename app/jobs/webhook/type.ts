@@ -53,4 +53,7 @@ export const webhookType = defineJobType({
   // The target's host is the tenant (SQS fair queues): one flooded or slow endpoint's backlog does not hold
   // back the calls to the others.
   tenantKey: (payload) => new URL(payload.url).host,
+  // And a rate per host, across every worker: at most 100 calls a second to one endpoint (bursts of 100),
+  // however many jobs for it are waiting. A deployment can set its own numbers (limitOverrides).
+  limits: { key: (payload) => new URL(payload.url).host, rate: { perSecond: 100, burst: 100 } },
 });
