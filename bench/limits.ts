@@ -21,7 +21,10 @@ const SECONDS = 60;
 export interface RateLimitRun {
   started: number;
   allowed: number;
+  /** The most starts in any one second, by the time each job started (after its wait, so timer lateness bunches them). */
   fullestSecond: number;
+  /** The same by the start time the limiter granted each job (its slot, or when it asked if the slot had passed). */
+  fullestSecondGranted: number;
 }
 
 export async function measureRateLimit(dynamodbEndpoint: string): Promise<RateLimitRun> {
@@ -30,28 +33,35 @@ export async function measureRateLimit(dynamodbEndpoint: string): Promise<RateLi
   await ensureTable(benchDynamoClient(), jobTableSchema(tableName));
   const pk = `LIMIT#RATE#bench#${tableName}`;
   const starts: number[] = [];
+  const granted: number[] = [];
   const from = Date.now();
   const until = from + SECONDS * 1000;
   await Promise.all(
     Array.from({ length: WORKERS }, async () => {
       const client = benchDynamoClient();
       for (;;) {
-        const slot = await takeRateSlot(client, tableName, pk, RATE, Date.now());
+        const asked = Date.now();
+        const slot = await takeRateSlot(client, tableName, pk, RATE, asked);
         if (slot.at >= until) return;
+        granted.push(Math.max(slot.at, asked));
         const wait = slot.at - Date.now();
         if (wait > 0) await sleep(wait);
         starts.push(Date.now());
       }
     }),
   );
-  let fullestSecond = 0;
+  return { started: starts.length, allowed: RATE.burst + RATE.perSecond * SECONDS, fullestSecond: fullestSecond(starts), fullestSecondGranted: fullestSecond(granted) };
+}
+
+function fullestSecond(times: number[]): number {
+  const sorted = [...times].sort((a, b) => a - b);
+  let fullest = 0;
   let end = 0;
-  starts.sort((a, b) => a - b);
-  for (let i = 0; i < starts.length; i++) {
-    while (end < starts.length && starts[end]! < starts[i]! + 1000) end++;
-    fullestSecond = Math.max(fullestSecond, end - i);
+  for (let i = 0; i < sorted.length; i++) {
+    while (end < sorted.length && sorted[end]! < sorted[i]! + 1000) end++;
+    fullest = Math.max(fullest, end - i);
   }
-  return { started: starts.length, allowed: RATE.burst + RATE.perSecond * SECONDS, fullestSecond };
+  return fullest;
 }
 
 export function rateLimitRows(run: RateLimitRun): Row[] {
@@ -61,7 +71,11 @@ export function rateLimitRows(run: RateLimitRun): Row[] {
       metric: 'jobs started / allowed',
       jobline: `${run.started} / ${run.allowed} (${((run.started / run.allowed) * 100).toFixed(1)}%)`,
     },
-    { benchmark: 'rate limit: fullest second', metric: `jobs started (allowed ${RATE.burst + RATE.perSecond})`, jobline: run.fullestSecond },
+    {
+      benchmark: 'rate limit: fullest second',
+      metric: `jobs granted a start / started (allowed ${RATE.burst + RATE.perSecond})`,
+      jobline: `${run.fullestSecondGranted} / ${run.fullestSecond}`,
+    },
   ];
 }
 
