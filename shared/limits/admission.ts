@@ -33,9 +33,10 @@ export class Limiter {
 
   /**
    * Admits the job of `record` under `limits`, holding its concurrency place as `owner` until `until`
-   * (its lease's end). A start slot less than a second away is waited for here.
+   * (its lease's end). A start slot less than a second away is waited for here, unless it is later than
+   * `latestStart` (the last moment the invocation can still start the job): then the job is deferred.
    */
-  async admit(typeName: string, limits: JobLimits, payload: unknown, record: SQSRecord, owner: string, until: number): Promise<Admission> {
+  async admit(typeName: string, limits: JobLimits, payload: unknown, record: SQSRecord, owner: string, until: number, latestStart = Infinity): Promise<Admission> {
     const key = limitKeyOf(limits, payload);
     const deferrals = Number(record.messageAttributes?.[DEFERRALS_ATTRIBUTE]?.stringValue ?? 0) || 0;
     if (limits.rate) {
@@ -52,11 +53,11 @@ export class Limiter {
             )
           ).at;
       const wait = slot - this.now();
-      if (wait > WAIT_IN_PLACE_MS) {
+      if (wait > WAIT_IN_PLACE_MS || (wait > 0 && slot > latestStart)) {
         return {
           admitted: false,
           reason: `rate limit of ${limits.rate.perSecond}/s for ${key}: its start slot is in ${Math.ceil(wait / 1000)} s`,
-          delaySeconds: Math.ceil(wait / 1000),
+          delaySeconds: Math.max(1, Math.ceil(wait / 1000)),
           attributes: { [RATE_SLOT_ATTRIBUTE]: String(slot), [DEFERRALS_ATTRIBUTE]: String(deferrals + 1) },
         };
       }

@@ -146,7 +146,9 @@ export async function processBatch(records: readonly SQSRecord[], invocation: In
     if (!type.limits) return NO_LIMITS;
     if (!deps.limiter) return { kind: 'retry', reason: `the ${type.name} job type declares limits but its worker has no limiter`, mayFail: true, binding: run.binding };
     try {
-      const admission = await deps.limiter.admit(type.name, type.limits, run.payload, item.record, `${invocation.awsRequestId}/${item.record.messageId}`, holdUntil);
+      // A slot waited for in place must leave the handler its minimum time before the invocation ends.
+      const latestStart = run.ctx.deadline - MIN_HANDLER_MS;
+      const admission = await deps.limiter.admit(type.name, type.limits, run.payload, item.record, `${invocation.awsRequestId}/${item.record.messageId}`, holdUntil, latestStart);
       if (admission.admitted) return admission;
       return { kind: 'defer', reason: admission.reason, delaySeconds: admission.delaySeconds, attributes: admission.attributes, binding: run.binding };
     } catch (error) {

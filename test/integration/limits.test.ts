@@ -1,6 +1,7 @@
 // Job type limits (shared/limits/) against DynamoDB Local and the SQS emulator: the rate limiter and the
 // concurrency limit hold when many workers ask at the same moment (their writes are conditional), and a
 // job over a limit goes back to its queue delayed, runs later, and uses none of its receives.
+import type { SQSRecord } from 'aws-lambda';
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as z from 'zod/mini';
@@ -8,7 +9,7 @@ import { dynamoClient } from '../../shared/aws/clients';
 import { defineJob, type JobType } from '../../shared/jobs/define';
 import { encodeMessage } from '../../shared/jobs/message';
 import { payloadHash } from '../../shared/jobs/payload-hash';
-import { DEFERRALS_ATTRIBUTE } from '../../shared/limits/admission';
+import { DEFERRALS_ATTRIBUTE, Limiter, RATE_SLOT_ATTRIBUTE } from '../../shared/limits/admission';
 import { concurrencyLimitKey, givePlaceBack, takePlace } from '../../shared/limits/concurrency-limit';
 import { rateLimitKey, takeRateSlot } from '../../shared/limits/rate-limit';
 import { SubmissionStore } from '../../shared/store/submission-store';
@@ -64,6 +65,26 @@ describe('the rate limiter (one timestamp per key, GCRA)', () => {
     const later = t0 + 10_000;
     const again = await Promise.all([take(later), take(later), take(later)]);
     expect(again.filter((s) => s.at <= later)).toHaveLength(2);
+  });
+});
+
+describe('admission under a rate', () => {
+  it('waits in place for a slot under a second away only when the invocation can still start the job then', async () => {
+    const limits = { rate: { perSecond: 2, burst: 1 } };
+    const typeName = uniqueName('paced');
+    const record = { messageId: 'm', messageAttributes: {} } as unknown as SQSRecord;
+    // The limiter's clock stands still, so that how busy this machine is cannot move the slots.
+    const t0 = 1_800_000_000_000;
+    const limiter = new Limiter(dynamoClient(), table, () => t0);
+    const admit = (latestStart?: number) => limiter.admit(typeName, limits, {}, record, 'owner', t0 + 60_000, latestStart);
+    expect((await admit()).admitted).toBe(true);
+    // The next slot is 500 ms away: with 100 ms left to start in, the job is deferred with its slot...
+    const deferred = await admit(t0 + 100);
+    expect(deferred).toMatchObject({ admitted: false, delaySeconds: 1, attributes: { [RATE_SLOT_ATTRIBUTE]: String(t0 + 500) } });
+    // ...and with time enough, the one after (a second away) is waited for, not deferred.
+    const started = Date.now();
+    expect((await admit(t0 + 5_000)).admitted).toBe(true);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
   });
 });
 
