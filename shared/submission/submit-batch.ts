@@ -1,20 +1,20 @@
 /**
  * A batch submit: up to 100 jobs in one call, each with its own payload, Idempotency-Key, delay and
  * callback URL, and each with its own outcome, exactly the one `submitJob` would have given it. What a
- * batch saves is round trips, not checks: the records are written by conditional puts in parallel (a
- * DynamoDB batch write cannot be conditional, and a transaction would fail every job for one replayed key),
- * and the messages go 10 to a SendMessageBatch call instead of one SendMessage per job. An entry the queue
+ * batch saves is round trips, not checks: the records' conditional puts go in transactions of up to 100
+ * (SubmissionStore.createMany: a DynamoDB batch write cannot be conditional; a transaction cancelled by
+ * replayed keys says which, and goes again without them), and the messages go 10 to a SendMessageBatch
+ * call instead of one SendMessage per job. An entry the queue
  * refuses, or a call whose outcome is unknown, leaves its jobs recorded with `queued: false`: the sweeper
  * sends them, as it does for a single submit.
  */
 import { reasonOf } from '../errors';
 import type { JobRecord } from '../store/job-record';
-import { mapLimit } from '../worker/map-limit';
 import {
   countAccepted,
   messageOf,
   prepareJob,
-  recordJob,
+  recordedOutcome,
   sendJobMessage,
   type PreparedJob,
   type QueueTarget,
@@ -25,8 +25,6 @@ import {
 
 /** The most jobs one batch submit takes. */
 export const MAX_BATCH_JOBS = 100;
-/** Conditional puts in flight at once for one batch. */
-const WRITE_CONCURRENCY = 16;
 /** SendMessageBatch takes 10 entries, and 1 MiB in all. */
 const SEND_BATCH_ENTRIES = 10;
 const SEND_BATCH_BYTES = 1024 * 1024;
@@ -36,13 +34,15 @@ export async function submitJobs(deps: SubmissionDeps, requests: readonly Submit
   if (requests.length > MAX_BATCH_JOBS) throw new RangeError(`a batch submit takes at most ${MAX_BATCH_JOBS} jobs, not ${requests.length}`);
   const outcomes = new Array<SubmitOutcome>(requests.length);
   const toSend: { index: number; prepared: PreparedJob; job: JobRecord; replayed: boolean }[] = [];
-  await mapLimit([...requests.keys()], WRITE_CONCURRENCY, async (index) => {
-    const prepared = prepareJob(deps, requests[index]!);
-    if (prepared.kind !== 'prepared') {
-      outcomes[index] = prepared;
-      return;
-    }
-    const recorded = await recordJob(deps, prepared);
+  const toRecord: { index: number; prepared: PreparedJob }[] = [];
+  requests.forEach((request, index) => {
+    const prepared = prepareJob(deps, request);
+    if (prepared.kind === 'prepared') toRecord.push({ index, prepared });
+    else outcomes[index] = prepared;
+  });
+  const created = await deps.store.createMany(toRecord.map((r) => r.prepared.job));
+  toRecord.forEach(({ index, prepared }, i) => {
+    const recorded = recordedOutcome(prepared, created[i]!);
     if (recorded.kind === 'to_send') toSend.push({ index, prepared, job: recorded.job, replayed: recorded.replayed });
     else outcomes[index] = recorded;
   });

@@ -29,7 +29,7 @@ import { tenantGroupId } from '../jobs/tenant';
 import type { Logger } from '../log';
 import { METRIC, type Metrics } from '../metrics';
 import type { JobRecord } from '../store/job-record';
-import type { SubmissionStore } from '../store/submission-store';
+import type { CreateResult, SubmissionStore } from '../store/submission-store';
 import { isServiceFailure } from '../api/service-failure';
 import { callbackUrlProblem } from '../notify/callback-url';
 
@@ -235,15 +235,23 @@ export function prepareJob(deps: SubmissionDeps, request: SubmitRequest): Prepar
  * final, or `to_send`: the job's message must be sent now (a new PENDING job, or a replay of one still
  * PENDING, whose first submit may have stopped between its write and its send).
  */
-export async function recordJob(deps: Pick<SubmissionDeps, 'store'>, prepared: PreparedJob): Promise<SubmitOutcome | { kind: 'to_send'; job: JobRecord; replayed: boolean }> {
+export async function recordJob(deps: Pick<SubmissionDeps, 'store'>, prepared: PreparedJob): Promise<RecordOutcome> {
+  return recordedOutcome(prepared, await deps.store.create(prepared.job).catch((error: unknown) => ({ error })));
+}
+
+/** What recording a job comes to: a final outcome, or `to_send` (see recordJob). */
+export type RecordOutcome = SubmitOutcome | { kind: 'to_send'; job: JobRecord; replayed: boolean };
+
+/**
+ * The outcome of a prepared job's conditional put, given what the put found (or its error: a service's
+ * failure is `unavailable`, anything else a fault thrown on).
+ */
+export function recordedOutcome(prepared: PreparedJob, created: CreateResult | { error: unknown }): RecordOutcome {
   const { job, log } = prepared;
-  let created: Awaited<ReturnType<SubmissionStore['create']>>;
-  try {
-    created = await deps.store.create(job);
-  } catch (error) {
-    if (!isServiceFailure(error)) throw error;
-    log.error('could not record the job', { reason: reasonOf(error) });
-    return { kind: 'unavailable', jobId: job.jobId, cause: error };
+  if ('error' in created) {
+    if (!isServiceFailure(created.error)) throw created.error;
+    log.error('could not record the job', { reason: reasonOf(created.error) });
+    return { kind: 'unavailable', jobId: job.jobId, cause: created.error };
   }
   let current = job;
   if (!created.created) {

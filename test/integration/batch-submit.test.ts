@@ -1,6 +1,7 @@
 // POST /jobs/{type}/batch and JobClient.submitMany against DynamoDB Local and the SQS emulator: each job
 // gets the answer a single submit would have given it, every accepted job's message is on the queue (sent
 // 10 to a SendMessageBatch call), replays are replays, and a FIFO group's jobs keep the order they were given.
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { jobTypes } from '../../app/jobs';
@@ -9,7 +10,10 @@ import { webhook } from '../../app/jobs/webhook/handler';
 import { ROUTES } from '../../shared/api/routes';
 import { dynamoClient, sqsClient } from '../../shared/aws/clients';
 import { JobClient, JobRefusedError } from '../../shared/client/job-client';
+import { newJobId } from '../../shared/jobs/job-id';
 import { decodeMessage } from '../../shared/jobs/message';
+import type { JobRecord } from '../../shared/store/job-record';
+import { SubmissionStore } from '../../shared/store/submission-store';
 import { apiDeps, asCaller, call } from '../support/api';
 import { createJobQueues, createJobsTable, type JobQueues } from '../support/resources';
 
@@ -88,6 +92,22 @@ describe('batch submit over HTTP', () => {
     expect((other.body.results as typeof results).map((r) => r.jobId)).not.toContain(results[0]!.jobId);
   });
 
+  it('makes a key given twice in one batch one job, and refuses it for another payload', async () => {
+    const answer = await batch('webhook', {
+      jobs: [
+        { payload: hook(1), idempotencyKey: 'twice' },
+        { payload: hook(2), idempotencyKey: 'fresh' },
+        { payload: hook(1), idempotencyKey: 'twice' },
+        { payload: hook(3), idempotencyKey: 'twice' },
+      ],
+    });
+    const results = answer.body.results as { httpStatus: number; jobId?: string; error?: { code: string; details?: { jobId?: string } } }[];
+    expect(results.map((r) => r.httpStatus)).toEqual([202, 202, 202, 422]);
+    expect(results[2]!.jobId).toBe(results[0]!.jobId);
+    expect(results[3]!.error).toMatchObject({ code: 'idempotency_key_reused', details: { jobId: results[0]!.jobId } });
+    expect((await drain(hooks.queue.url)).filter((m) => m.jobId === results[0]!.jobId).length).toBeGreaterThanOrEqual(1);
+  });
+
   it('refuses what is not a batch as a whole, with the reason', async () => {
     const tooMany = await batch('webhook', { jobs: Array.from({ length: 101 }, (_, n) => ({ payload: hook(n) })) });
     expect(tooMany).toMatchObject({ status: 400, body: { error: { code: 'invalid_batch' } } });
@@ -124,5 +144,53 @@ describe('JobClient.submitMany', () => {
     expect(results[2]).toMatchObject({ status: 'SCHEDULED' });
     const again = await client.submitMany('webhook', [{ payload: hook(1), options: { idempotencyKey: 'client-1' } }]);
     expect(again[0]).toMatchObject({ jobId: (results[0] as { jobId: string }).jobId, replayed: true });
+  });
+});
+
+describe('SubmissionStore.createMany', () => {
+  /** A store whose client counts the DynamoDB calls it makes, by operation. */
+  function countingStore(): { store: SubmissionStore; calls: string[] } {
+    const calls: string[] = [];
+    const client = new DynamoDBClient({});
+    client.middlewareStack.add((next, context) => (args) => (calls.push(context.commandName as string), next(args)), { step: 'initialize' });
+    return { store: new SubmissionStore(client, table), calls };
+  }
+  const record = (jobId: string, payload = '{}'): JobRecord => {
+    const at = new Date().toISOString();
+    return {
+      jobId,
+      type: 'webhook',
+      status: 'PENDING',
+      generation: 1,
+      attempts: 0,
+      payloadHash: payload,
+      payloadBytes: payload.length,
+      payload,
+      owner: 'CALLERA',
+      createdAt: at,
+      updatedAt: at,
+      history: [{ state: 'PENDING', at, generation: 1 }],
+      expiresAt: Math.floor(Date.now() / 1000) + 86_400,
+    };
+  };
+
+  it('writes 100 new jobs in one transaction, and with some of them there already, in two', async () => {
+    const { store, calls } = countingStore();
+    const jobs = Array.from({ length: 100 }, () => record(newJobId()));
+    expect((await store.createMany(jobs)).every((r) => 'created' in r && r.created)).toBe(true);
+    expect(calls).toEqual(['TransactWriteItemsCommand']);
+
+    // Five of these exist (with another payload): DynamoDB cancels the first transaction, names them with
+    // their records, and the other 95 go in the second.
+    calls.length = 0;
+    const mixed = Array.from({ length: 100 }, (_, i) => (i % 20 === 7 ? record(jobs[i]!.jobId, '{"other":1}') : record(newJobId(), '{"new":1}')));
+    const results = await store.createMany(mixed);
+    expect(calls).toEqual(['TransactWriteItemsCommand', 'TransactWriteItemsCommand']);
+    results.forEach((result, i) => {
+      if (i % 20 === 7) expect(result).toMatchObject({ created: false, existing: { jobId: jobs[i]!.jobId, payload: '{}' } });
+      else expect(result).toEqual({ created: true });
+    });
+    // The records that were there are as they were; the new ones are written.
+    for (const i of [0, 7, 99]) expect((await store.get(mixed[i]!.jobId))?.payload).toBe(i === 7 ? '{}' : '{"new":1}');
   });
 });
