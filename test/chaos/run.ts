@@ -34,6 +34,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import {
   CancelMessageMoveTaskCommand,
   ChangeMessageVisibilityBatchCommand,
@@ -92,6 +93,12 @@ const SEED = env('CHAOS_SEED', Math.floor(Math.random() * 2 ** 31));
  */
 const DEADLINE = Date.now() + env('CHAOS_TIMEOUT_SECONDS', 900) * 1000;
 const SUBMIT_CONCURRENCY = 32;
+/**
+ * Clients hold back while the job queues have more than this many messages waiting for a worker: the
+ * workload then comes as fast as this machine's workers take it, not as fast as the API accepts it (a job
+ * that waits in a queue only ages its retries' budget, and the API's load starves the workers).
+ */
+const BACKLOG_LIMIT = 300;
 const SWEEPER_ON = process.env.CHAOS_SWEEP !== 'off';
 
 const FAULTS: FaultConfig = {
@@ -113,8 +120,12 @@ const FAULTS: FaultConfig = {
   oversizedResultRate: 0.01,
 };
 // Short timeouts so that batches of killed or timed-out workers come back within seconds (visibility
-// timeout = 6 x 3 s), a short backoff, and room for the retries the faults cause.
-const QUEUE = { timeoutSeconds: 3, maxReceiveCount: 8, backoff: { baseSeconds: 1, maxSeconds: 4 } };
+// timeout = 6 x 3 s), a short backoff, and room for the retries the faults cause. Four environments per
+// worker, not the job types' ten: on two cores, twenty worker processes (with the API's eight, the
+// emulators and this harness) starve each other past their 3 s timeouts on a slow host, and every timeout
+// costs ten records a receive and a cold start: a run with one core kept busy (2026-12-06) had 1,776
+// timeouts, 2,089 cold starts in 2,737 webhook invocations, and 1,553 jobs FAILED on receives used up.
+const QUEUE = { timeoutSeconds: 3, maxReceiveCount: 8, maxConcurrency: 4, backoff: { baseSeconds: 1, maxSeconds: 4 } };
 // The sweeper every 2 s; a job is stale after 18 s (visibility) + 4 s (backoff) + 3 s (grace) = 25 s.
 const SWEEP = { intervalSeconds: 2, after: Duration.seconds(5), grace: Duration.seconds(3) };
 const REDRIVE_EVERY_MS = 4000;
@@ -126,6 +137,8 @@ const STALL_MS = 50_000;
 /** The second caller: a SigV4 Authorization header (the local gateway takes the key id, and checks no signature). */
 const CALLER_B = `AWS4-HMAC-SHA256 Credential=CALLERB/20261127/us-east-1/execute-api/aws4_request, SignedHeaders=host, Signature=${'5b'.repeat(32)}`;
 
+const loopDelay = monitorEventLoopDelay({ resolution: 20 });
+loopDelay.enable();
 const log = (message: string) => console.log(`[chaos ${((Date.now() - started) / 1000).toFixed(0).padStart(3)}s] ${message}`);
 const started = Date.now();
 const random = new Prng(SEED ^ 0x5eed);
@@ -334,6 +347,8 @@ async function main(): Promise<number> {
     const f = (name: string) => faults.get(name) ?? 0;
     const targets = (t: string) => jobs.filter((j) => j.kind === 'webhook' && j.target === t).length;
     log(`faults injected: ${JSON.stringify(Object.fromEntries(faults))}`);
+    // The receivers' clocks are read on this process's event loop: a late loop makes calls look later.
+    log(`harness event loop delay: p99 ${(loopDelay.percentile(99) / 1e6).toFixed(0)} ms, max ${(loopDelay.max / 1e6).toFixed(0)} ms`);
     log(
       `functions: ${[...runtime.functions.values()].map((p) => `${p.spec.name.replace(/Function[0-9A-F]+$/, '')} ${p.stats.invocations} invocations, ${p.stats.coldStarts} cold starts`).join('; ')}`,
     );
@@ -462,9 +477,12 @@ async function withRetries(run: Run, send: () => Promise<Answer>, options: { aba
  */
 async function submitAll(run: Run, jobs: readonly ChaosJob[]): Promise<void> {
   let next = 0;
+  const backlog = watchBacklog(run);
   await Promise.all(
     Array.from({ length: SUBMIT_CONCURRENCY }, async () => {
       while (next < jobs.length) {
+        await backlog.below(BACKLOG_LIMIT);
+        if (next >= jobs.length) break;
         const job = jobs[next++]!;
         // A job to cancel waits long enough for its cancel to come first (its early copies are held back).
         const delay = job.cancel ? 60 : job.delaySeconds;
@@ -495,7 +513,46 @@ async function submitAll(run: Run, jobs: readonly ChaosJob[]): Promise<void> {
         }
       }
     }),
-  );
+  ).finally(() => backlog.stop());
+  if (backlog.heldMs > 0) log(`clients held back ${(backlog.heldMs / 1000).toFixed(0)} client-seconds in all while the job queues had over ${BACKLOG_LIMIT} messages waiting`);
+}
+
+/** The job queues' waiting messages (ApproximateNumberOfMessages), read twice a second. */
+function watchBacklog(run: Run) {
+  let waiting = 0;
+  let stopped = false;
+  const state = { heldMs: 0 };
+  const loop = (async () => {
+    while (!stopped) {
+      try {
+        const counts = await Promise.all(
+          [...run.queues.values()].map(async (url) => {
+            const { Attributes } = await run.runtime.sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages'] }));
+            return Number(Attributes?.ApproximateNumberOfMessages ?? 0);
+          }),
+        );
+        waiting = counts.reduce((a, b) => a + b, 0);
+      } catch {
+        // A failed read keeps the last count.
+      }
+      await sleep(500);
+    }
+  })();
+  return {
+    get heldMs() {
+      return state.heldMs;
+    },
+    /** Resolves once the backlog is at most `limit` (at once, when it is). */
+    async below(limit: number) {
+      const since = Date.now();
+      while (waiting > limit && !stopped) await sleep(100);
+      state.heldMs += Date.now() - since;
+    },
+    async stop() {
+      stopped = true;
+      await loop;
+    },
+  };
 }
 
 /**
