@@ -17,7 +17,7 @@ import { SWEEP_INDEX } from '../shared/store/job-record';
 import { RUNTIME_MODULES } from './function-entries';
 import { JoblineFunction } from './jobline-function';
 import { jobRecordsOnly } from './table-access';
-import type { JobWorker } from './job-worker';
+import { QUEUE_RETENTION, type JobWorker } from './job-worker';
 
 export interface JobSweeperProps {
   table: ITable;
@@ -53,6 +53,7 @@ export class JobSweeper extends Construct {
         fifo: queue.fifo,
         maxReceiveCount: queue.maxReceiveCount,
         staleSeconds: staleSeconds(queue, props.grace.toSeconds()),
+        retentionSeconds: QUEUE_RETENTION.toSeconds(),
       };
     }
     this.handler = new JoblineFunction(this, 'Handler', {

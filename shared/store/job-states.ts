@@ -99,7 +99,7 @@ export const TRANSITIONS: readonly Transition[] = [
     from: ['PENDING', 'RUNNING'],
     to: 'FAILED',
     by: 'sweeper',
-    when: 'its attempts are spent (a worker died on the last receive) or the re-sends are: a copy goes to the DLQ',
+    when: 'its attempts are spent (a worker died on the last receive), or no worker took it for longer than its queue keeps a message: a copy goes to the DLQ',
   },
   {
     name: 'cancel',

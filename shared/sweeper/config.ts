@@ -12,6 +12,11 @@ const sweepType = z.object({
   maxReceiveCount: z.number(),
   /** A job of this type that made no progress for this long is stale: its message is sent again. */
   staleSeconds: z.number(),
+  /**
+   * How long the queue keeps a message (its MessageRetentionPeriod): a job with no progress for longer has
+   * no message left anywhere in it. Absent (an older deployment's setting): SQS's longest, 14 days.
+   */
+  retentionSeconds: z.optional(z.number()),
 });
 
 export type SweepTypeConfig = z.infer<typeof sweepType>;

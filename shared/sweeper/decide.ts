@@ -2,16 +2,21 @@
  * The sweeper's decision for one job that is due (pure, so it is unit-tested): a job that is not terminal
  * and has made no progress for its type's stale time has lost its message (a submit that stopped before
  * its send, a message SQS expired, a worker that died on its last receive). Its message is sent again
- * (sending again is safe: processing is idempotent), with growing spacing for jobs that only wait in a
- * backlog; a job whose attempts or re-sends are spent is given up: FAILED, its message copied to the DLQ.
+ * (sending again is safe: processing is idempotent), with growing spacing (up to an hour) for jobs that
+ * only wait in a backlog. A job whose attempts are spent is given up: FAILED, its message copied to the
+ * DLQ. A job no worker took is given up only once it made no progress for longer than its queue keeps a
+ * message: until then its first message may still be waiting behind a backlog (a queue hours behind is
+ * normal SQS), and failing it would fail a job that never ran.
  */
 import type { JobRecord } from '../store/job-record';
 import { isTerminal } from '../store/job-states';
 import { RELEASE_LEAD_MS } from '../jobs/run-at';
 import type { SweepTypeConfig } from './config';
 
-/** Re-sends of one job before it is given up (the spacing doubles each time). */
-export const MAX_SWEEPS = 4;
+/** The spacing of a job's re-sends doubles each time, up to this. */
+export const MAX_RESEND_SPACING_MS = 3_600_000;
+/** SQS's longest retention, for a configuration that does not name its queue's. */
+const DEFAULT_RETENTION_SECONDS = 14 * 86_400;
 
 export type SweepDecision =
   | { action: 'skip' }
@@ -46,6 +51,12 @@ export function decideSweep(job: JobRecord, type: SweepTypeConfig | undefined, n
     };
   }
   const sweeps = job.sweeps ?? 0;
-  if (sweeps >= MAX_SWEEPS) return { action: 'give-up', reason: `gave up: no worker took the job after its message was sent again ${sweeps} times` };
-  return { action: 'resend', nextSweepAt: now + staleMs * 2 ** sweeps };
+  // A re-send is not progress (it leaves updatedAt alone): every message sent before lastProgress has
+  // expired once the queue's retention has passed since then.
+  const retentionMs = (type.retentionSeconds ?? DEFAULT_RETENTION_SECONDS) * 1000;
+  if (sweeps > 0 && now - lastProgress > retentionMs) {
+    const days = ((now - lastProgress) / 86_400_000).toFixed(1);
+    return { action: 'give-up', reason: `gave up: no worker took the job in ${days} days, longer than its queue keeps a message (sent again ${sweeps} times)` };
+  }
+  return { action: 'resend', nextSweepAt: now + Math.min(MAX_RESEND_SPACING_MS, staleMs * 2 ** sweeps) };
 }

@@ -1,9 +1,9 @@
 // The sweeper's decision for a job that is due: postpone while it makes progress, send its message again
-// when it has none (a lost send, an expired message, a dead worker), give up when its attempts or re-sends
-// are spent. Pure, so every branch is shown here; the wire protocol is in test/integration/sweeper.test.ts.
+// when it has none (a lost send, an expired message, a dead worker), give up when its attempts are spent or
+// its queue can no longer hold any message of it. Pure, so every branch is shown here; the wire protocol is in test/integration/sweeper.test.ts.
 import { describe, expect, it } from 'vitest';
 import type { JobRecord } from '../../shared/store/job-record';
-import { decideSweep, MAX_SWEEPS } from '../../shared/sweeper/decide';
+import { decideSweep, MAX_RESEND_SPACING_MS } from '../../shared/sweeper/decide';
 import type { SweepTypeConfig } from '../../shared/sweeper/config';
 
 const NOW = Date.parse('2026-11-27T12:00:00.000Z');
@@ -57,8 +57,21 @@ describe('decideSweep', () => {
     expect(decision).toEqual({ action: 'give-up', reason: expect.stringMatching(/^gave up after 5 attempts: .*last error: TransientError: 503$/) });
   });
 
-  it('gives up a job no worker took after its re-sends', () => {
-    expect(decideSweep(job({ sweeps: MAX_SWEEPS }), type, NOW)).toEqual({ action: 'give-up', reason: expect.stringContaining(`sent again ${MAX_SWEEPS} times`) });
+  it('keeps sending again, an hour apart at most, a job that waits behind a backlog: its first message may still come', () => {
+    // Ten re-sends and eleven days without progress: a queue that far behind still holds its messages.
+    const waiting = job({ sweeps: 10, updatedAt: ago(11 * 86_400_000) });
+    expect(decideSweep(waiting, type, NOW)).toEqual({ action: 'resend', nextSweepAt: NOW + MAX_RESEND_SPACING_MS });
+  });
+
+  it('gives up a job no worker took once its queue keeps no message of it (no progress for longer than its retention)', () => {
+    const gone = job({ sweeps: 3, updatedAt: ago(14 * 86_400_000 + 1) });
+    expect(decideSweep(gone, type, NOW)).toEqual({
+      action: 'give-up',
+      reason: expect.stringMatching(/^gave up: no worker took the job in 14\.0 days, longer than its queue keeps a message \(sent again 3 times\)$/),
+    });
+    // The queue's own retention when the configuration names it; never before a first re-send.
+    expect(decideSweep(job({ sweeps: 1, updatedAt: ago(3_601_000) }), { ...type, retentionSeconds: 3600 }, NOW)).toMatchObject({ action: 'give-up' });
+    expect(decideSweep(job({ sweeps: 0, updatedAt: ago(3_601_000) }), { ...type, retentionSeconds: 3600 }, NOW)).toMatchObject({ action: 'resend' });
   });
 
   it('postpones a job of a type that is not deployed (any more) by an hour, rather than failing it', () => {
