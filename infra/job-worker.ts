@@ -10,7 +10,7 @@ import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { DeduplicationScope, FifoThroughputLimit, Queue, QueueEncryption, RedrivePermission } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ENV } from '../shared/config';
-import { visibilityTimeoutSeconds, type JobKind, type QueueOptions } from '../shared/jobs/define';
+import { MESSAGE_RETENTION_SECONDS, visibilityTimeoutSeconds, type JobKind, type QueueOptions } from '../shared/jobs/define';
 import { MAX_MESSAGE_BYTES } from '../shared/jobs/message';
 import { LIMIT_KEY_PREFIX, type LimitNumbers } from '../shared/limits/limits';
 import { DEFAULT_METRICS_NAMESPACE, METRIC, type MetricName } from '../shared/metrics';
@@ -18,7 +18,7 @@ import { JoblineFunction, type FunctionObservability } from './jobline-function'
 import { jobRecordsOnly } from './table-access';
 
 /** How long SQS keeps a job's message: the longest it allows, which the retry budget must fit in. */
-export const QUEUE_RETENTION = Duration.days(14);
+export const QUEUE_RETENTION = Duration.seconds(MESSAGE_RETENTION_SECONDS);
 
 export interface JobWorkerProps {
   name: string;

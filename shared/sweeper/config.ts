@@ -14,9 +14,9 @@ const sweepType = z.object({
   staleSeconds: z.number(),
   /**
    * How long the queue keeps a message (its MessageRetentionPeriod): a job with no progress for longer has
-   * no message left anywhere in it. Absent (an older deployment's setting): SQS's longest, 14 days.
+   * no message left anywhere in it. Written by the same deployment as the sweeper's code, so always there.
    */
-  retentionSeconds: z.optional(z.number()),
+  retentionSeconds: z.number(),
 });
 
 export type SweepTypeConfig = z.infer<typeof sweepType>;

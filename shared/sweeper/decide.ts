@@ -15,8 +15,6 @@ import type { SweepTypeConfig } from './config';
 
 /** The spacing of a job's re-sends doubles each time, up to this. */
 export const MAX_RESEND_SPACING_MS = 3_600_000;
-/** SQS's longest retention, for a configuration that does not name its queue's. */
-const DEFAULT_RETENTION_SECONDS = 14 * 86_400;
 
 export type SweepDecision =
   | { action: 'skip' }
@@ -53,8 +51,7 @@ export function decideSweep(job: JobRecord, type: SweepTypeConfig | undefined, n
   const sweeps = job.sweeps ?? 0;
   // A re-send is not progress (it leaves updatedAt alone): every message sent before lastProgress has
   // expired once the queue's retention has passed since then.
-  const retentionMs = (type.retentionSeconds ?? DEFAULT_RETENTION_SECONDS) * 1000;
-  if (sweeps > 0 && now - lastProgress > retentionMs) {
+  if (sweeps > 0 && now - lastProgress > type.retentionSeconds * 1000) {
     const days = ((now - lastProgress) / 86_400_000).toFixed(1);
     return { action: 'give-up', reason: `gave up: no worker took the job in ${days} days, longer than its queue keeps a message (sent again ${sweeps} times)` };
   }

@@ -5,7 +5,7 @@ import { ChangeMessageVisibilityBatchCommand, DeleteMessageBatchCommand, Receive
 import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
 import { dynamoClient, sqsClient } from '../../shared/aws/clients';
 import type { JobType } from '../../shared/jobs/define';
-import { visibilityTimeoutSeconds } from '../../shared/jobs/define';
+import { MESSAGE_RETENTION_SECONDS, visibilityTimeoutSeconds } from '../../shared/jobs/define';
 import { MAX_MESSAGE_BYTES } from '../../shared/jobs/message';
 import { accountKey } from '../../app/jobs/transfer/handler';
 import { createLogger } from '../../shared/log';
@@ -141,6 +141,13 @@ export async function deliverThreeTimes(type: JobType, tableName: string, queues
 /** The sweeper's dependencies for one job type's queues in an integration test, with its clock fixed at `now`. */
 export function sweepDepsFor(tableName: string, type: JobType, queues: JobQueues, now: number) {
   const store = new SweepStore(dynamoClient(), tableName);
-  const config = { queueUrl: queues.queue.url, deadLetterQueueUrl: queues.dlq.url, fifo: type.queue.fifo, maxReceiveCount: type.queue.maxReceiveCount, staleSeconds: 60 };
+  const config = {
+    queueUrl: queues.queue.url,
+    deadLetterQueueUrl: queues.dlq.url,
+    fifo: type.queue.fifo,
+    maxReceiveCount: type.queue.maxReceiveCount,
+    staleSeconds: 60,
+    retentionSeconds: MESSAGE_RETENTION_SECONDS,
+  };
   return { store, types: { [type.name]: config }, send: sendToQueue, log: createLogger({ component: 'test-sweeper' }, 'error'), now: () => now };
 }

@@ -1,13 +1,15 @@
 // The sweeper's decision for a job that is due: postpone while it makes progress, send its message again
 // when it has none (a lost send, an expired message, a dead worker), give up when its attempts are spent or
-// its queue can no longer hold any message of it. Pure, so every branch is shown here; the wire protocol is in test/integration/sweeper.test.ts.
+// its queue can no longer hold any message of it. Pure, so every branch is shown here; the wire protocol
+// is in test/integration/sweeper.test.ts.
 import { describe, expect, it } from 'vitest';
+import { MESSAGE_RETENTION_SECONDS } from '../../shared/jobs/define';
 import type { JobRecord } from '../../shared/store/job-record';
 import { decideSweep, MAX_RESEND_SPACING_MS } from '../../shared/sweeper/decide';
 import type { SweepTypeConfig } from '../../shared/sweeper/config';
 
 const NOW = Date.parse('2026-11-27T12:00:00.000Z');
-const type: SweepTypeConfig = { queueUrl: 'q', deadLetterQueueUrl: 'dlq', fifo: false, maxReceiveCount: 5, staleSeconds: 100 };
+const type: SweepTypeConfig = { queueUrl: 'q', deadLetterQueueUrl: 'dlq', fifo: false, maxReceiveCount: 5, staleSeconds: 100, retentionSeconds: MESSAGE_RETENTION_SECONDS };
 const job = (overrides: Partial<JobRecord> = {}): JobRecord => ({
   jobId: '00000000-0000-4000-8000-000000000001',
   type: 'webhook',
@@ -69,7 +71,7 @@ describe('decideSweep', () => {
       action: 'give-up',
       reason: expect.stringMatching(/^gave up: no worker took the job in 14\.0 days, longer than its queue keeps a message \(sent again 3 times\)$/),
     });
-    // The queue's own retention when the configuration names it; never before a first re-send.
+    // The queue's own retention (here an hour); never before a first re-send.
     expect(decideSweep(job({ sweeps: 1, updatedAt: ago(3_601_000) }), { ...type, retentionSeconds: 3600 }, NOW)).toMatchObject({ action: 'give-up' });
     expect(decideSweep(job({ sweeps: 0, updatedAt: ago(3_601_000) }), { ...type, retentionSeconds: 3600 }, NOW)).toMatchObject({ action: 'resend' });
   });
