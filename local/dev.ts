@@ -107,7 +107,13 @@ export async function dev(argv: readonly string[], projectDir: string = process.
   logs.useNames(functionLogNames(stack.template));
   const assemblyName = path.relative(projectDir, assembly.assemblyDir);
   console.log(`  job types, as synthesized in ${assemblyName}/${stack.stackName}.template.json:`);
-  for (const line of renderJobTypeSettings(jobTypeSettings(model))) console.log(`  ${line}`);
+  const consumers = jobTypeSettings(model);
+  for (const line of renderJobTypeSettings(consumers.filter((c) => !c.consumer))) console.log(`  ${line}`);
+  const others = consumers.filter((c) => c.consumer);
+  if (others.length > 0) {
+    console.log('  other queue consumers:');
+    for (const line of renderJobTypeSettings(others)) console.log(`  ${line}`);
+  }
   const warning = runtimeWarning(model.functions.map((f) => f.runtime));
   if (warning) console.log(`  ${warning}`);
   if (envFile.kind === 'loaded') for (const line of describeEnv(envFile.env)) console.log(`  ${line}`);

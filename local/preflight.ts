@@ -392,7 +392,10 @@ export async function preflight(options: StartOptions, deps: PreflightDeps = {})
 // ---- what runs ------------------------------------------------------------------------------------------
 
 export interface JobTypeSettings {
+  /** The job type's name; for another queue consumer of the stack (`consumer`), its function's name. */
   type: string;
+  /** Set on a queue consumer that is not a job type's worker (e.g. the completion callbacks' worker). */
+  consumer?: true;
   fifo: boolean;
   batchSize: number;
   batchingWindowSeconds: number;
@@ -406,7 +409,10 @@ export interface JobTypeSettings {
   enabled: boolean;
 }
 
-/** Each job type's effective settings, as the template declares them (event source, queue, worker function). */
+/**
+ * Each queue consumer's effective settings, as the template declares them (event source, queue, function):
+ * the job types' workers (named by their type) and any other consumer, marked `consumer` (named by its function).
+ */
 export function jobTypeSettings(model: StackModel): JobTypeSettings[] {
   const settings: JobTypeSettings[] = [];
   for (const source of model.eventSources) {
@@ -420,6 +426,7 @@ export function jobTypeSettings(model: StackModel): JobTypeSettings[] {
     };
     settings.push({
       type: typeof type === 'string' ? type : fn.name,
+      ...(typeof type === 'string' ? {} : { consumer: true as const }),
       fifo: queue.fifo,
       batchSize: source.batchSize,
       batchingWindowSeconds: source.batchingWindowSeconds,
@@ -433,7 +440,7 @@ export function jobTypeSettings(model: StackModel): JobTypeSettings[] {
       enabled: source.enabled,
     });
   }
-  return settings.sort((a, b) => a.type.localeCompare(b.type));
+  return settings.sort((a, b) => Number(a.consumer ?? false) - Number(b.consumer ?? false) || a.type.localeCompare(b.type));
 }
 
 export function renderJobTypeSettings(settings: readonly JobTypeSettings[]): string[] {
@@ -442,7 +449,9 @@ export function renderJobTypeSettings(settings: readonly JobTypeSettings[]): str
     (s) =>
       `  ${s.type.padEnd(width)}  ${s.fifo ? 'FIFO    ' : 'standard'}  batch size ${s.batchSize}, batching window ${s.batchingWindowSeconds} s, max concurrency ${s.maxConcurrency}, ` +
       `worker timeout ${s.workerTimeoutSeconds} s, visibility timeout ${s.visibilityTimeoutSeconds} s, ` +
-      `maxReceiveCount ${s.maxReceiveCount ?? '- (no DLQ)'}, backoff base ${s.backoffBaseSeconds ?? '?'} s max ${s.backoffMaxSeconds ?? '?'} s` +
+      `maxReceiveCount ${s.maxReceiveCount ?? '- (no DLQ)'}` +
+      // A consumer that is not jobline's worker may have no backoff settings: nothing is made up for it.
+      (s.backoffBaseSeconds !== undefined ? `, backoff base ${s.backoffBaseSeconds} s max ${s.backoffMaxSeconds ?? '?'} s` : '') +
       `${s.enabled ? '' : ' (event source DISABLED)'}`,
   );
 }

@@ -343,8 +343,25 @@ describe('job type settings, as synthesized', () => {
   it('one line each', () => {
     expect(renderJobTypeSettings(settings)).toEqual([
       '  transfer  FIFO      batch size 10, batching window 0 s, max concurrency 10, worker timeout 30 s, visibility timeout 180 s, maxReceiveCount 8, backoff base 5 s max 300 s',
-      '  webhook   standard  batch size 5, batching window 2 s, max concurrency 3, worker timeout 20 s, visibility timeout 30 s, maxReceiveCount - (no DLQ), backoff base ? s max ? s (event source DISABLED)',
+      '  webhook   standard  batch size 5, batching window 2 s, max concurrency 3, worker timeout 20 s, visibility timeout 30 s, maxReceiveCount - (no DLQ) (event source DISABLED)',
     ]);
+  });
+
+  it('a queue consumer that is no job type (e.g. the callback worker) is marked as one, named by its function, and comes last', () => {
+    const withConsumer = structuredClone(template);
+    withConsumer.Resources.AaaCallbackWorker = { Type: 'AWS::Lambda::Function', Properties: { FunctionName: 'CallbackWorker', Timeout: 10 } };
+    withConsumer.Resources.AaaCallbackSource = {
+      Type: 'AWS::Lambda::EventSourceMapping',
+      Properties: { EventSourceArn: { 'Fn::GetAtt': ['PlainQueue', 'Arn'] }, FunctionName: { Ref: 'AaaCallbackWorker' }, BatchSize: 10 },
+    };
+    const all = jobTypeSettings(stackModel({ stackName: 'S', assemblyDir: '/nowhere', template: withConsumer }));
+    expect(all.map((s) => [s.type, s.consumer ?? false])).toEqual([
+      ['transfer', false],
+      ['webhook', false],
+      [all[2]!.type, true],
+    ]);
+    expect(all[2]!.type).toMatch(/CallbackWorker/);
+    expect(renderJobTypeSettings([all[2]!])[0]).not.toContain('backoff');
   });
 });
 
