@@ -15,6 +15,7 @@ import { PRICES, SECONDS_PER_MONTH } from './prices';
 import { LIST_SHARDS } from '../shared/store/job-record';
 import { busyServersQuantile, logNormalCdf, logNormalFromPercentiles, logNormalMean, maxOfMoments, mgcWait, type LogNormal, type Moments } from './queueing';
 import type { JobTypeWorkload } from './workload';
+import type { LimitNumbers } from '../shared/limits/limits';
 
 /** What the template declares for a job type (local/preflight.ts's jobTypeSettings, with the worker function's memory). */
 export interface PlanSettings {
@@ -32,6 +33,23 @@ export interface PlanSettings {
   backoffMaxSeconds: number;
   retentionSeconds: number;
   memoryMb: number;
+  /** The job type's deployed limits (JOBLINE_LIMITS), per limit key; none: no limits. */
+  limits?: LimitNumbers;
+}
+
+/** What a job type's limits (shared/limits/) let through, and what they cost. */
+export interface LimitsPlan {
+  /** Limit keys the jobs spread over (the workload's limitKeys). */
+  keys: number;
+  /** Records a second that take a slot: every run, and on the leased path every duplicate too (refused at the claim, after admission). */
+  admissionsPerSecond: number;
+  /** Most admissions a second the limits allow, all keys together, and which limit sets it. */
+  ceilingPerSecond: number;
+  binding: 'rate' | 'concurrency';
+  /** admissionsPerSecond / ceilingPerSecond. */
+  utilisation: number;
+  /** Conditional writes a second to the busiest limit item (one item per key and limit). */
+  writesPerKeyItemPerSecond: number;
 }
 
 export interface JobTypePlan {
@@ -49,7 +67,11 @@ export interface JobTypePlan {
   meanInvocationSeconds: number;
   /** Handler runs per second the settings can take at most (full batches at maximum concurrency). */
   capacityPerSecond: number;
+  /** What sets capacityPerSecond: full batches at maximum concurrency, or a limit. */
+  capacityBoundBy: 'batches' | 'rate' | 'concurrency';
   keepsUp: boolean;
+  /** Present when the job type has limits: the ceiling they set (capacityPerSecond includes it). */
+  limits?: LimitsPlan;
   /** Invocations in flight / maximum concurrency. */
   utilisation: number;
   /** Little's law: mean handlers running at once (records) and mean Lambda concurrency (invocations); their 99th percentiles. */
@@ -80,6 +102,21 @@ export const RECORD_OVERHEAD_BYTES = 700;
 export const PARTITION_WRITE_LIMIT = 1000;
 /** AWS's advice for an SQS event source: a visibility timeout of at least six times the function's timeout. */
 export const VISIBILITY_TIMEOUT_FACTOR = 6;
+/** DynamoDB's per-item (per-partition) write limit, in writes a second: what one limit key's item can take. */
+export const ITEM_WRITE_LIMIT = 1000;
+/** Above this share of a limit, starts wait for slots and copies are deferred (delayed and sent again) more and more often. */
+export const LIMIT_BUSY_SHARE = 0.8;
+
+/**
+ * The ceiling a job type's limits put on its admissions (records a second that take a slot), all keys
+ * together: `rate.perSecond` per key, and `concurrency` per key over the mean handler time (Little's law).
+ * The jobs are taken as spread evenly over `keys`; a skewed spread makes the busiest key's share the one to plan.
+ */
+export function limitsCeiling(limits: LimitNumbers, keys: number, meanHandlerSeconds: number): { ceilingPerSecond: number; binding: 'rate' | 'concurrency' } {
+  const byRate = limits.rate ? limits.rate.perSecond * keys : Infinity;
+  const byConcurrency = limits.concurrency !== undefined ? (limits.concurrency * keys) / meanHandlerSeconds : Infinity;
+  return byRate <= byConcurrency ? { ceilingPerSecond: byRate, binding: 'rate' } : { ceilingPerSecond: byConcurrency, binding: 'concurrency' };
+}
 
 /** An invocation's duration with n records run k at a time: the slowest of n when n <= k, else rounds of k. */
 export function invocationMoments(d: LogNormal, n: number, k: number): Moments {
@@ -107,7 +144,13 @@ export function planJobType(workload: JobTypeWorkload, settings: PlanSettings): 
   const c = settings.maxConcurrency;
 
   const full = invocationMoments(duration, b, k);
-  const capacityPerSecond = (c * b) / full.mean;
+  const batchCapacityPerSecond = (c * b) / full.mean;
+  // Limits count admissions: every run, and on the leased path duplicates too (refused at the claim, after it).
+  const admissionsPerSecond = runsPerSecond + (workload.kind === 'leased' ? lambda * workload.duplicateRate : 0);
+  const limits = settings.limits ? planLimits(settings.limits, workload.limitKeys, admissionsPerSecond, meanHandlerSeconds) : undefined;
+  // The limits' ceiling, in records a second (the batch capacity's unit): the same share of the records.
+  const limitCapacityPerSecond = limits && admissionsPerSecond > 0 ? (limits.ceilingPerSecond * recordsPerSecond) / admissionsPerSecond : (limits?.ceilingPerSecond ?? Infinity);
+  const capacityPerSecond = Math.min(batchCapacityPerSecond, limitCapacityPerSecond);
   const keepsUp = recordsPerSecond < capacityPerSecond;
 
   // The smallest batch that keeps up, from what the batching window gathers (one record without one).
@@ -133,27 +176,50 @@ export function planJobType(workload: JobTypeWorkload, settings: PlanSettings): 
     meanHandlerSeconds,
     meanInvocationSeconds: moments.mean,
     capacityPerSecond,
+    capacityBoundBy: limits && limitCapacityPerSecond < batchCapacityPerSecond ? limits.binding : 'batches',
     keepsUp,
+    ...(limits ? { limits } : {}),
     utilisation: offered / c,
     handlersRunning: { mean: handlerLoad, p99: keepsUp ? busyServersQuantile(c * k, handlerLoad, 0.99) : c * k },
     lambdaConcurrency: { mean: Math.min(offered, c), p99: keepsUp ? busyServersQuantile(c, offered, 0.99) : c },
     queueWaitSeconds: { mean: wait.meanSeconds + fill, median: wait.medianSeconds + fill, p95: wait.p95Seconds + fill },
     batchTimeoutProbability: 1 - (1 - exceedance(duration, settings.workerTimeoutSeconds / Math.ceil(b / k))) ** Math.min(b, k),
     retrySpanSeconds: retrySpan(settings, maxAttempts, meanHandlerSeconds),
-    ...costs(workload, settings, { runsPerSecond, recordsPerSecond, invocationsPerSecond, meanInvocationSeconds: moments.mean, meanHandlerSeconds }),
+    ...costs(workload, settings, {
+      runsPerSecond,
+      recordsPerSecond,
+      invocationsPerSecond,
+      meanInvocationSeconds: moments.mean,
+      meanHandlerSeconds,
+      limitWritesPerSecond: limits ? limits.writesPerKeyItemPerSecond * limits.keys : 0,
+    }),
     warnings,
   };
-  if (workload.burst) plan.burstDrainSeconds = burstDrainSeconds(workload.burst, recordsPerSecond, settings, full.mean);
+  if (workload.burst) plan.burstDrainSeconds = burstDrainSeconds(workload.burst, recordsPerSecond, settings, full.mean, limitCapacityPerSecond);
 
   // ---- warnings, in plain words ----
   const t = settings.type;
-  if (!keepsUp) {
+  if (!keepsUp && limits && plan.capacityBoundBy !== 'batches') {
+    warnings.push(
+      `${t}: its ${describeLimit(settings.limits!, limits.binding)} over ${limits.keys} key(s) admits at most ${fmt(limits.ceilingPerSecond)} jobs/s and ${fmt(admissionsPerSecond)} arrive: the queue grows by ${fmt(admissionsPerSecond - limits.ceilingPerSecond)}/s (jobs are deferred, not failed, until their messages outlive the queue's retention); raise the limit, or spread the jobs over more keys`,
+    );
+  } else if (!keepsUp) {
     warnings.push(
       `${t}: the queue does not keep up: ${fmt(recordsPerSecond)} records/s arrive and ${c} concurrent batches of ${b} take at most ${fmt(capacityPerSecond)}/s; raise maxConcurrency to at least ${Math.ceil((recordsPerSecond * full.mean) / b / 0.8)} (80% busy) or make the handler faster`,
     );
   } else if (plan.utilisation > 0.8) {
     warnings.push(
       `${t}: ${Math.round(plan.utilisation * 100)}% of maxConcurrency (${c}) is busy on average: waits grow fast above 80%, and a burst has little room; maxConcurrency ${Math.ceil(offered / 0.7)} would make it 70%`,
+    );
+  }
+  if (keepsUp && limits && limits.utilisation > LIMIT_BUSY_SHARE) {
+    warnings.push(
+      `${t}: ${Math.round(limits.utilisation * 100)}% of its ${describeLimit(settings.limits!, limits.binding)} (over ${limits.keys} key(s)) is used on average: starts wait for their slots and more and more copies are deferred (each a send, a receive and a write more); the queue waits above do not count that`,
+    );
+  }
+  if (limits && limits.writesPerKeyItemPerSecond > ITEM_WRITE_LIMIT * LIMIT_BUSY_SHARE) {
+    warnings.push(
+      `${t}: each limit key's item takes ${fmt(limits.writesPerKeyItemPerSecond)} conditional writes/s (DynamoDB throttles one item at about ${ITEM_WRITE_LIMIT}): a hot key; spread the jobs over more keys`,
     );
   }
   if (settings.fifo && plan.lambdaConcurrency.p99 > 1)
@@ -191,6 +257,17 @@ export function planJobType(workload: JobTypeWorkload, settings: PlanSettings): 
   return plan;
 }
 
+function planLimits(numbers: LimitNumbers, keys: number, admissionsPerSecond: number, meanHandlerSeconds: number): LimitsPlan {
+  const { ceilingPerSecond, binding } = limitsCeiling(numbers, keys, meanHandlerSeconds);
+  // A rate slot is one conditional update of the key's rate item; a concurrency place one to take and one to give back.
+  const perKey = admissionsPerSecond / keys;
+  const writesPerKeyItemPerSecond = Math.max(numbers.rate ? perKey : 0, numbers.concurrency !== undefined ? 2 * perKey : 0);
+  return { keys, admissionsPerSecond, ceilingPerSecond, binding, utilisation: admissionsPerSecond / ceilingPerSecond, writesPerKeyItemPerSecond };
+}
+
+const describeLimit = (numbers: LimitNumbers, binding: 'rate' | 'concurrency') =>
+  binding === 'rate' ? `rate limit of ${fmt(numbers.rate!.perSecond)}/s a key` : `concurrency limit of ${numbers.concurrency} a key`;
+
 /** P(one record runs longer than `seconds`). */
 const exceedance = (d: LogNormal, seconds: number) => 1 - logNormalCdf(d, seconds);
 
@@ -201,16 +278,20 @@ function retrySpan(settings: PlanSettings, maxAttempts: number, meanRun: number)
   return total;
 }
 
-/** Seconds until a burst on top of the steady rate has been worked off, with Lambda's concurrency growing from 5 by 5 a second. */
-function burstDrainSeconds(burst: number, steadyPerSecond: number, settings: PlanSettings, fullBatchSeconds: number): number {
+/**
+ * Seconds until a burst on top of the steady rate has been worked off, with Lambda's concurrency growing
+ * from 5 by 5 a second, and never faster than the limits' ceiling (`ceilingPerSecond`, records a second;
+ * a rate limit's burst allowance is not counted: steady traffic may have used it).
+ */
+function burstDrainSeconds(burst: number, steadyPerSecond: number, settings: PlanSettings, fullBatchSeconds: number, ceilingPerSecond: number): number {
   const perBatchPerSecond = settings.batchSize / fullBatchSeconds;
-  if (settings.maxConcurrency * perBatchPerSecond <= steadyPerSecond) return Infinity;
+  if (Math.min(settings.maxConcurrency * perBatchPerSecond, ceilingPerSecond) <= steadyPerSecond) return Infinity;
   let left = burst;
   let t = 0;
   const step = 0.05;
   while (left > 0) {
     const concurrency = Math.min(settings.maxConcurrency, LAMBDA_SQS_START_CONCURRENCY + LAMBDA_SQS_SCALE_UP_PER_SECOND * t);
-    left -= Math.max(0, concurrency * perBatchPerSecond - steadyPerSecond) * step;
+    left -= Math.max(0, Math.min(concurrency * perBatchPerSecond, ceilingPerSecond) - steadyPerSecond) * step;
     t += step;
     if (t > 1e7) return Infinity;
   }
@@ -223,6 +304,8 @@ interface Rates {
   invocationsPerSecond: number;
   meanInvocationSeconds: number;
   meanHandlerSeconds: number;
+  /** Conditional writes to limit items, all keys together (one small item: a write unit each). */
+  limitWritesPerSecond: number;
 }
 
 /** Request rates and the monthly bill of a job type, from the rates of its jobs, attempts and invocations. */
@@ -233,7 +316,7 @@ function costs(workload: JobTypeWorkload, settings: PlanSettings, r: Rates) {
   // A state write moves the job's list-index entry: its old entry deleted, its new one put (keys only, 1 unit each).
   const stateWrite = itemUnits + 2;
   const perAttempt = workload.kind === 'leased' ? 2 * stateWrite : 2 * itemUnits + 2;
-  const dynamoWriteUnits = lambda * (itemUnits + 1) + r.runsPerSecond * perAttempt + lambda * workload.duplicateRate * itemUnits;
+  const dynamoWriteUnits = lambda * (itemUnits + 1) + r.runsPerSecond * perAttempt + lambda * workload.duplicateRate * itemUnits + r.limitWritesPerSecond;
   // Leased: the worker reads cancelRequested once a second while a handler runs. Transactional: one batch read per record.
   const dynamoReadUnits = workload.kind === 'leased' ? r.runsPerSecond * r.meanHandlerSeconds : r.recordsPerSecond * 0.5;
   // Sends (each 64 KB a request), a receive and a delete per batch, a visibility change per failed attempt.

@@ -7,6 +7,8 @@ import { DEFAULT_QUEUE_OPTIONS } from '../shared/jobs/define';
 import { jobTypeSettings } from '../local/preflight';
 import type { StackModel } from '../local/template/stack-model';
 import type { PlanSettings } from './plan';
+import { ENV } from '../shared/config';
+import { defaultBurst, type LimitNumbers } from '../shared/limits/limits';
 
 /** SQS's defaults when a template sets none. */
 const SQS_DEFAULT_RETENTION_SECONDS = 345_600;
@@ -36,7 +38,16 @@ export function planSettingsOf(model: StackModel): PlanSettings[] {
       backoffMaxSeconds: number(base.backoffMaxSeconds, DEFAULT_BACKOFF.max),
       retentionSeconds: number(queue.attributes.MessageRetentionPeriod, SQS_DEFAULT_RETENTION_SECONDS),
       memoryMb: fn.memoryMb,
+      ...limitsOf(fn.environment[ENV.limits]),
     });
   }
   return settings;
+}
+
+/** The deployed limit numbers a worker's environment carries (JOBLINE_LIMITS, JSON), the burst's default filled in. */
+function limitsOf(raw: unknown): { limits?: LimitNumbers } {
+  if (typeof raw !== 'string' || raw === '') return {};
+  const numbers = JSON.parse(raw) as LimitNumbers;
+  const rate = numbers.rate ? { rate: { perSecond: numbers.rate.perSecond, burst: numbers.rate.burst ?? defaultBurst(numbers.rate.perSecond) } } : {};
+  return { limits: { ...(numbers.concurrency !== undefined ? { concurrency: numbers.concurrency } : {}), ...rate } };
 }

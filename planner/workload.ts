@@ -31,6 +31,11 @@ const jobTypeWorkload = z.strictObject({
   failureRate: z._default(rate, 0),
   /** How the job type records its effect: leased (one write to claim, one to complete) or transactional (one transaction). */
   kind: z._default(z.enum(['leased', 'transactional']), 'leased'),
+  /**
+   * How many limit keys (tenants, target hosts) the jobs spread over, evenly, for a job type with limits:
+   * a limit counts per key. The default, 1, is the worst case: every job shares one count.
+   */
+  limitKeys: z._default(z.number().check(z.int(), z.minimum(1)), 1),
 });
 
 const workloadSchema = z.strictObject({ jobTypes: z.record(z.string(), jobTypeWorkload) });

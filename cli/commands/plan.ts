@@ -88,8 +88,21 @@ export function renderPlan(plan: Plan): string {
     );
     row(
       'capacity',
-      `${fmt(p.capacityPerSecond)} jobs/s at most (full batches at max concurrency): ${p.keepsUp ? `keeps up, ${pct(p.utilisation)} busy` : colors.red('does NOT keep up')}`,
+      `${fmt(p.capacityPerSecond)} jobs/s at most (${p.capacityBoundBy === 'batches' ? 'full batches at max concurrency' : `its ${p.capacityBoundBy} limit`}): ${p.keepsUp ? `keeps up, ${pct(p.utilisation)} busy` : colors.red('does NOT keep up')}`,
     );
+    if (p.limits) {
+      const l = p.limits;
+      const numbers = [
+        s.limits?.rate ? `rate ${fmt(s.limits.rate.perSecond)}/s (burst ${s.limits.rate.burst})` : '',
+        s.limits?.concurrency !== undefined ? `${s.limits.concurrency} at once` : '',
+      ]
+        .filter(Boolean)
+        .join(', ');
+      row(
+        'limits',
+        `${numbers} a key, over ${l.keys} key(s): at most ${fmt(l.ceilingPerSecond)} starts/s (${l.binding}); ${fmt(l.admissionsPerSecond)}/s take a slot, ${pct(l.utilisation)} of it`,
+      );
+    }
     row(
       'concurrency',
       `handlers running ${fmt(p.handlersRunning.mean)} on average, ${p.handlersRunning.p99} at p99; Lambda ${fmt(p.lambdaConcurrency.mean)} on average, ${p.lambdaConcurrency.p99} at p99 (of ${s.maxConcurrency})`,

@@ -70,6 +70,7 @@ export async function checkPlanAgainstRuntime(start: () => Promise<LocalRuntime>
       payloadBytes: 100,
       duplicateRate: 0,
       failureRate: 0,
+      limitKeys: 1,
       kind: 'leased',
     };
     const plan = planJobType(workload, settings);

@@ -28,6 +28,7 @@ const workload = (over: Partial<JobTypeWorkload> = {}): JobTypeWorkload => ({
   duplicateRate: 0,
   failureRate: 0,
   kind: 'leased',
+  limitKeys: 1,
   ...over,
 });
 
@@ -131,6 +132,7 @@ describe('the workload file', () => {
       duplicateRate: 0,
       failureRate: 0,
       kind: 'leased',
+      limitKeys: 1,
     });
   });
 
@@ -150,3 +152,59 @@ function erfApprox(x: number): number {
   const y = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-x * x);
   return sign * y;
 }
+
+describe('limits (shared/limits/)', () => {
+  // Batch capacity here is far above the limits: c = 50 invocations of one 100 ms record = 500 records/s.
+  const roomy = (limits: PlanSettings['limits']) => settings({ maxConcurrency: 50, limits });
+  const fast = (over: Partial<JobTypeWorkload> = {}) => workload({ durationMs: { p50: 100, p99: 100 }, ...over });
+
+  it('a rate limit is the ceiling: perSecond times the keys the jobs spread over', () => {
+    const one = planJobType(fast({ arrivalsPerSecond: 30 }), roomy({ rate: { perSecond: 20, burst: 20 } }));
+    expect(one.limits).toMatchObject({ keys: 1, ceilingPerSecond: 20, binding: 'rate', utilisation: 1.5 });
+    expect(one.capacityPerSecond).toBeCloseTo(20, 6);
+    expect(one.keepsUp).toBe(false);
+    expect(one.warnings.join('\n')).toMatch(/rate limit of 20.0\/s a key over 1 key\(s\) admits at most 20.0 jobs\/s and 30.0 arrive: the queue grows by 10.0\/s/);
+    const four = planJobType(fast({ arrivalsPerSecond: 30, limitKeys: 4 }), roomy({ rate: { perSecond: 20, burst: 20 } }));
+    expect(four.limits).toMatchObject({ ceilingPerSecond: 80, utilisation: 0.375 });
+    expect(four.keepsUp).toBe(true);
+    expect(four.warnings).toEqual([]);
+  });
+
+  it('a concurrency limit is the ceiling by Little’s law: places over the mean handler time', () => {
+    // 3 places of 100 ms handlers: 30 starts a second at most; 27 arrive, 90% of it.
+    const plan = planJobType(fast({ arrivalsPerSecond: 27 }), roomy({ concurrency: 3 }));
+    expect(plan.limits?.binding).toBe('concurrency');
+    expect(plan.limits?.ceilingPerSecond).toBeCloseTo(30, 6);
+    expect(plan.keepsUp).toBe(true);
+    expect(plan.warnings.join('\n')).toMatch(/90% of its concurrency limit of 3 a key \(over 1 key\(s\)\) is used/);
+  });
+
+  it('duplicates take a slot on the leased path (they are refused at the claim, after admission), not on the transactional one', () => {
+    const limits = { rate: { perSecond: 100, burst: 100 } };
+    expect(planJobType(fast({ arrivalsPerSecond: 10, duplicateRate: 0.5 }), roomy(limits)).limits?.admissionsPerSecond).toBeCloseTo(15, 6);
+    expect(planJobType(fast({ arrivalsPerSecond: 10, duplicateRate: 0.5, kind: 'transactional' }), roomy(limits)).limits?.admissionsPerSecond).toBeCloseTo(10, 6);
+  });
+
+  it('a burst drains no faster than the limit lets it', () => {
+    const unlimited = planJobType(fast({ arrivalsPerSecond: 10, burst: 1000 }), roomy(undefined));
+    const limited = planJobType(fast({ arrivalsPerSecond: 10, burst: 1000 }), roomy({ rate: { perSecond: 20, burst: 20 } }));
+    // 1,000 jobs at 20 - 10 = 10 a second to spare.
+    expect(limited.burstDrainSeconds).toBeCloseTo(100, 0);
+    expect(unlimited.burstDrainSeconds!).toBeLessThan(10);
+  });
+
+  it('a hot limit key: its item takes the writes of every admission of the key (two a job for a concurrency place)', () => {
+    const plan = planJobType(fast({ arrivalsPerSecond: 450 }), settings({ maxConcurrency: 1000, limits: { concurrency: 1000 } }));
+    expect(plan.limits?.writesPerKeyItemPerSecond).toBeCloseTo(900, 6);
+    expect(plan.warnings.join('\n')).toMatch(/each limit key's item takes 900 conditional writes\/s .* a hot key/);
+    expect(planJobType(fast({ arrivalsPerSecond: 450, limitKeys: 3 }), settings({ maxConcurrency: 1000, limits: { concurrency: 1000 } })).warnings.join('\n')).not.toMatch(
+      /hot key/,
+    );
+  });
+
+  it('limit writes are counted in the DynamoDB bill', () => {
+    const without = planJobType(fast({ arrivalsPerSecond: 10 }), roomy(undefined));
+    const withRate = planJobType(fast({ arrivalsPerSecond: 10 }), roomy({ rate: { perSecond: 100, burst: 100 } }));
+    expect(withRate.requestsPerSecond.dynamoWriteUnits - without.requestsPerSecond.dynamoWriteUnits).toBeCloseTo(10, 6);
+  });
+});
