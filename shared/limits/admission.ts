@@ -37,7 +37,8 @@ export class Limiter {
    * `latestStart` (the last moment the invocation can still start the job): then the job is deferred.
    */
   async admit(typeName: string, limits: JobLimits, payload: unknown, record: SQSRecord, owner: string, until: number, latestStart = Infinity): Promise<Admission> {
-    const key = limitKeyOf(limits, payload);
+    // A standard queue's MessageGroupId is the job's tenant (its record keeps it, so every re-send carries it).
+    const key = limitKeyOf(limits, payload, record.attributes?.MessageGroupId);
     const deferrals = Number(record.messageAttributes?.[DEFERRALS_ATTRIBUTE]?.stringValue ?? 0) || 0;
     if (limits.rate) {
       const carried = Number(record.messageAttributes?.[RATE_SLOT_ATTRIBUTE]?.stringValue);
@@ -79,10 +80,10 @@ export class Limiter {
   }
 }
 
-/** The limit key of a payload: the declared key (hashed when too long for a DynamoDB key), else one for the type. */
-export function limitKeyOf(limits: JobLimits, payload: unknown): string {
+/** The limit key of a job: the declared key (hashed when too long for a DynamoDB key), else one for the type. */
+export function limitKeyOf(limits: JobLimits, payload: unknown, tenant?: string): string {
   if (!limits.key) return '*';
-  const key = limits.key(payload);
+  const key = limits.key(payload, tenant);
   if (typeof key !== 'string') throw new TypeError(`limits.key returned ${typeof key}, not a string`);
   return key.length <= MAX_LIMIT_KEY_LENGTH ? key : `sha256:${createHash('sha256').update(key).digest('base64url')}`;
 }

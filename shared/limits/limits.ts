@@ -6,11 +6,14 @@
  */
 export interface JobLimits<P = unknown> {
   /**
-   * What the limits count by, from the payload: e.g. `(p) => new URL(p.url).host` for one rate per
-   * target host. Jobs whose key is the same share one count.
+   * What the limits count by: from the payload, e.g. `(p) => new URL(p.url).host` for one rate per target
+   * host, or from the job's tenant (its `tenantKey`, which may be the caller's identity), e.g.
+   * `(_, tenant) => tenant ?? 'no tenant'` for one limit per tenant. `tenant` is the job's tenant as its
+   * message carries it (the MessageGroupId: the tenant itself, or a hash of one that is not a valid group
+   * id); undefined for a job type without a tenantKey. Jobs whose key is the same share one count.
    * @default one count for the whole job type
    */
-  key?(payload: P): string;
+  key?(payload: P, tenant: string | undefined): string;
   /**
    * Most jobs of one key running at once, across every worker.
    * @default no limit

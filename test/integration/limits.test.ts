@@ -88,6 +88,26 @@ describe('admission under a rate', () => {
   });
 });
 
+describe('admission under a limit counted per tenant', () => {
+  it("counts each tenant apart: the key sees the job's tenant as its message carries it (MessageGroupId)", async () => {
+    // One job at a time per tenant; a job type whose jobs have no tenant counts them under 'none'.
+    const limits = { key: (_: unknown, tenant: string | undefined) => tenant ?? 'none', concurrency: 1 };
+    const typeName = uniqueName('tenants');
+    const record = (tenant?: string) => ({ messageId: 'm', messageAttributes: {}, attributes: tenant ? { MessageGroupId: tenant } : {} }) as unknown as SQSRecord;
+    const limiter = new Limiter(dynamoClient(), table);
+    const admit = (tenant: string | undefined, owner: string) => limiter.admit(typeName, limits, {}, record(tenant), owner, Date.now() + 60_000);
+    const first = await admit('tenant-a', 'a1');
+    expect(first.admitted).toBe(true);
+    // A's second job waits for A's place; B's and a tenantless job's places are their own.
+    expect(await admit('tenant-a', 'a2')).toMatchObject({ admitted: false, reason: expect.stringContaining('for tenant-a') });
+    expect((await admit('tenant-b', 'b1')).admitted).toBe(true);
+    expect((await admit(undefined, 'n1')).admitted).toBe(true);
+    // A's place given back, A's next job starts.
+    if (first.admitted) await first.release();
+    expect((await admit('tenant-a', 'a2')).admitted).toBe(true);
+  });
+});
+
 describe('the concurrency limit (one holders map per key)', () => {
   it('gives 20 workers asking at once exactly `max` places, and a place given back to the next', async () => {
     const pk = concurrencyLimitKey('capped', uniqueName('key'));
