@@ -59,7 +59,7 @@ let tableSeq = 0;
  */
 export function jobTypeOf(kind: Kind): JobType {
   const { limits: _limits, ...type } = kind === 'transfer' ? transfer : webhook;
-  return type as JobType;
+  return type;
 }
 
 async function createTable(admin: DynamoDBClient, prefix: string, key: string, ttl: string, options: { jobIndexes?: boolean } = {}): Promise<string> {
