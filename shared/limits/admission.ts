@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { sleep } from '../sleep';
 import { concurrencyLimitKey, givePlaceBack, takePlace } from './concurrency-limit';
 import { defaultBurst, MAX_LIMIT_KEY_LENGTH, type JobLimits } from './limits';
-import { rateLimitKey, takeRateSlot } from './rate-limit';
+import { rateLimitKey, takeRateSlots, type RateSpec } from './rate-limit';
 
 /** Message attributes of a deferred copy. */
 export const RATE_SLOT_ATTRIBUTE = 'jobline-rate-slot';
@@ -25,6 +25,9 @@ const PLACE_BACKOFF = { baseSeconds: 1, maxSeconds: 60 };
 export type Admission = { admitted: true; release(): Promise<void> } | { admitted: false; reason: string; delaySeconds: number; attributes: Record<string, string> };
 
 export class Limiter {
+  /** The rate slots asked for in this turn of the event loop, per key: taken together, in one write. */
+  private readonly asking = new Map<string, { rate: RateSpec; waiting: { resolve(at: number): void; reject(error: unknown): void }[] }>();
+
   constructor(
     private readonly client: DynamoDBClient,
     private readonly tableName: string,
@@ -44,15 +47,7 @@ export class Limiter {
       const carried = Number(record.messageAttributes?.[RATE_SLOT_ATTRIBUTE]?.stringValue);
       const slot = Number.isFinite(carried)
         ? carried
-        : (
-            await takeRateSlot(
-              this.client,
-              this.tableName,
-              rateLimitKey(typeName, key),
-              { perSecond: limits.rate.perSecond, burst: limits.rate.burst ?? defaultBurst(limits.rate.perSecond) },
-              this.now(),
-            )
-          ).at;
+        : await this.rateSlot(rateLimitKey(typeName, key), { perSecond: limits.rate.perSecond, burst: limits.rate.burst ?? defaultBurst(limits.rate.perSecond) });
       const wait = slot - this.now();
       if (wait > WAIT_IN_PLACE_MS || (wait > 0 && slot > latestStart)) {
         return {
@@ -77,6 +72,34 @@ export class Limiter {
       };
     }
     return { admitted: true, release: () => givePlaceBack(this.client, this.tableName, pk, owner) };
+  }
+
+  /**
+   * A start slot of `pk`'s rate. A batch's records ask side by side (the worker starts their lanes, or a
+   * round, together), so the slots asked for before this turn of the event loop ends are taken in one
+   * write: a batch of ten under one key (a hot host) moves its item once, not ten times.
+   */
+  private rateSlot(pk: string, rate: RateSpec): Promise<number> {
+    return new Promise((resolve, reject) => {
+      let group = this.asking.get(pk);
+      if (!group) {
+        group = { rate, waiting: [] };
+        this.asking.set(pk, group);
+        setImmediate(() => void this.takeAskedSlots(pk));
+      }
+      group.waiting.push({ resolve, reject });
+    });
+  }
+
+  private async takeAskedSlots(pk: string): Promise<void> {
+    const group = this.asking.get(pk)!;
+    this.asking.delete(pk);
+    try {
+      const slots = await takeRateSlots(this.client, this.tableName, pk, group.rate, this.now(), group.waiting.length);
+      group.waiting.forEach((asker, i) => asker.resolve(slots[i]!));
+    } catch (error) {
+      for (const asker of group.waiting) asker.reject(error);
+    }
   }
 }
 

@@ -5,6 +5,7 @@ import type { SQSRecord } from 'aws-lambda';
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as z from 'zod/mini';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { dynamoClient } from '../../shared/aws/clients';
 import { defineJob, type JobType } from '../../shared/jobs/define';
 import { encodeMessage } from '../../shared/jobs/message';
@@ -85,6 +86,33 @@ describe('admission under a rate', () => {
     const started = Date.now();
     expect((await admit(t0 + 5_000)).admitted).toBe(true);
     expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+  });
+});
+
+describe('admission of a batch', () => {
+  it('takes the rate slots its records ask for side by side in one write, in order, none given twice', async () => {
+    // A client of its own, counting the limiter's writes (the shared one serves the other tests).
+    const client = new DynamoDBClient({});
+    let writes = 0;
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'UpdateItemCommand') writes++;
+        return next(args);
+      },
+      { step: 'initialize' },
+    );
+    const t0 = 1_800_000_000_000;
+    const limiter = new Limiter(client, table, () => t0);
+    const limits = { rate: { perSecond: 10, burst: 5 } };
+    const typeName = uniqueName('batched');
+    const record = { messageId: 'm', messageAttributes: {} } as unknown as SQSRecord;
+    // Ten records of one batch under one key, the invocation's clock standing still: a slot after now defers.
+    const admissions = await Promise.all(Array.from({ length: 10 }, () => limiter.admit(typeName, limits, {}, record, 'owner', t0 + 60_000, t0)));
+    // A new key: the busy write finds no item, the quiet one takes all ten slots. One by one it would be ten or more.
+    expect(writes).toBeLessThanOrEqual(2);
+    expect(admissions.filter((a) => a.admitted)).toHaveLength(5);
+    const later = admissions.flatMap((a) => (a.admitted ? [] : [Number(a.attributes[RATE_SLOT_ATTRIBUTE]) - t0]));
+    expect(later).toEqual([100, 200, 300, 400, 500]);
   });
 });
 
