@@ -210,7 +210,7 @@ function codeState(): string {
       .toString()
       .trim();
   try {
-    const changed = git('status', '--porcelain', '--', 'shared', 'functions', 'local', 'app', 'infra')
+    const changed = git('status', '--porcelain', '--', 'shared', 'functions', 'local', 'app', 'infra', 'bench', ':!bench/results')
       .split('\n')
       .filter(Boolean)
       .map((line) => line.slice(3));
@@ -220,8 +220,15 @@ function codeState(): string {
   }
 }
 
+/** The label of the code measured; a change during the run is said, since its parts may have measured different code. */
+function codeMeasured(atStart: string, atEnd: string): string {
+  return atStart === atEnd ? atStart : `${atStart} at the start, ${atEnd} at the end (the code changed during the run: its later parts measured other code)`;
+}
+
 async function main() {
   const started = performance.now();
+  // Parts bundle or import the code when they start, so the label is taken at the start and checked at the end.
+  const codeAtStart = codeState();
   process.env.AWS_REGION ??= 'us-east-1';
   process.env.AWS_ACCESS_KEY_ID ??= 'local';
   process.env.AWS_SECRET_ACCESS_KEY ??= 'local';
@@ -288,7 +295,7 @@ async function main() {
       '',
       `${new Date().toISOString()} · ${machine} · DynamoDB Local (one JVM for both designs) · run took ${minutes} min`,
       '',
-      `Code measured: ${codeState()}.`,
+      `Code measured: ${codeMeasured(codeAtStart, codeState())}.`,
       '',
       'ratio = jobline / Powertools: higher is better for records/s, lower is better for everything else.',
       '',
