@@ -113,6 +113,13 @@ describe('admission of a batch', () => {
     expect(admissions.filter((a) => a.admitted)).toHaveLength(5);
     const later = admissions.flatMap((a) => (a.admitted ? [] : [Number(a.attributes[RATE_SLOT_ATTRIBUTE]) - t0]));
     expect(later).toEqual([100, 200, 300, 400, 500]);
+    // The next batch finds the key busy: its slots follow on from the first batch's, in at most two writes
+    // (this worker last found the key quiet and tries that side first).
+    writes = 0;
+    const next = await Promise.all(Array.from({ length: 5 }, () => limiter.admit(typeName, limits, {}, record, 'owner', t0 + 60_000, t0)));
+    expect(writes).toBeLessThanOrEqual(2);
+    expect(next.map((a) => (a.admitted ? 'now' : Number(a.attributes[RATE_SLOT_ATTRIBUTE]) - t0))).toEqual([600, 700, 800, 900, 1000]);
+    client.destroy();
   });
 });
 
