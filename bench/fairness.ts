@@ -47,15 +47,22 @@ async function post(url: string, body: unknown, headers: Record<string, string> 
   }
 }
 
-async function finished(apiUrl: string, ids: readonly string[], timeoutMs: number): Promise<{ createdAt: number; finishedAt: number }[]> {
+interface Finished {
+  createdAt: number;
+  /** When a worker first claimed it. */
+  startedAt: number;
+  finishedAt: number;
+}
+
+async function finished(apiUrl: string, ids: readonly string[], timeoutMs: number): Promise<Finished[]> {
   const deadline = Date.now() + timeoutMs;
-  const views = new Map<string, { createdAt: number; finishedAt: number }>();
+  const views = new Map<string, Finished>();
   while (views.size < ids.length) {
     if (Date.now() > deadline) throw new Error(`${ids.length - views.size} jobs did not finish in ${timeoutMs / 1000} s`);
     for (const id of ids) {
       if (views.has(id)) continue;
-      const view = (await (await fetch(`${apiUrl}/jobs/${id}`)).json()) as { status: string; createdAt: string; finishedAt?: string };
-      if (view.status === 'SUCCEEDED') views.set(id, { createdAt: Date.parse(view.createdAt), finishedAt: Date.parse(view.finishedAt!) });
+      const view = (await (await fetch(`${apiUrl}/jobs/${id}`)).json()) as { status: string; createdAt: string; startedAt?: string; finishedAt?: string };
+      if (view.status === 'SUCCEEDED') views.set(id, { createdAt: Date.parse(view.createdAt), startedAt: Date.parse(view.startedAt!), finishedAt: Date.parse(view.finishedAt!) });
       else if (view.status === 'FAILED' || view.status === 'CANCELLED') throw new Error(`job ${id} ended ${view.status}`);
     }
     if (views.size < ids.length) await sleep(250);
@@ -109,7 +116,7 @@ async function runOnce(name: FairnessRun['name'], apiUrl: string, a: WebhookRece
     name,
     p50Ms: quantile(latencies, 0.5),
     p95Ms: quantile(latencies, 0.95),
-    slowest: slowest.map((q) => `${q.finishedAt - q.createdAt} ms (submitted ${at(q.createdAt)})`).join(', '),
+    slowest: slowest.map((q) => `${q.finishedAt - q.createdAt} ms (submitted ${at(q.createdAt)}, started ${q.startedAt - q.createdAt} ms after)`).join(', '),
     ...(noisy ? { noisySubmitsSeconds: (floodEnded - started) / 1000, p95AfterSubmitsMs: quantile(afterSubmits, 0.95) } : {}),
   };
   if (noisy) run.noisyDrainSeconds = (Math.max(...(await finished(apiUrl, noisyIds, 900_000)).map((j) => j.finishedAt)) - started) / 1000;
