@@ -129,7 +129,8 @@ export class JobWorker extends Construct implements IGrantable {
 
     // Least privilege: its own queue (what the event source needs, which it grants itself, plus visibility
     // changes for backoff), SendMessage to its DLQ to park poison messages, and the table. With limits, also
-    // SendMessage to its own queue (a job over a limit goes back as a delayed copy) and the LIMIT# items.
+    // SendMessage to its own queue (a job over a limit goes back as a delayed copy), the LIMIT# items and,
+    // for a leased type, BatchGetItem of job records.
     this.queue.grantConsumeMessages(fn);
     this.worker.role.addToPrincipalPolicy(new PolicyStatement({ actions: ['sqs:SendMessage'], resources: [this.deadLetterQueue.queueArn] }));
     this.worker.role.addToPrincipalPolicy(TABLE_ACCESS[props.kind](props.table));
@@ -143,6 +144,9 @@ export class JobWorker extends Construct implements IGrantable {
           conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${LIMIT_KEY_PREFIX}*`] } },
         }),
       );
+      // One BatchGetItem of the batch's job records first, so that duplicates of finished jobs and messages
+      // their records refuse take no rate slot or place (shared/worker/process-batch.ts).
+      if (props.kind === 'leased') this.worker.role.addToPrincipalPolicy(jobRecordsOnly(props.table, ['dynamodb:BatchGetItem']));
     }
 
     fn.addEventSource(

@@ -58,6 +58,8 @@ export const MIN_HANDLER_MS = 250;
 
 const NO_LIMITS = { release: () => Promise.resolve() };
 
+const bindingOf = (message: JobMessage): Binding => ({ jobId: message.jobId, type: message.type, payloadHash: payloadHash(message.payload), generation: message.gen });
+
 export async function processBatch(records: readonly SQSRecord[], invocation: InvocationContext, deps: WorkerDeps): Promise<SQSBatchResponse> {
   const now = deps.now ?? Date.now;
   const remaining = invocation.getRemainingTimeInMillis();
@@ -66,23 +68,34 @@ export async function processBatch(records: readonly SQSRecord[], invocation: In
   const type = deps.jobType;
   const items = decodeAll(records, type.name);
 
-  // Transactional jobs: one read for the whole batch, so duplicates of finished jobs cost no write. The read
-  // is eventually consistent (half the read units): a stale PENDING only means the handler runs and the
-  // completion's condition refuses the duplicate; a stale SUCCEEDED cannot be, since SUCCEEDED is final;
-  // a record not seen yet is read again, consistently. If the read fails, the batch's jobs are retried;
-  // its malformed records still go to the DLQ.
+  // Transactional jobs, and leased jobs with limits: one read for the whole batch, so duplicates of finished
+  // jobs cost no write (and, with limits, no rate slot or place: nor do forged or stale messages, which the
+  // claim would refuse all the same). The read is eventually consistent (half the read units): a stale
+  // PENDING only means the handler runs and the completion's condition refuses the duplicate; a stale
+  // SUCCEEDED cannot be, since SUCCEEDED is final. A record not seen yet, or one whose view refuses the
+  // message (a retry may have moved a FAILED job to its next generation an instant ago), is read again,
+  // consistently. If the read fails, a transactional batch's jobs are retried (its malformed records still
+  // go to the DLQ); a leased job's claim decides, as without limits.
   let known: Map<string, JobRecord> | undefined;
   let unreadable: string | undefined;
   const primaries = items.filter((i) => i.message && !i.duplicateOf);
-  if (type.kind === 'transactional' && primaries.length > 0) {
+  if ((type.kind === 'transactional' || type.limits !== undefined) && primaries.length > 0) {
     try {
       const ids = primaries.map((i) => i.message!.jobId);
       known = await deps.store.getMany(ids, { consistent: false, bindingOnly: true });
-      const unseen = ids.filter((id) => !known!.has(id));
-      if (unseen.length > 0) for (const [id, job] of await deps.store.getMany(unseen, { bindingOnly: true })) known.set(id, job);
+      const again = primaries
+        .filter((i) => {
+          const seen = known!.get(i.message!.jobId);
+          return !seen || isExpired(seen, now()) || refusalOf(seen, bindingOf(i.message!)) !== undefined;
+        })
+        .map((i) => i.message!.jobId);
+      if (again.length > 0) for (const [id, job] of await deps.store.getMany(again, { bindingOnly: true })) known.set(id, job);
     } catch (error) {
-      unreadable = `could not read the batch's job records: ${reasonOf(error)}`;
-      deps.log.warn(unreadable);
+      known = undefined;
+      if (type.kind === 'transactional') {
+        unreadable = `could not read the batch's job records: ${reasonOf(error)}`;
+        deps.log.warn(unreadable);
+      } else deps.log.warn("could not read the batch's job records; each claim decides", { reason: reasonOf(error) });
     }
   }
 
@@ -91,7 +104,14 @@ export async function processBatch(records: readonly SQSRecord[], invocation: In
     if (item.malformed !== undefined) return { kind: 'dead-letter', reason: item.malformed, jobId: jobIdOf(item.record.body) };
     if (item.duplicateOf) return { kind: 'done', note: 'duplicate within the batch' };
     const message = item.message!;
-    const binding: Binding = { jobId: message.jobId, type: message.type, payloadHash: payloadHash(message.payload), generation: message.gen };
+    const binding = bindingOf(message);
+    if (type.kind === 'leased' && known) {
+      // Settled before its limits are asked: a message its record refuses, a job that has succeeded.
+      const existing = known.get(message.jobId);
+      const refusal = existing && !isExpired(existing, now()) ? refusalOf(existing, binding) : undefined;
+      if (refusal) return refused(message.jobId, refusal);
+      if (existing && !isExpired(existing, now()) && existing.status === 'SUCCEEDED') return { kind: 'done', note: 'already succeeded' };
+    }
     if (type.kind === 'transactional') {
       if (unreadable !== undefined) return { kind: 'retry', reason: unreadable, mayFail: true, binding };
       const existing = known!.get(message.jobId);

@@ -99,9 +99,78 @@ export interface Observation {
   delayed?: Map<string, number>;
   /** Jobs the clients cancelled (answered 200 CANCELLED), and whether they retried them then. */
   cancelled?: Map<string, { retried: boolean }>;
+  /**
+   * A job type's limits, as deployed for the run, and what each limited host (one limit key) saw: its calls'
+   * arrival times (epoch ms) and [start, end] intervals (ms, one clock per host).
+   */
+  limits?: ObservedLimits;
   /** jobline events read from the local EventBridge's events file, and the callbacks the receiver got. */
   events?: ObservedNotice[];
   callbacks?: ObservedNotice[];
+}
+
+export interface ObservedLimits {
+  rate: { perSecond: number; burst: number };
+  concurrency: number;
+  hosts: { host: string; callTimes: readonly number[]; intervals: readonly (readonly [number, number])[] }[];
+  /** JobsDeferred, summed over the workers' metrics: how often a job was sent back by a limit. */
+  deferrals: number;
+  /** Jobs sent in bursts past the limits (to a target that always answers 2xx): each must end SUCCEEDED. */
+  burstJobs: readonly string[];
+}
+
+/**
+ * The rate a limited host saw, over windows of `windowMs`: at most `burst + perSecond x (window + slack)`
+ * calls. The slack is the time between a job's start slot and its call reaching the receiver (claim,
+ * DynamoDB retries, a stalled process): calls come at or after their slots, never before, so a late group
+ * can only bunch within it.
+ */
+export const RATE_WINDOW_MS = 2000;
+export const RATE_SLACK_MS = 2000;
+
+export function rateExcess(
+  callTimes: readonly number[],
+  rate: { perSecond: number; burst: number },
+  windowMs = RATE_WINDOW_MS,
+  slackMs = RATE_SLACK_MS,
+): { max: number; bound: number; over: number; example?: string } {
+  const times = [...callTimes].sort((a, b) => a - b);
+  const bound = Math.floor(rate.burst + (rate.perSecond * (windowMs + slackMs)) / 1000);
+  let max = 0;
+  let over = 0;
+  let example: string | undefined;
+  for (let i = 0, j = 0; i < times.length; i++) {
+    while (j < times.length && times[j]! < times[i]! + windowMs) j++;
+    const count = j - i;
+    max = Math.max(max, count);
+    if (count > bound) {
+      over++;
+      example ??= `${count} calls in the ${windowMs} ms from ${new Date(times[i]!).toISOString()}`;
+    }
+  }
+  return { max, bound, over, ...(example ? { example } : {}) };
+}
+
+/**
+ * The calls a limited host had in flight at once: never more than the concurrency limit. A call holds its
+ * place from before it is sent until after its answer is read, so the receiver's view of it (arrival to
+ * answer, or to the connection's close) lies within its hold; equal times count an end before a start.
+ */
+export function concurrencyExcess(intervals: readonly (readonly [number, number])[], limit: number): { max: number; over: number } {
+  const edges = intervals.flatMap(([start, end]) => [
+    [start, 1],
+    [end, -1],
+  ]);
+  edges.sort((a, b) => a[0]! - b[0]! || a[1]! - b[1]!);
+  let inFlight = 0;
+  let max = 0;
+  let over = 0;
+  for (const [, step] of edges) {
+    inFlight += step!;
+    max = Math.max(max, inFlight);
+    if (step === 1 && inFlight > limit) over++;
+  }
+  return { max, over };
 }
 
 /**
@@ -152,6 +221,10 @@ export interface Verdict {
   /** The same for the callbacks of jobs submitted with a Callback-Url; and callbacks whose signature failed. */
   callbacksMissing: number;
   callbacksWrong: number;
+  /** Windows of a limited host over its rate's bound; calls over its concurrency limit; burst jobs not SUCCEEDED. */
+  rateOver: number;
+  concurrencyOver: number;
+  limitedFailed: number;
   problems: string[];
 }
 
@@ -469,6 +542,32 @@ export function checkInvariants(o: Observation): Verdict {
     );
   }
 
+  // Limits: held on every limited host, and a job over them waits (deferred) without failing.
+  let rateOver = 0;
+  let concurrencyOver = 0;
+  let limitedFailed = 0;
+  if (o.limits) {
+    const l = o.limits;
+    for (const h of l.hosts) {
+      const rate = rateExcess(h.callTimes, l.rate);
+      rateOver += rate.over;
+      if (rate.over > 0) problems.push(`${h.host}: ${rate.over} windows over the rate's bound of ${rate.bound} calls in ${RATE_WINDOW_MS} ms (e.g. ${rate.example})`);
+      const places = concurrencyExcess(h.intervals, l.concurrency);
+      concurrencyOver += places.over;
+      if (places.over > 0) problems.push(`${h.host}: ${places.over} calls started with the concurrency limit of ${l.concurrency} reached (at most ${places.max} in flight)`);
+    }
+    const notSucceeded = l.burstJobs.filter((id) => status.get(id)?.status !== 'SUCCEEDED');
+    limitedFailed = notSucceeded.length;
+    if (limitedFailed > 0)
+      problems.push(
+        `${limitedFailed} jobs sent past the limits did not end SUCCEEDED: a limit must delay a job, not fail it (e.g. ${notSucceeded
+          .slice(0, 3)
+          .map((id) => `${id}:${status.get(id)?.status ?? 'MISSING'}`)
+          .join(', ')})`,
+      );
+    if (l.deferrals === 0) problems.push('no job was deferred by a limit: the limits never bound, so the run shows nothing about them');
+  }
+
   // Notifications: only when the run observed them (a unit test of other invariants may leave them out).
   const events = o.events ? notificationGaps(o.jobs, o.events, () => true) : { missing: 0, wrong: 0, examples: [] };
   if (events.missing + events.wrong > 0) problems.push(`events: ${events.missing} terminal states without one, ${events.wrong} wrong (e.g. ${events.examples.join('; ')})`);
@@ -500,6 +599,9 @@ export function checkInvariants(o: Observation): Verdict {
     eventsWrong: events.wrong,
     callbacksMissing: callbacks.missing,
     callbacksWrong: callbacks.wrong,
+    rateOver,
+    concurrencyOver,
+    limitedFailed,
     problems,
   };
 }

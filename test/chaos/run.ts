@@ -66,6 +66,9 @@ import { startWebhookReceiver } from '../support/webhook-receiver';
 import { Prng } from '../support/prng';
 import {
   checkInvariants,
+  concurrencyExcess,
+  RATE_WINDOW_MS,
+  rateExcess,
   deadLetteredJobs,
   notificationGaps,
   type ObservedNotice,
@@ -78,12 +81,12 @@ import { buildWorkload, type ChaosJob, type TransferPayload, type WebhookJob } f
 
 const env = (name: string, fallback: number) => (process.env[name] ? Number(process.env[name]) : fallback);
 /**
- * Jobs in all: the first caller's workload, the second caller's submits of some of its keys (~5%) and the
- * resubmissions of FAILED jobs (~1%). The first caller's workload is sized so that the total comes to
+ * Jobs in all: the first caller's workload, the second caller's submits of some of its keys (~5%), the
+ * resubmissions of FAILED jobs (~1%) and the bursts past the limits (BURSTS x BURST_JOBS). The first caller's workload is sized so that the total comes to
  * about 1% more than this (printed as `jobs=`).
  */
 const JOBS = env('CHAOS_JOBS', 10_000);
-const FIRST_CALLER_JOBS = Math.ceil(JOBS / 1.045);
+
 const SEED = env('CHAOS_SEED', Math.floor(Math.random() * 2 ** 31));
 /**
  * When the harness stops waiting for the run to be quiet (what is still open then counts as stuck). Not a
@@ -130,6 +133,20 @@ const QUEUE = { timeoutSeconds: 3, maxReceiveCount: 8, maxConcurrency: 4, backof
 const SWEEP = { intervalSeconds: 2, after: Duration.seconds(5), grace: Duration.seconds(3) };
 const REDRIVE_EVERY_MS = 4000;
 /**
+ * The webhook type's limits for the run (a deployment's override of its declared 100/s per host): low enough
+ * to bind. Every webhook host is a limit key: the main receiver's, whose backlog waves go over them now and
+ * then, and a second receiver's, which gets bursts of BURST_JOBS jobs in one batch submit each, one burst
+ * fast targets (the rate binds) and the next slow ones (the concurrency binds).
+ */
+const LIMITS = { rate: { perSecond: 20, burst: 10 }, concurrency: 8 };
+const BURSTS = 6;
+/** 100 a burst in the 10,000-job run; part of CHAOS_JOBS (the first caller's workload is that much smaller). */
+const BURST_JOBS = Math.max(10, Math.round(JOBS / 100));
+// The second caller's probes and the follow-ups add about 4.5% to the first caller's jobs.
+const FIRST_CALLER_JOBS = Math.ceil((JOBS - BURSTS * BURST_JOBS) / 1.045);
+const BURST_EVERY_MS = 25_000;
+const SLOW_BURST_CALL_MS = 800;
+/**
  * With every queue empty and no job moving for this long, the jobs left are stuck: the sweeper acts on a
  * job at most a stale time (25 s) after its last progress, plus a sweep interval.
  */
@@ -164,6 +181,8 @@ interface Run {
   /** The callback receiver's base URL, and the jobs submitted with a Callback-Url. */
   callbackUrl: string;
   withCallback: Set<string>;
+  /** Jobs of the bursts past the limits (batch submits to the second receiver). */
+  burstJobs: string[];
   /** Jobs cancelled right after their submit, and whether they were retried then. */
   cancelled: Map<string, { retried: boolean }>;
   counts: { unsubmitted: number; retries: number; duplicates: number; resubmitted: number; retried: number; retryAnswersLost: number; gen7: number; crashes: number };
@@ -172,6 +191,13 @@ interface Run {
 async function main(): Promise<number> {
   log(`seed=${SEED} jobs=${JOBS} sweeper=${SWEEPER_ON ? `every ${SWEEP.intervalSeconds} s` : 'OFF'} faults=${JSON.stringify(FAULTS)}`);
   const receiver = await startWebhookReceiver();
+  // The bursts' target: another host, so another limit key (paths /burst/fast/... and /burst/slow/...).
+  const burstReceiver = await startWebhookReceiver();
+  burstReceiver.respond = async (request) => {
+    if (request.url?.startsWith('/burst/slow/')) await sleep(SLOW_BURST_CALL_MS);
+    return 200;
+  };
+  let deferrals = 0;
   // Completion callbacks go to a receiver of their own; `/cb/flaky/` paths answer their first delivery 503.
   const callbackReceiver = await startCallbackReceiver();
   callbackReceiver.statusFor = (at, nth) => (at.startsWith('/cb/flaky/') && nth === 1 ? 503 : 200);
@@ -203,6 +229,7 @@ async function main(): Promise<number> {
     // A test build: the same source, with the fault injection compiled in (deployed bundles leave it out).
     appOptions: {
       queueOverrides: { transfer: QUEUE, webhook: QUEUE },
+      limitOverrides: { webhook: LIMITS },
       logLevel: 'warn',
       faultInjection: true,
       sweepAfter: SWEEP.after,
@@ -214,6 +241,8 @@ async function main(): Promise<number> {
     scheduleIntervalSeconds: SWEEPER_ON ? SWEEP.intervalSeconds : 1_000_000,
     onFunctionLog: (fn, line) => {
       functionLines.push(`${fn} ${line}`);
+      const deferred = /"JobsDeferred":(\d+)/.exec(line);
+      if (deferred) deferrals += Number(deferred[1]);
       if (line.includes('"fault injected"')) {
         const entry = JSON.parse(line) as { fault: string; command?: string; when?: string; jobId?: string };
         faults.set(entry.fault, (faults.get(entry.fault) ?? 0) + 1);
@@ -266,11 +295,15 @@ async function main(): Promise<number> {
       cancelled: new Map(),
       callbackUrl: callbackReceiver.url,
       withCallback: new Set(),
+      burstJobs: [],
       counts: { unsubmitted: 0, retries: 0, duplicates: 0, resubmitted: 0, retried: 0, retryAnswersLost: 0, gen7: 0, crashes: 0 },
     };
     const redriver = await startRedriver(runtime, run.forged.bodies);
     const watcher = startWatcher(run);
-    await submitAll(run, jobs);
+    const submitting = submitAll(run, jobs);
+    const bursts = sendBursts(run, burstReceiver.url, submitting);
+    await submitting;
+    await bursts;
     const c = run.counts;
     log(
       `submitted ${run.known.size} jobs (${c.retries} client retries after 5xx, ${c.unsubmitted} given up, ${run.abandoned.size} abandoned when the API crashed), ` +
@@ -319,15 +352,23 @@ async function main(): Promise<number> {
       });
     }
     const watched = [...run.watched.values()].map(({ jobId, failedAt, followUp }): WatchedJob => ({ jobId, failedAt, followUp }));
+    // Job ids are unique across the two receivers: their calls are one record.
+    const receivers = [receiver, burstReceiver];
     const observation = {
       jobs: observed,
       unsubmitted: c.unsubmitted,
       balances: await balances(runtime),
       deadLettered: deadLetteredJobs(observed, sightings),
-      webhookCalls: receiver.calls,
-      webhookIntervals: receiver.intervals,
+      webhookCalls: new Map(receivers.flatMap((r) => [...r.calls])),
+      webhookIntervals: new Map(receivers.flatMap((r) => [...r.intervals])),
       leaseMs: FAULTS.leaseMs,
-      calls: receiver.log,
+      calls: receivers.flatMap((r) => r.log),
+      limits: {
+        ...LIMITS,
+        hosts: receivers.map((r) => ({ host: new URL(r.url).host, callTimes: r.log.map((call) => call.at), intervals: [...r.intervals.values()].flat() })),
+        deferrals,
+        burstJobs: run.burstJobs,
+      },
       watched,
       forged: run.forged,
       stale: run.stale,
@@ -342,8 +383,8 @@ async function main(): Promise<number> {
     const verdict = checkInvariants(observation);
     // The webhook type's declared per-host rate: every chaos webhook calls the one receiver, so its host's
     // rate item must exist (the limiter gated those calls, under the same faults as everything else).
-    const rateItem = webhookType.limits?.rate ? await rateLimitItem(runtime, rateLimitKey(webhookType.name, new URL(receiver.url).host)) : undefined;
-    if (webhookType.limits?.rate && rateItem === undefined) verdict.problems.push(`no rate-limit item for the webhook receiver's host: the limiter never ran`);
+    const rateItem = await rateLimitItem(runtime, rateLimitKey(webhookType.name, new URL(receiver.url).host));
+    if (rateItem === undefined) verdict.problems.push(`no rate-limit item for the webhook receiver's host: the limiter never ran`);
     const f = (name: string) => faults.get(name) ?? 0;
     const targets = (t: string) => jobs.filter((j) => j.kind === 'webhook' && j.target === t).length;
     log(`faults injected: ${JSON.stringify(Object.fromEntries(faults))}`);
@@ -362,8 +403,15 @@ async function main(): Promise<number> {
     console.log(
       `chaos: redrives=${redriver.stats.tasks} redrive_reruns=${verdict.redriveReruns} resubmitted=${c.resubmitted} retried=${c.retried} forged=${run.forged.messageIds.length} forged_ran=${verdict.forgedRan} oversized=${oversized.size} stuck=${verdict.stuck} cross_caller=${verdict.crossCaller} lost_sends=${f('sqs-lost-response')} api_kills=${apiKills}`,
     );
+    const perHost = observation.limits.hosts
+      .map(
+        (h) =>
+          `${h.host} ${h.callTimes.length} calls, at most ${rateExcess(h.callTimes, LIMITS.rate).max} in ${RATE_WINDOW_MS} ms and ${concurrencyExcess(h.intervals, LIMITS.concurrency).max} at once`,
+      )
+      .join('; ');
     console.log(
-      `chaos: limits: webhook rate ${JSON.stringify(webhookType.limits?.rate ?? null)} per host, its item's next slot ${rateItem === undefined ? '-' : new Date(rateItem).toISOString()}`,
+      `chaos: limits: webhook ${LIMITS.rate.perSecond}/s (burst ${LIMITS.rate.burst}) and ${LIMITS.concurrency} at once per host; deferrals=${deferrals} burst_jobs=${run.burstJobs.length} ` +
+        `limited_failed=${verdict.limitedFailed} rate_over=${verdict.rateOver} concurrency_over=${verdict.concurrencyOver}; ${perHost}; main host's next slot ${rateItem === undefined ? '-' : new Date(rateItem).toISOString()}`,
     );
     console.log(`chaos: webhook calls under a live lease=${verdict.concurrentUnderLease} ledger_sum=${verdict.ledgerSum} lease_ms=${FAULTS.leaseMs}`);
     console.log(
@@ -395,6 +443,7 @@ async function main(): Promise<number> {
   } finally {
     await runtime.stop();
     await receiver.close();
+    await burstReceiver.close();
     await callbackReceiver.close();
     rmSync(assemblyDir, { recursive: true, force: true });
   }
@@ -515,6 +564,37 @@ async function submitAll(run: Run, jobs: readonly ChaosJob[]): Promise<void> {
     }),
   ).finally(() => backlog.stop());
   if (backlog.heldMs > 0) log(`clients held back ${(backlog.heldMs / 1000).toFixed(0)} client-seconds in all while the job queues had over ${BACKLOG_LIMIT} messages waiting`);
+}
+
+/**
+ * The bursts: every BURST_EVERY_MS while the clients submit (the rest at once when they are done first),
+ * BURST_JOBS webhooks to the second receiver in one batch submit, retried on 5xx with the same keys. Their
+ * targets always answer 2xx, so every one of them must end SUCCEEDED, however long the limits hold it.
+ */
+async function sendBursts(run: Run, burstUrl: string, submitting: Promise<void>): Promise<void> {
+  let submitted = false;
+  void submitting.finally(() => (submitted = true)).catch(() => undefined);
+  const begun = Date.now();
+  for (let burst = 0; burst < BURSTS; burst++) {
+    while (!submitted && Date.now() < begun + (burst + 1) * BURST_EVERY_MS) await sleep(200);
+    const speed = burst % 2 === 0 ? 'fast' : 'slow';
+    const jobs = Array.from({ length: BURST_JOBS }, (_, j) => ({
+      payload: { url: `${burstUrl}/burst/${speed}/${burst}/${j}`, body: { burst, j }, timeoutSeconds: 10 },
+      idempotencyKey: `burst-${SEED}-${burst}-${j}`,
+    }));
+    const answer = await withRetries(run, () => call(run, 'POST', '/jobs/webhook/batch', { body: { jobs } }));
+    const results = (answer.body as { results?: { httpStatus: number; jobId?: string }[] } | undefined)?.results ?? [];
+    for (const r of results) {
+      if (r.httpStatus >= 300 || !r.jobId) continue;
+      run.known.set(r.jobId, { type: 'webhook' });
+      run.burstJobs.push(r.jobId);
+    }
+    const refused = BURST_JOBS - results.filter((r) => r.httpStatus < 300 && r.jobId).length;
+    if (refused > 0) {
+      run.counts.unsubmitted += refused;
+      log(`burst ${burst}: ${refused} of ${BURST_JOBS} jobs not accepted (answer ${answer.status})`);
+    }
+  }
 }
 
 /** The job queues' waiting messages (ApproximateNumberOfMessages), read twice a second. */

@@ -5,7 +5,7 @@ import type { SQSRecord } from 'aws-lambda';
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as z from 'zod/mini';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { dynamoClient } from '../../shared/aws/clients';
 import { defineJob, type JobType } from '../../shared/jobs/define';
 import { encodeMessage } from '../../shared/jobs/message';
@@ -257,6 +257,30 @@ describe('a worker under limits', () => {
     expect(starts.at(-1)! - workersStarted).toBeGreaterThanOrEqual(1800);
     for (const t of starts) expect(starts.filter((s) => s >= t && s < t + 1000).length).toBeLessThanOrEqual(6);
     expect(runs.every((r) => r.attempt === 1)).toBe(true);
+  }, 90_000);
+
+  it('asks no limit for a message its record settles: a duplicate of a SUCCEEDED job, a forged payload', async () => {
+    const { type, runs } = limitedType({ rate: { perSecond: 0.1, burst: 1 } });
+    const { views } = await runJobs(type, 1);
+    const job = views[0]!;
+    const pk = rateLimitKey(type.name, '*');
+    const tat = async () => Number((await dynamoClient().send(new GetItemCommand({ TableName: table, Key: { pk: { S: pk } }, ConsistentRead: true }))).Item!.tat!.N);
+    const before = await tat();
+    // Both would take the next slot, 10 s away (0.1/s, the burst used), and be deferred: a copy
+    // sent back, the job's rate spent on messages that never run.
+    const queues = await createJobQueues(type);
+    const copy = encodeMessage(job.jobId, type.name, { n: 0 });
+    const forged = encodeMessage(job.jobId, type.name, { n: 666 });
+    for (const body of [copy, forged]) await sendRaw(queues.queue, body);
+    const records = await receiveRecords(queues.queue, 2);
+    expect(records).toHaveLength(2);
+    const answer = await processBatch(records, invocation(), workerDeps(type, table, queues));
+    expect(answer.batchItemFailures).toEqual([]);
+    expect(await tat()).toBe(before);
+    expect(runs).toHaveLength(1);
+    // Nothing came back to the queue (no deferred copy); the forged message is in the DLQ, as without limits.
+    expect(await receiveRecords(queues.queue, 10, 0)).toHaveLength(0);
+    expect((await receiveRecords(queues.dlq, 10, 0)).map((r) => JSON.parse(r.body).payload)).toEqual([{ n: 666 }]);
   }, 90_000);
 });
 

@@ -1,6 +1,6 @@
 /**
  * A local HTTP target for webhook jobs: counts calls per Idempotency-Key, notes when each call started and
- * ended (performance.now() of this process), keeps a log of every call (key, path, wall-clock start,
+ * ended (performance.now() of this process; a call its caller abandoned ends when its connection closed), keeps a log of every call (key, path, wall-clock start,
  * status), and answers as told.
  *
  * Paths under `/reject-once/` are answered by the receiver itself: 422 to the first call of a path, 200 to
@@ -52,6 +52,10 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
       fixed = rejectedOnce.has(path) ? 200 : 422;
       rejectedOnce.add(path);
     }
+    // A call its caller gave up on (a worker's deadline aborted it, or the worker died) ends when the
+    // connection closes, not when `respond` is done with it.
+    let closedAt: number | undefined;
+    response.on('close', () => (closedAt ??= performance.now()));
     request.resume();
     request.on('end', () => {
       // void: 'end' listeners are not awaited. A respond() that throws is a bug in the test: its rejection stays
@@ -60,7 +64,7 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
         receiver.calls.set(key, (receiver.calls.get(key) ?? 0) + 1);
         const status = fixed ?? (await receiver.respond(request, key));
         response.statusCode = status;
-        receiver.intervals.set(key, [...(receiver.intervals.get(key) ?? []), [started, performance.now()]]);
+        receiver.intervals.set(key, [...(receiver.intervals.get(key) ?? []), [started, closedAt ?? performance.now()]]);
         receiver.log.push({ key, path, at, status });
         response.end();
       })();

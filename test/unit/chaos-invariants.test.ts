@@ -3,12 +3,16 @@ import { describe, expect, it } from 'vitest';
 import {
   callsUnderLiveLease,
   checkInvariants,
+  concurrencyExcess,
   crossCallerViolations,
   delayedEarly,
   deadLetteredJobs,
   forgedRan,
   LEASE_SLACK_MS,
   notificationGaps,
+  RATE_SLACK_MS,
+  RATE_WINDOW_MS,
+  rateExcess,
   redriveReruns,
   stuckJobs,
   type Observation,
@@ -420,5 +424,100 @@ describe('completion callbacks and events', () => {
     const cut = [{ jobId: 'c1', type: 'webhook', status: 'SUCCEEDED', generation: 9, terminals: [{ state: 'SUCCEEDED', generation: 9 }], historyCut: true }];
     expect(notificationGaps(cut, [notice('c1', 'FAILED', 3), notice('c1', 'SUCCEEDED', 9)], () => true)).toMatchObject({ missing: 0, wrong: 0 });
     expect(notificationGaps([{ ...cut[0]!, historyCut: false }], [notice('c1', 'FAILED', 3)], () => true).wrong).toBe(1);
+  });
+});
+
+describe('limits', () => {
+  const rate = { perSecond: 20, burst: 10 };
+  // The bound of a 2 s window with 2 s of slack: 10 + 20 x 4 = 90 calls.
+  const bound = rate.burst + (rate.perSecond * (RATE_WINDOW_MS + RATE_SLACK_MS)) / 1000;
+  /** Calls at `perSecond` a second for `seconds`, from t0. */
+  const paced = (perSecond: number, seconds: number, t0 = 1_000_000) => Array.from({ length: perSecond * seconds }, (_, i) => t0 + (i * 1000) / perSecond);
+  const limits = (hosts: { host: string; callTimes: number[]; intervals: [number, number][] }[], extra: { deferrals?: number; burstJobs?: string[] } = {}) => ({
+    rate,
+    concurrency: 3,
+    hosts,
+    deferrals: extra.deferrals ?? 5,
+    burstJobs: extra.burstJobs ?? ['w1'],
+  });
+
+  it('hold for calls at the rate, a first burst, and a late group within the slack', () => {
+    expect(rateExcess(paced(20, 60), rate)).toMatchObject({ over: 0, bound });
+    // A burst at once, then the rate: burst + 20/s.
+    const burstThenRate = [...Array.from({ length: 10 }, () => 1_000_000), ...paced(20, 30, 1_000_050)];
+    expect(rateExcess(burstThenRate, rate).over).toBe(0);
+    // 40 jobs whose slots spread over 2 s, all called at once after a 2 s stall: within the slack.
+    const lateGroup = [...paced(20, 10), ...Array.from({ length: 40 }, () => 1_010_000)];
+    expect(rateExcess(lateGroup, rate).over).toBe(0);
+  });
+
+  it('catch a host called faster than its rate allows (as with no limiter: the bursts at the speed of the workers)', () => {
+    const verdict = rateExcess(paced(100, 5), rate);
+    expect(verdict.max).toBe(200);
+    expect(verdict.over).toBeGreaterThan(0);
+    expect(verdict.example).toMatch(/calls in the 2000 ms/);
+    // At the rate, but 10% faster than the bound allows over a long stretch.
+    expect(rateExcess(paced(50, 10), rate).over).toBeGreaterThan(0);
+  });
+
+  it('count the calls in flight at once, an end before a start at the same instant', () => {
+    expect(
+      concurrencyExcess(
+        [
+          [0, 10],
+          [10, 20],
+          [5, 15],
+        ],
+        2,
+      ),
+    ).toEqual({ max: 2, over: 0 });
+    expect(
+      concurrencyExcess(
+        [
+          [0, 10],
+          [1, 11],
+          [2, 12],
+          [3, 13],
+        ],
+        3,
+      ),
+    ).toEqual({ max: 4, over: 1 });
+  });
+
+  it('hold in a world whose limited hosts kept their limits, and catch each broken limit', () => {
+    const kept = {
+      host: 'h:1',
+      callTimes: paced(20, 5),
+      intervals: [
+        [0, 10],
+        [5, 15],
+        [10, 20],
+      ] as [number, number][],
+    };
+    expect(checkInvariants(world({ limits: limits([kept]) })).problems).toEqual([]);
+
+    const tooFast = { ...kept, callTimes: paced(100, 5) };
+    const fast = checkInvariants(world({ limits: limits([kept, { ...tooFast, host: 'h:2' }]) }));
+    expect(fast.rateOver).toBeGreaterThan(0);
+    expect(fast.problems.join()).toMatch(/h:2: \d+ windows over the rate's bound of 90 calls/);
+
+    const crowded = {
+      ...kept,
+      intervals: [
+        [0, 10],
+        [1, 11],
+        [2, 12],
+        [3, 13],
+      ] as [number, number][],
+    };
+    expect(checkInvariants(world({ limits: limits([crowded]) })).concurrencyOver).toBe(1);
+
+    // A job held by a limit that ended FAILED (w2 is FAILED in the world): a limit delays, never fails.
+    const failed = checkInvariants(world({ limits: limits([kept], { burstJobs: ['w1', 'w2'] }) }));
+    expect(failed.limitedFailed).toBe(1);
+    expect(failed.problems.join()).toMatch(/a limit must delay a job, not fail it/);
+
+    // A run in which no limit ever bound shows nothing about them: that is a failure of the run.
+    expect(checkInvariants(world({ limits: limits([kept], { deferrals: 0 }) })).problems.join()).toMatch(/the limits never bound/);
   });
 });
