@@ -126,7 +126,7 @@ export interface ObservedLimits {
  * can only bunch within it.
  */
 export const RATE_WINDOW_MS = 2000;
-export const RATE_SLACK_MS = 2000;
+export const RATE_SLACK_MS = 1000;
 
 export function rateExcess(
   callTimes: readonly number[],

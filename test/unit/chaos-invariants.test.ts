@@ -429,7 +429,7 @@ describe('completion callbacks and events', () => {
 
 describe('limits', () => {
   const rate = { perSecond: 20, burst: 10 };
-  // The bound of a 2 s window with 2 s of slack: 10 + 20 x 4 = 90 calls.
+  // The bound of a 2 s window with 1 s of slack: 10 + 20 x 3 = 70 calls.
   const bound = rate.burst + (rate.perSecond * (RATE_WINDOW_MS + RATE_SLACK_MS)) / 1000;
   /** Calls at `perSecond` a second for `seconds`, from t0. */
   const paced = (perSecond: number, seconds: number, t0 = 1_000_000) => Array.from({ length: perSecond * seconds }, (_, i) => t0 + (i * 1000) / perSecond);
@@ -446,8 +446,8 @@ describe('limits', () => {
     // A burst at once, then the rate: burst + 20/s.
     const burstThenRate = [...Array.from({ length: 10 }, () => 1_000_000), ...paced(20, 30, 1_000_050)];
     expect(rateExcess(burstThenRate, rate).over).toBe(0);
-    // 40 jobs whose slots spread over 2 s, all called at once after a 2 s stall: within the slack.
-    const lateGroup = [...paced(20, 10), ...Array.from({ length: 40 }, () => 1_010_000)];
+    // 20 jobs whose slots spread over 1 s, all called at once after a 1 s stall: within the slack.
+    const lateGroup = [...paced(20, 10), ...Array.from({ length: 20 }, () => 1_010_000)];
     expect(rateExcess(lateGroup, rate).over).toBe(0);
   });
 
@@ -499,7 +499,7 @@ describe('limits', () => {
     const tooFast = { ...kept, callTimes: paced(100, 5) };
     const fast = checkInvariants(world({ limits: limits([kept, { ...tooFast, host: 'h:2' }]) }));
     expect(fast.rateOver).toBeGreaterThan(0);
-    expect(fast.problems.join()).toMatch(/h:2: \d+ windows over the rate's bound of 90 calls/);
+    expect(fast.problems.join()).toMatch(/h:2: \d+ windows over the rate's bound of 70 calls/);
 
     const crowded = {
       ...kept,
