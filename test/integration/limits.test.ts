@@ -101,25 +101,28 @@ describe('admission of a batch', () => {
       },
       { step: 'initialize' },
     );
-    const t0 = 1_800_000_000_000;
-    const limiter = new Limiter(client, table, () => t0);
-    const limits = { rate: { perSecond: 10, burst: 5 } };
-    const typeName = uniqueName('batched');
-    const record = { messageId: 'm', messageAttributes: {} } as unknown as SQSRecord;
-    // Ten records of one batch under one key, the invocation's clock standing still: a slot after now defers.
-    const admissions = await Promise.all(Array.from({ length: 10 }, () => limiter.admit(typeName, limits, {}, record, 'owner', t0 + 60_000, t0)));
-    // A new key: the busy write finds no item, the quiet one takes all ten slots. One by one it would be ten or more.
-    expect(writes).toBeLessThanOrEqual(2);
-    expect(admissions.filter((a) => a.admitted)).toHaveLength(5);
-    const later = admissions.flatMap((a) => (a.admitted ? [] : [Number(a.attributes[RATE_SLOT_ATTRIBUTE]) - t0]));
-    expect(later).toEqual([100, 200, 300, 400, 500]);
-    // The next batch finds the key busy: its slots follow on from the first batch's, in at most two writes
-    // (this worker last found the key quiet and tries that side first).
-    writes = 0;
-    const next = await Promise.all(Array.from({ length: 5 }, () => limiter.admit(typeName, limits, {}, record, 'owner', t0 + 60_000, t0)));
-    expect(writes).toBeLessThanOrEqual(2);
-    expect(next.map((a) => (a.admitted ? 'now' : Number(a.attributes[RATE_SLOT_ATTRIBUTE]) - t0))).toEqual([600, 700, 800, 900, 1000]);
-    client.destroy();
+    try {
+      const t0 = 1_800_000_000_000;
+      const limiter = new Limiter(client, table, () => t0);
+      const limits = { rate: { perSecond: 10, burst: 5 } };
+      const typeName = uniqueName('batched');
+      const record = { messageId: 'm', messageAttributes: {} } as unknown as SQSRecord;
+      // Ten records of one batch under one key, the invocation's clock standing still: a slot after now defers.
+      const admissions = await Promise.all(Array.from({ length: 10 }, () => limiter.admit(typeName, limits, {}, record, 'owner', t0 + 60_000, t0)));
+      // A new key: the busy write finds no item, the quiet one takes all ten slots. One by one it would be ten or more.
+      expect(writes).toBeLessThanOrEqual(2);
+      expect(admissions.filter((a) => a.admitted)).toHaveLength(5);
+      const later = admissions.flatMap((a) => (a.admitted ? [] : [Number(a.attributes[RATE_SLOT_ATTRIBUTE]) - t0]));
+      expect(later).toEqual([100, 200, 300, 400, 500]);
+      // The next batch finds the key busy: its slots follow on from the first batch's, in at most two writes
+      // (this worker last found the key quiet and tries that side first).
+      writes = 0;
+      const next = await Promise.all(Array.from({ length: 5 }, () => limiter.admit(typeName, limits, {}, record, 'owner', t0 + 60_000, t0)));
+      expect(writes).toBeLessThanOrEqual(2);
+      expect(next.map((a) => (a.admitted ? 'now' : Number(a.attributes[RATE_SLOT_ATTRIBUTE]) - t0))).toEqual([600, 700, 800, 900, 1000]);
+    } finally {
+      client.destroy();
+    }
   });
 });
 
