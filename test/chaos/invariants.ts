@@ -229,13 +229,19 @@ export interface Verdict {
 }
 
 /** Pairs of calls of one key that overlapped although the first one's lease had not run out yet. */
-export function callsUnderLiveLease(intervals: ReadonlyMap<string, readonly (readonly [number, number])[]>, leaseMs: number): number {
+export function callsUnderLiveLease(intervals: ReadonlyMap<string, readonly (readonly [number, number])[]>, leaseMs: number, examples: string[] = []): number {
   let count = 0;
-  for (const calls of intervals.values()) {
+  for (const [key, calls] of intervals) {
     const sorted = [...calls].sort((a, b) => a[0] - b[0]);
     for (let i = 0; i < sorted.length; i++) {
       for (let j = i + 1; j < sorted.length && sorted[j]![0] < sorted[i]![1]; j++) {
-        if (sorted[j]![0] - sorted[i]![0] < leaseMs - LEASE_SLACK_MS) count++;
+        if (sorted[j]![0] - sorted[i]![0] < leaseMs - LEASE_SLACK_MS) {
+          count++;
+          if (examples.length < 3) {
+            const [first, second] = [sorted[i]!, sorted[j]!];
+            examples.push(`${key}: a call started ${Math.round(second[0] - first[0])} ms after one that ran ${Math.round(first[1] - first[0])} ms`);
+          }
+        }
       }
     }
   }
@@ -481,8 +487,10 @@ export function checkInvariants(o: Observation): Verdict {
   const webhookKeysMissing = succeededWebhooks.filter((j) => !o.webhookCalls.has(j.jobId)).length;
   if (webhookKeysMissing > 0) problems.push(`${webhookKeysMissing} SUCCEEDED webhooks the receiver never saw`);
   const calls = succeededWebhooks.reduce((sum, j) => sum + (o.webhookCalls.get(j.jobId) ?? 0), 0);
-  const concurrentUnderLease = o.webhookIntervals && o.leaseMs ? callsUnderLiveLease(o.webhookIntervals, o.leaseMs) : 0;
-  if (concurrentUnderLease > 0) problems.push(`${concurrentUnderLease} webhook calls ran while another call of the same job still held its lease`);
+  const leaseExamples: string[] = [];
+  const concurrentUnderLease = o.webhookIntervals && o.leaseMs ? callsUnderLiveLease(o.webhookIntervals, o.leaseMs, leaseExamples) : 0;
+  if (concurrentUnderLease > 0)
+    problems.push(`${concurrentUnderLease} webhook calls ran while another call of the same job still held its lease (e.g. ${leaseExamples.join('; ')})`);
 
   const reruns = redriveReruns(o.jobs, o.calls ?? [], o.watched ?? []);
   if (reruns.count > 0) problems.push(`${reruns.count} re-runs of FAILED jobs without a retry (e.g. ${reruns.examples.join('; ')})`);
