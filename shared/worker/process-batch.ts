@@ -36,6 +36,8 @@ export type InvocationContext = Pick<Context, 'awsRequestId' | 'getRemainingTime
 interface Item {
   record: SQSRecord;
   message?: JobMessage;
+  /** What binds the message to its job (with `message`). */
+  binding?: Binding;
   malformed?: string;
   /** A later record of the same message that an earlier record of this batch carries. */
   duplicateOf?: SQSRecord;
@@ -59,6 +61,14 @@ export const MIN_HANDLER_MS = 250;
 const NO_LIMITS = { release: () => Promise.resolve() };
 
 const bindingOf = (message: JobMessage): Binding => ({ jobId: message.jobId, type: message.type, payloadHash: payloadHash(message.payload), generation: message.gen });
+
+/** The outcome a live job record decides for a message without running it: refused, or already SUCCEEDED. */
+function settledBy(job: JobRecord, binding: Binding): Outcome | undefined {
+  const refusal = refusalOf(job, binding);
+  if (refusal) return refused(binding.jobId, refusal);
+  if (job.status === 'SUCCEEDED') return { kind: 'done', note: 'already succeeded' };
+  return undefined;
+}
 
 export async function processBatch(records: readonly SQSRecord[], invocation: InvocationContext, deps: WorkerDeps): Promise<SQSBatchResponse> {
   const now = deps.now ?? Date.now;
@@ -86,7 +96,7 @@ export async function processBatch(records: readonly SQSRecord[], invocation: In
       const again = primaries
         .filter((i) => {
           const seen = known!.get(i.message!.jobId);
-          return !seen || isExpired(seen, now()) || refusalOf(seen, bindingOf(i.message!)) !== undefined;
+          return !seen || isExpired(seen, now()) || refusalOf(seen, i.binding!) !== undefined;
         })
         .map((i) => i.message!.jobId);
       if (again.length > 0) for (const [id, job] of await deps.store.getMany(again, { bindingOnly: true })) known.set(id, job);
@@ -104,21 +114,19 @@ export async function processBatch(records: readonly SQSRecord[], invocation: In
     if (item.malformed !== undefined) return { kind: 'dead-letter', reason: item.malformed, jobId: jobIdOf(item.record.body) };
     if (item.duplicateOf) return { kind: 'done', note: 'duplicate within the batch' };
     const message = item.message!;
-    const binding = bindingOf(message);
+    const binding = item.binding!;
     if (type.kind === 'leased' && known) {
-      // Settled before its limits are asked: a message its record refuses, a job that has succeeded.
+      // Settled before its limits are asked; a record not found is left to the claim.
       const existing = known.get(message.jobId);
-      const refusal = existing && !isExpired(existing, now()) ? refusalOf(existing, binding) : undefined;
-      if (refusal) return refused(message.jobId, refusal);
-      if (existing && !isExpired(existing, now()) && existing.status === 'SUCCEEDED') return { kind: 'done', note: 'already succeeded' };
+      const settled = existing && !isExpired(existing, now()) ? settledBy(existing, binding) : undefined;
+      if (settled) return settled;
     }
     if (type.kind === 'transactional') {
       if (unreadable !== undefined) return { kind: 'retry', reason: unreadable, mayFail: true, binding };
       const existing = known!.get(message.jobId);
       if (!existing || isExpired(existing, now())) return unknownJob(message.jobId);
-      const refusal = refusalOf(existing, binding);
-      if (refusal) return refused(message.jobId, refusal);
-      if (existing.status === 'SUCCEEDED') return { kind: 'done', note: 'already succeeded' };
+      const settled = settledBy(existing, binding);
+      if (settled) return settled;
       // Never before its time (a message that came early: sent again by hand, or a copy without its delay).
       // Not a failure; on its last receive it is acknowledged, and the sweeper sends the job again later.
       if (existing.runAt !== undefined && existing.runAt > now()) {
@@ -295,7 +303,7 @@ function decodeAll(records: readonly SQSRecord[], typeName: string): Item[] {
     const first = firstOf.get(record.body);
     if (first) return { record, message, duplicateOf: first };
     firstOf.set(record.body, record);
-    return { record, message };
+    return { record, message, binding: bindingOf(message) };
   });
 }
 
