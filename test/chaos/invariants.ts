@@ -225,6 +225,8 @@ export interface Verdict {
   rateOver: number;
   concurrencyOver: number;
   limitedFailed: number;
+  /** What each limited host saw at most: calls in one rate window, calls in flight at once. */
+  limitedHosts: { host: string; calls: number; maxInWindow: number; maxInFlight: number }[];
   problems: string[];
 }
 
@@ -554,6 +556,7 @@ export function checkInvariants(o: Observation): Verdict {
   let rateOver = 0;
   let concurrencyOver = 0;
   let limitedFailed = 0;
+  const limitedHosts: Verdict['limitedHosts'] = [];
   if (o.limits) {
     const l = o.limits;
     for (const h of l.hosts) {
@@ -562,6 +565,7 @@ export function checkInvariants(o: Observation): Verdict {
       if (rate.over > 0) problems.push(`${h.host}: ${rate.over} windows over the rate's bound of ${rate.bound} calls in ${RATE_WINDOW_MS} ms (e.g. ${rate.example})`);
       const places = concurrencyExcess(h.intervals, l.concurrency);
       concurrencyOver += places.over;
+      limitedHosts.push({ host: h.host, calls: h.callTimes.length, maxInWindow: rate.max, maxInFlight: places.max });
       if (places.over > 0) problems.push(`${h.host}: ${places.over} calls started with the concurrency limit of ${l.concurrency} reached (at most ${places.max} in flight)`);
     }
     const notSucceeded = l.burstJobs.filter((id) => status.get(id)?.status !== 'SUCCEEDED');
@@ -610,6 +614,7 @@ export function checkInvariants(o: Observation): Verdict {
     rateOver,
     concurrencyOver,
     limitedFailed,
+    limitedHosts,
     problems,
   };
 }

@@ -66,9 +66,7 @@ import { startWebhookReceiver } from '../support/webhook-receiver';
 import { Prng } from '../support/prng';
 import {
   checkInvariants,
-  concurrencyExcess,
   RATE_WINDOW_MS,
-  rateExcess,
   deadLetteredJobs,
   notificationGaps,
   type ObservedNotice,
@@ -82,11 +80,10 @@ import { buildWorkload, type ChaosJob, type TransferPayload, type WebhookJob } f
 const env = (name: string, fallback: number) => (process.env[name] ? Number(process.env[name]) : fallback);
 /**
  * Jobs in all: the first caller's workload, the second caller's submits of some of its keys (~5%), the
- * resubmissions of FAILED jobs (~1%) and the bursts past the limits (BURSTS x BURST_JOBS). The first caller's workload is sized so that the total comes to
- * about 1% more than this (printed as `jobs=`).
+ * resubmissions of FAILED jobs (~1%) and the bursts past the limits (BURSTS x BURST_JOBS). The first
+ * caller's workload is sized so that the total comes to about 1% more than this (printed as `jobs=`).
  */
 const JOBS = env('CHAOS_JOBS', 10_000);
-
 const SEED = env('CHAOS_SEED', Math.floor(Math.random() * 2 ** 31));
 /**
  * When the harness stops waiting for the run to be quiet (what is still open then counts as stuck). Not a
@@ -405,12 +402,7 @@ async function main(): Promise<number> {
     console.log(
       `chaos: redrives=${redriver.stats.tasks} redrive_reruns=${verdict.redriveReruns} resubmitted=${c.resubmitted} retried=${c.retried} forged=${run.forged.messageIds.length} forged_ran=${verdict.forgedRan} oversized=${oversized.size} stuck=${verdict.stuck} cross_caller=${verdict.crossCaller} lost_sends=${f('sqs-lost-response')} api_kills=${apiKills}`,
     );
-    const perHost = observation.limits.hosts
-      .map(
-        (h) =>
-          `${h.host} ${h.callTimes.length} calls, at most ${rateExcess(h.callTimes, LIMITS.rate).max} in ${RATE_WINDOW_MS} ms and ${concurrencyExcess(h.intervals, LIMITS.concurrency).max} at once`,
-      )
-      .join('; ');
+    const perHost = verdict.limitedHosts.map((h) => `${h.host} ${h.calls} calls, at most ${h.maxInWindow} in ${RATE_WINDOW_MS} ms and ${h.maxInFlight} at once`).join('; ');
     console.log(
       `chaos: limits: webhook ${LIMITS.rate.perSecond}/s (burst ${LIMITS.rate.burst}) and ${LIMITS.concurrency} at once per host; deferrals=${deferrals} burst_jobs=${run.burstJobs.length} ` +
         `limited_failed=${verdict.limitedFailed} rate_over=${verdict.rateOver} concurrency_over=${verdict.concurrencyOver}; ${perHost}; main host's next slot ${rateItem === undefined ? '-' : new Date(rateItem).toISOString()}`,
