@@ -62,7 +62,6 @@ import { jobTypesOf } from '../../local/live-view';
 import { startLocalRuntime, type LocalRuntime } from '../../local/runtime';
 import { scanItems } from '../../local/scan';
 import { startCallbackReceiver, type CallbackReceiver } from '../support/callback-receiver';
-import { startWebhookReceiver } from '../support/webhook-receiver';
 import { Prng } from '../support/prng';
 import {
   checkInvariants,
@@ -75,6 +74,7 @@ import {
   type ObservedJob,
   type WatchedJob,
 } from './invariants';
+import { startChaosReceiver } from './receivers';
 import { buildWorkload, type ChaosJob, type TransferPayload, type WebhookJob } from './workload';
 
 const env = (name: string, fallback: number) => (process.env[name] ? Number(process.env[name]) : fallback);
@@ -144,7 +144,6 @@ const BURST_JOBS = Math.max(10, Math.round(JOBS / 100));
 // The second caller's probes and the follow-ups add about 4.5% to the first caller's jobs.
 const FIRST_CALLER_JOBS = Math.ceil((JOBS - BURSTS * BURST_JOBS) / 1.045);
 const BURST_EVERY_MS = 25_000;
-const SLOW_BURST_CALL_MS = 800;
 /**
  * With every queue empty and no job moving for this long, the jobs left are stuck: the sweeper acts on a
  * job at most a stale time (25 s) after its last progress, plus a sweep interval.
@@ -189,31 +188,14 @@ interface Run {
 
 async function main(): Promise<number> {
   log(`seed=${SEED} jobs=${JOBS} sweeper=${SWEEPER_ON ? `every ${SWEEP.intervalSeconds} s` : 'OFF'} faults=${JSON.stringify(FAULTS)}`);
-  const receiver = await startWebhookReceiver();
-  // The bursts' target: another host, so another limit key (paths /burst/fast/... and /burst/slow/...).
-  const burstReceiver = await startWebhookReceiver();
-  burstReceiver.respond = async (request) => {
-    if (request.url?.startsWith('/burst/slow/')) await sleep(SLOW_BURST_CALL_MS);
-    return 200;
-  };
+  // Webhook targets in processes of their own (receivers.ts): the main one, and the bursts' target, another
+  // host, so another limit key (paths /burst/fast/... and /burst/slow/...).
+  const receiver = await startChaosReceiver('main', SEED ^ 0xface);
+  const burstReceiver = await startChaosReceiver('burst', SEED);
   let deferrals = 0;
   // Completion callbacks go to a receiver of their own; `/cb/flaky/` paths answer their first delivery 503.
   const callbackReceiver = await startCallbackReceiver();
   callbackReceiver.statusFor = (at, nth) => (at.startsWith('/cb/flaky/') && nth === 1 ? 503 : 200);
-  const flakyCalls = new Map<string, number>();
-  receiver.respond = async (request) => {
-    const url = request.url ?? '';
-    if (url.startsWith('/reject')) return 422;
-    if (url.startsWith('/unavailable/')) return 503;
-    if (url.startsWith('/forged/')) return 200;
-    if (url.startsWith('/flaky/')) {
-      flakyCalls.set(url, (flakyCalls.get(url) ?? 0) + 1);
-      return flakyCalls.get(url)! <= 2 ? 503 : 200;
-    }
-    // Some targets are slow: longer than the 1 s lease, so a duplicate delivery can take the job over.
-    if (random.next() < 0.05) await sleep(1200);
-    return random.next() < 0.02 ? 503 : 200;
-  };
   const faults = new Map<string, number>();
   const oversized = new Set<string>();
   const dropped = new Set<string>();
@@ -352,7 +334,7 @@ async function main(): Promise<number> {
     }
     const watched = [...run.watched.values()].map(({ jobId, failedAt, followUp }): WatchedJob => ({ jobId, failedAt, followUp }));
     // Job ids are unique across the two receivers: their calls are one record.
-    const receivers = [receiver, burstReceiver];
+    const receivers = await Promise.all([receiver, burstReceiver].map(async (r) => ({ url: r.url, ...(await r.collect()) })));
     const observation = {
       jobs: observed,
       unsubmitted: c.unsubmitted,
@@ -387,8 +369,10 @@ async function main(): Promise<number> {
     const f = (name: string) => faults.get(name) ?? 0;
     const targets = (t: string) => jobs.filter((j) => j.kind === 'webhook' && j.target === t).length;
     log(`faults injected: ${JSON.stringify(Object.fromEntries(faults))}`);
-    // The receivers' clocks are read on this process's event loop: a late loop makes calls look later.
-    log(`harness event loop delay: p99 ${(loopDelay.percentile(99) / 1e6).toFixed(0)} ms, max ${(loopDelay.max / 1e6).toFixed(0)} ms`);
+    log(
+      `event loop delay: harness p99 ${(loopDelay.percentile(99) / 1e6).toFixed(0)} ms, max ${(loopDelay.max / 1e6).toFixed(0)} ms; ` +
+        `webhook receivers (their own processes, which stamp the calls) max ${receivers.map((r) => r.maxLoopDelayMs.toFixed(0)).join(' and ')} ms`,
+    );
     log(
       `functions: ${[...runtime.functions.values()].map((p) => `${p.spec.name.replace(/Function[0-9A-F]+$/, '')} ${p.stats.invocations} invocations, ${p.stats.coldStarts} cold starts`).join('; ')}`,
     );

@@ -1,7 +1,7 @@
 /**
  * A local HTTP target for webhook jobs: counts calls per Idempotency-Key, notes when each call started and
- * ended (performance.now() of this process; a call its caller abandoned ends when its connection closed), keeps a log of every call (key, path, wall-clock start,
- * status), and answers as told.
+ * ended (by `clock`, default performance.now() of this process; a call its caller abandoned ends when its
+ * connection closed), keeps a log of every call (key, path, wall-clock start, status), and answers as told.
  *
  * Paths under `/reject-once/` are answered by the receiver itself: 422 to the first call of a path, 200 to
  * every later call of it (a target that was broken once and then fixed), whatever `respond` says.
@@ -31,7 +31,8 @@ export interface WebhookReceiver {
   close(): Promise<void>;
 }
 
-export async function startWebhookReceiver(): Promise<WebhookReceiver> {
+export async function startWebhookReceiver(options: { clock?: () => number } = {}): Promise<WebhookReceiver> {
+  const clock = options.clock ?? (() => performance.now());
   const rejectedOnce = new Set<string>();
   const receiver: WebhookReceiver = {
     url: '',
@@ -44,7 +45,7 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
   const server: Server = createServer((request, response) => {
     const key = String(request.headers['idempotency-key'] ?? '');
     const path = (request.url ?? '/').split('?')[0]!;
-    const started = performance.now();
+    const started = clock();
     const at = Date.now();
     // Decided on arrival, so that of two calls of one path the first to arrive is the one refused.
     let fixed: number | undefined;
@@ -55,7 +56,7 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
     // A call its caller gave up on (a worker's deadline aborted it, or the worker died) ends when the
     // connection closes, not when `respond` is done with it.
     let closedAt: number | undefined;
-    response.on('close', () => (closedAt ??= performance.now()));
+    response.on('close', () => (closedAt ??= clock()));
     request.resume();
     request.on('end', () => {
       // void: 'end' listeners are not awaited. A respond() that throws is a bug in the test: its rejection stays
@@ -64,7 +65,7 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
         receiver.calls.set(key, (receiver.calls.get(key) ?? 0) + 1);
         const status = fixed ?? (await receiver.respond(request, key));
         response.statusCode = status;
-        receiver.intervals.set(key, [...(receiver.intervals.get(key) ?? []), [started, closedAt ?? performance.now()]]);
+        receiver.intervals.set(key, [...(receiver.intervals.get(key) ?? []), [started, closedAt ?? clock()]]);
         receiver.log.push({ key, path, at, status });
         response.end();
       })();
