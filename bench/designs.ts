@@ -84,8 +84,16 @@ function verifier(shared: Shared, workload: Workload, dataTable: string): () => 
   return async () => (workload.kind === 'transfer' ? checkTransfers(shared.admin, dataTable, workload.jobs) : checkWebhooks(shared.receiver.take(), workload.jobs));
 }
 
-/** `variant` runs a modified job store under another name (what-if experiments on jobline's store). */
-export function joblineDesign(shared: Shared, variant?: { name: string; store: (client: DynamoDBClient, table: string) => JobStore }): Design {
+/** A modified jobline, run under another name by bench/what-if.ts (what DynamoDB Local's time goes to). */
+export interface Variant {
+  name: string;
+  /** The job store to run (default: jobline's). */
+  store?: (client: DynamoDBClient, table: string) => JobStore;
+  /** false: a job table without its sweep and list indexes. @default true */
+  indexes?: boolean;
+}
+
+export function joblineDesign(shared: Shared, variant?: Variant): Design {
   const client = benchDynamoClient();
   const design: Design = {
     name: variant?.name ?? 'jobline',
@@ -93,7 +101,7 @@ export function joblineDesign(shared: Shared, variant?: { name: string; store: (
     queueCalls: 0,
     async prepare(workload) {
       const type = jobTypeOf(workload.kind);
-      const table = await createTable(shared.admin, 'jobs', 'pk', 'expiresAt', { jobIndexes: true });
+      const table = await createTable(shared.admin, 'jobs', 'pk', 'expiresAt', { jobIndexes: variant?.indexes ?? true });
       // The job records as POST /jobs/{type} leaves them: PENDING, message on the queue.
       const setup = new SubmissionStore(shared.admin, table);
       const now = Date.now();
@@ -131,7 +139,7 @@ export function joblineDesign(shared: Shared, variant?: { name: string; store: (
       };
       const deps = {
         jobType: type,
-        store: variant ? variant.store(client, table) : new JobStore(client, table),
+        store: variant?.store ? variant.store(client, table) : new JobStore(client, table),
         queue,
         maxReceiveCount: type.queue.maxReceiveCount,
         concurrency: 10,
