@@ -36,7 +36,8 @@ function withoutClause(update: Update | undefined, clause: string, names: string
   for (const v of values) delete update.ExpressionAttributeValues?.[v];
 }
 
-const NO_TIMELINE = (u: Update | undefined) => withoutClause(u, '#history = list_append(if_not_exists(#history, :noHistory), :historyEntry)', ['#history'], [':noHistory', ':historyEntry']);
+const NO_TIMELINE = (u: Update | undefined) =>
+  withoutClause(u, '#history = list_append(if_not_exists(#history, :noHistory), :historyEntry)', ['#history'], [':noHistory', ':historyEntry']);
 const NO_LIST_MOVE = (u: Update | undefined) => withoutClause(u, '#listKey = :movedListKey', ['#listKey'], [':movedListKey']);
 
 /** jobline's store, with every update it sends (alone or in a transaction) edited by `edits` first. */
@@ -101,7 +102,9 @@ async function main() {
       for (const [name, t] of Object.entries(result.designs)) {
         const rate = median(t.roundRates);
         const perRecord = (ms: number) => (ms / t.records).toFixed(2);
-        console.log(`| ${name} | ${rate.toFixed(0)} | ${(rate / peer).toFixed(2)}x | ${perRecord(t.workerCpuMs)} | ${perRecord(t.dynamodbCpuMs)} | ${t.checks.every((c) => c.ok) ? 'OK' : 'WRONG'} |`);
+        console.log(
+          `| ${name} | ${rate.toFixed(0)} | ${(rate / peer).toFixed(2)}x | ${perRecord(t.workerCpuMs)} | ${perRecord(t.dynamodbCpuMs)} | ${t.checks.every((c) => c.ok) ? 'OK' : 'WRONG'} |`,
+        );
       }
     }
   } finally {

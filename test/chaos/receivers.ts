@@ -62,7 +62,8 @@ export interface ChaosReceiver {
   close(): Promise<void>;
 }
 
-type FromChild = { kind: 'listening'; url: string } | { kind: 'record'; calls: [string, number][]; intervals: [string, [number, number][]][]; log: ReceivedCall[]; maxLoopDelayMs: number };
+type FromChild =
+  { kind: 'listening'; url: string } | { kind: 'record'; calls: [string, number][]; intervals: [string, [number, number][]][]; log: ReceivedCall[]; maxLoopDelayMs: number };
 
 export async function startChaosReceiver(behaviour: Behaviour, seed: number): Promise<ChaosReceiver> {
   // The parent runs under tsx: the child loads this same TypeScript module through it.
