@@ -9,11 +9,32 @@ declare module 'vitest' {
   }
 }
 
+type Emulators = { dynamodb: Awaited<ReturnType<typeof startDynamoDbLocal>>; sqs: Awaited<ReturnType<typeof startSqsEmulator>> };
+
+/**
+ * Vitest runs a global setup once per project (vitest.config.ts has two): the projects share one pair of
+ * emulators, stopped when the last project is done. Kept on globalThis, since each project may load this
+ * module anew.
+ */
+const SHARED = Symbol.for('jobline.test.emulators');
+interface Shared {
+  started: Promise<Emulators>;
+  users: number;
+}
+const registry = globalThis as typeof globalThis & { [SHARED]?: Shared };
+
 export default async function setup(project: TestProject) {
-  const [dynamodb, sqs] = await Promise.all([startDynamoDbLocal(), startSqsEmulator()]);
+  const shared = (registry[SHARED] ??= {
+    started: Promise.all([startDynamoDbLocal(), startSqsEmulator()]).then(([dynamodb, sqs]) => ({ dynamodb, sqs })),
+    users: 0,
+  });
+  shared.users++;
+  const { dynamodb, sqs } = await shared.started;
   project.provide('dynamodbEndpoint', dynamodb.endpoint);
   project.provide('sqsEndpoint', sqs.endpoint);
   return async () => {
+    if (--shared.users > 0) return;
+    delete registry[SHARED];
     await Promise.all([dynamodb.stop(), sqs.stop()]);
   };
 }
