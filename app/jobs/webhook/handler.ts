@@ -14,6 +14,7 @@
  */
 import { request as httpRequest, Agent as HttpAgent, type IncomingMessage, type RequestOptions } from 'node:http';
 import { request as httpsRequest, Agent as HttpsAgent } from 'node:https';
+import { withTimeout } from '../../../shared/abort';
 import { PermanentError, TransientError } from '../../../shared/errors';
 import { defineJob, type JobContext } from '../../../shared/jobs/define';
 import { AddressRefusedError, allowFromEnv, checkHost, guardedLookup, type Allow, type Resolver } from '../../../shared/net/address-guard';
@@ -112,7 +113,7 @@ export async function callWebhook(p: WebhookPayload, ctx: Pick<JobContext, 'jobI
     agent: options.resolve ? false : agentFor(url.protocol, allow),
   };
 
-  const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(p.timeoutSeconds * 1000)]);
+  const { signal, clear } = withTimeout(ctx.signal, p.timeoutSeconds * 1000);
   let answer: { status: number; retryAfter: string | undefined };
   try {
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
@@ -125,6 +126,8 @@ export async function callWebhook(p: WebhookPayload, ctx: Pick<JobContext, 'jobI
   } catch (error) {
     if (error instanceof AddressRefusedError) throw new PermanentError(error.message, { cause: error });
     throw new TransientError(`webhook call failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  } finally {
+    clear();
   }
   const { status } = answer;
   if (status >= 200 && status < 300) return { status };
