@@ -79,6 +79,8 @@ const LONG_POLL_SECONDS = 20;
 export class SqsPoller {
   readonly stats: PollerStats = { invocations: 0, records: 0, largestBatch: 0, failedRecords: 0, failedInvocations: 0, filteredRecords: 0 };
   private readonly abort = new AbortController();
+  /** Resolves on stop(): a loop waiting for a free place stops waiting then, not when a batch ends. */
+  private readonly aborted = new Promise<void>((resolve) => this.abort.signal.addEventListener('abort', () => resolve(), { once: true }));
   private readonly inFlight = new Set<Promise<void>>();
   private loop: Promise<void> | undefined;
 
@@ -116,7 +118,7 @@ export class SqsPoller {
 
   private async run(): Promise<void> {
     while (!this.stopped) {
-      while (this.inFlight.size >= this.config.maxConcurrency && !this.stopped) await Promise.race(this.inFlight);
+      while (this.inFlight.size >= this.config.maxConcurrency && !this.stopped) await Promise.race([...this.inFlight, this.aborted]);
       if (this.stopped) break;
       let messages: Message[];
       try {

@@ -98,11 +98,17 @@ export class StreamPoller {
     this.loop ??= this.discover();
   }
 
-  /** Stops reading; waits for the batch in flight on each shard. */
-  async stop(): Promise<void> {
+  /**
+   * Stops reading; waits for the batch in flight on each shard up to `graceMs` (an invocation can last its
+   * function's timeout; the rest fail when their functions stop).
+   */
+  async stop(graceMs = 2000): Promise<void> {
     this.abort.abort();
     await this.loop?.catch(() => {});
-    await Promise.allSettled([...this.shards.values()].flatMap((s) => (s.loop ? [s.loop] : [])));
+    let timer: NodeJS.Timeout | undefined;
+    const shardLoops = Promise.allSettled([...this.shards.values()].flatMap((s) => (s.loop ? [s.loop] : [])));
+    await Promise.race([shardLoops, new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+    clearTimeout(timer);
     this.streams.destroy();
   }
 

@@ -322,6 +322,34 @@ describe('the SQS event source', () => {
     return Number(Attributes?.ApproximateNumberOfMessages ?? 0) + Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
   };
 
+  // `jobline dev` stops its pollers before the functions they invoke: a poller that waited for a free place
+  // behind a long invocation kept every environment alive until that invocation ended (up to its timeout).
+  it('stops within its grace while every place is taken by an invocation that does not end', async () => {
+    const queue = await ensureQueue(sqs, { QueueName: uniqueName('busy'), Attributes: { VisibilityTimeout: '30' } });
+    for (const n of [1, 2]) await sqs.send(new SendMessageCommand({ QueueUrl: queue.url, MessageBody: JSON.stringify({ n }) }));
+    let invocations = 0;
+    let release = () => {};
+    const never = new Promise<InvokeResult>((resolve) => (release = () => resolve(ok())));
+    const poller = new SqsPoller(
+      sqs,
+      { region: 'us-east-1', queueUrl: queue.url, queueArn: queue.arn, batchSize: 1, maxConcurrency: 1, batchingWindowSeconds: 0, reportBatchItemFailures: true },
+      () => {
+        invocations++;
+        return never;
+      },
+    );
+    poller.start();
+    try {
+      await expect.poll(() => invocations, { timeout: 20_000 }).toBe(1);
+      const started = Date.now();
+      const outcome = await Promise.race([poller.stop(500).then(() => 'stopped'), sleep(10_000).then(() => 'still waiting')]);
+      expect(outcome).toBe('stopped');
+      expect(Date.now() - started).toBeLessThan(10_000);
+    } finally {
+      release();
+    }
+  });
+
   // "If none of your filters are satisfied, Lambda discards the record"; for SQS, Lambda deletes messages that
   // don't match: https://docs.aws.amazon.com/lambda/latest/dg/with-sqs-filtering.html,
   // https://docs.aws.amazon.com/lambda/latest/dg/invocation-eventfiltering.html
