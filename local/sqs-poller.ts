@@ -79,8 +79,6 @@ const LONG_POLL_SECONDS = 20;
 export class SqsPoller {
   readonly stats: PollerStats = { invocations: 0, records: 0, largestBatch: 0, failedRecords: 0, failedInvocations: 0, filteredRecords: 0 };
   private readonly abort = new AbortController();
-  /** Resolves on stop(): a loop waiting for a free place stops waiting then, not when a batch ends. */
-  private readonly aborted = new Promise<void>((resolve) => this.abort.signal.addEventListener('abort', () => resolve(), { once: true }));
   private readonly inFlight = new Set<Promise<void>>();
   private loop: Promise<void> | undefined;
 
@@ -116,9 +114,21 @@ export class SqsPoller {
     return this.abort.signal.aborted;
   }
 
+  /** Resolves when a batch in flight ends or stop() is called, whichever comes first (not only the former: a batch can last its function's timeout). */
+  private placeOrStop(): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        this.abort.signal.removeEventListener('abort', done);
+        resolve();
+      };
+      this.abort.signal.addEventListener('abort', done, { once: true });
+      void Promise.race(this.inFlight).then(done, done);
+    });
+  }
+
   private async run(): Promise<void> {
     while (!this.stopped) {
-      while (this.inFlight.size >= this.config.maxConcurrency && !this.stopped) await Promise.race([...this.inFlight, this.aborted]);
+      while (this.inFlight.size >= this.config.maxConcurrency && !this.stopped) await this.placeOrStop();
       if (this.stopped) break;
       let messages: Message[];
       try {

@@ -217,6 +217,8 @@ export class StreamPoller {
       this.stats.invocations++;
       this.stats.records += pending.length;
       const outcome = await this.invoke({ Records: pending });
+      // Stopped meanwhile: an invocation cut short by the stop is neither retried nor given up on.
+      if (this.stopped) return;
       let next: LambdaStreamRecord[];
       if (outcome.ok) {
         next = this.retryFrom(outcome.result, pending);

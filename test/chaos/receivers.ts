@@ -4,8 +4,9 @@
  * run's load), a call that arrived on time could be recorded late and look as if it ran under another
  * worker's live lease. A child process does nothing but answer, so its stamps are when the calls came.
  *
- * `startChaosReceiver(behaviour)` forks this module; run as the child, it serves one receiver and answers
- * the parent's `collect` with everything it saw.
+ * `startChaosReceiver(behaviour, seed)` forks this module; run as the child, it serves one receiver (the
+ * main one draws its slow and failing answers from `seed`) and answers the parent's `collect` with
+ * everything it saw.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -20,7 +21,7 @@ export type Behaviour = 'main' | 'burst';
 /** Longer than the 1 s lease, so a duplicate delivery can take a slow job over. */
 const SLOW_CALL_MS = 1200;
 /** The bursts' slow targets: fast targets are answered at once. */
-export const SLOW_BURST_CALL_MS = 800;
+const SLOW_BURST_CALL_MS = 800;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -65,31 +66,55 @@ export interface ChaosReceiver {
 type FromChild =
   { kind: 'listening'; url: string } | { kind: 'record'; calls: [string, number][]; intervals: [string, [number, number][]][]; log: ReceivedCall[]; maxLoopDelayMs: number };
 
-export async function startChaosReceiver(behaviour: Behaviour, seed: number): Promise<ChaosReceiver> {
+/** How long the parent waits for a receiver's answer: a live one answers in well under a second. */
+const ANSWER_TIMEOUT_MS = 30_000;
+
+export async function startChaosReceiver(behaviour: Behaviour, seed = 0): Promise<ChaosReceiver> {
   // The parent runs under tsx: the child loads this same TypeScript module through it.
   const child: ChildProcess = fork(fileURLToPath(import.meta.url), ['--child', behaviour, String(seed)], { execArgv: ['--import', 'tsx'], stdio: 'inherit' });
-  const next = <K extends FromChild['kind']>(kind: K) =>
+  let closing = false;
+  // A receiver that dies mid-run would show as failed webhooks, blamed on other invariants: say so.
+  child.once('exit', (code, signal) => {
+    if (!closing) console.error(`the ${behaviour} webhook receiver exited during the run (${signal ?? code})`);
+  });
+  // A message to a receiver that is gone is reported here, not thrown at the harness.
+  child.on('error', (error) => console.error(`the ${behaviour} webhook receiver: ${error.message}`));
+  const gone = () => child.exitCode !== null || child.signalCode !== null || !child.connected;
+  /** The child's next message of `kind`; rejected if it is gone, goes, or does not answer in time. */
+  const next = <K extends FromChild['kind']>(kind: K, send?: { kind: string }) =>
     new Promise<Extract<FromChild, { kind: K }>>((resolve, reject) => {
-      const onMessage = (m: FromChild) => {
-        if (m.kind !== kind) return;
+      const done = () => {
+        clearTimeout(timer);
         child.off('exit', onExit);
         child.off('message', onMessage);
+      };
+      const fail = (why: string) => {
+        done();
+        reject(new Error(`the ${behaviour} webhook receiver ${why} before it sent its ${kind}`));
+      };
+      const onMessage = (m: FromChild) => {
+        if (m.kind !== kind) return;
+        done();
         resolve(m as Extract<FromChild, { kind: K }>);
       };
-      const onExit = (code: number | null) => reject(new Error(`the ${behaviour} webhook receiver exited (${code}) before it answered`));
+      const onExit = (code: number | null, signal: string | null) => fail(`exited (${signal ?? code})`);
+      const timer = setTimeout(() => fail(`did not answer in ${ANSWER_TIMEOUT_MS} ms`), ANSWER_TIMEOUT_MS);
       child.on('message', onMessage);
       child.once('exit', onExit);
+      if (send) {
+        if (gone()) return fail('was gone');
+        child.send(send, (error) => error && fail(`could not be asked (${error.message})`));
+      }
     });
   const { url } = await next('listening');
   return {
     url,
     async collect() {
-      const answer = next('record');
-      child.send({ kind: 'collect' });
-      const r = await answer;
+      const r = await next('record', { kind: 'collect' });
       return { calls: new Map(r.calls), intervals: new Map(r.intervals), log: r.log, maxLoopDelayMs: r.maxLoopDelayMs };
     },
     async close() {
+      closing = true;
       if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = once(child, 'exit');
       child.kill();
@@ -99,6 +124,9 @@ export async function startChaosReceiver(behaviour: Behaviour, seed: number): Pr
 }
 
 async function serve(behaviour: Behaviour, seed: number): Promise<void> {
+  // Gone with its parent, whatever way the parent ended (and if it ended while this one was starting).
+  process.on('disconnect', () => process.exit(0));
+  if (!process.connected) process.exit(0);
   const loopDelay = monitorEventLoopDelay({ resolution: 10 });
   loopDelay.enable();
   const receiver = await startWebhookReceiver({ clock: () => performance.timeOrigin + performance.now() });
@@ -115,8 +143,6 @@ async function serve(behaviour: Behaviour, seed: number): Promise<void> {
     };
     process.send!(record);
   });
-  // Gone with its parent, whatever way the parent ended.
-  process.on('disconnect', () => process.exit(0));
   process.send!({ kind: 'listening', url: receiver.url } satisfies FromChild);
 }
 

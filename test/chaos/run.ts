@@ -191,7 +191,7 @@ async function main(): Promise<number> {
   // Webhook targets in processes of their own (receivers.ts): the main one, and the bursts' target, another
   // host, so another limit key (paths /burst/fast/... and /burst/slow/...).
   const receiver = await startChaosReceiver('main', SEED ^ 0xface);
-  const burstReceiver = await startChaosReceiver('burst', SEED);
+  const burstReceiver = await startChaosReceiver('burst');
   let deferrals = 0;
   // Completion callbacks go to a receiver of their own; `/cb/flaky/` paths answer their first delivery 503.
   const callbackReceiver = await startCallbackReceiver();

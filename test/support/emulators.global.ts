@@ -12,8 +12,8 @@ declare module 'vitest' {
 type Emulators = { dynamodb: Awaited<ReturnType<typeof startDynamoDbLocal>>; sqs: Awaited<ReturnType<typeof startSqsEmulator>> };
 
 /**
- * Vitest runs a global setup once per project (vitest.config.ts has two): the projects share one pair of
- * emulators, stopped when the last project is done. Kept on globalThis, since each project may load this
+ * Vitest runs a global setup once per project (the root one and vitest.config.ts's two): they share one
+ * pair of emulators, stopped when the last of them is done. Kept on globalThis, since each project may load this
  * module anew.
  */
 const SHARED = Symbol.for('jobline.test.emulators');
