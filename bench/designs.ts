@@ -14,6 +14,7 @@ import { webhook } from '../app/jobs/webhook/handler';
 import { payloadHash } from '../shared/jobs/payload-hash';
 import { createLogger } from '../shared/log';
 import { JobStore } from '../shared/store/job-store';
+import { LIST_INDEX, SWEEP_INDEX } from '../shared/store/job-record';
 import { jobTableSchema } from '../shared/store/table-schema';
 import { SubmissionStore } from '../shared/store/submission-store';
 import { mapLimit } from '../shared/worker/map-limit';
@@ -62,11 +63,15 @@ export function jobTypeOf(kind: Kind): JobType {
   return type;
 }
 
-async function createTable(admin: DynamoDBClient, prefix: string, key: string, ttl: string, options: { jobIndexes?: boolean } = {}): Promise<string> {
+async function createTable(admin: DynamoDBClient, prefix: string, key: string, ttl: string, options: { jobIndexes?: readonly string[] } = {}): Promise<string> {
   const name = `bench-${prefix}-${++tableSeq}-${randomUUID().slice(0, 6)}`;
   // jobline's table carries its sweep and list indexes, as infra/jobs-table.ts declares them: its writes pay for them.
-  if (options.jobIndexes) {
-    await ensureTable(admin, jobTableSchema(name));
+  if (options.jobIndexes && options.jobIndexes.length > 0) {
+    const schema = jobTableSchema(name);
+    const indexes = (schema.GlobalSecondaryIndexes ?? []).filter((index) => options.jobIndexes!.includes(index.IndexName!));
+    // DynamoDB refuses an attribute definition that no key uses.
+    const keyNames = new Set([...schema.KeySchema, ...indexes.flatMap((index) => index.KeySchema ?? [])].map((k) => k.AttributeName));
+    await ensureTable(admin, { ...schema, GlobalSecondaryIndexes: indexes, AttributeDefinitions: schema.AttributeDefinitions.filter((a) => keyNames.has(a.AttributeName)) });
     return name;
   }
   await ensureTable(admin, {
@@ -89,8 +94,8 @@ export interface Variant {
   name: string;
   /** The job store to run (default: jobline's). */
   store?: (client: DynamoDBClient, table: string) => JobStore;
-  /** false: a job table without its sweep and list indexes. @default true */
-  indexes?: boolean;
+  /** The job table's indexes to create (`SWEEP_INDEX`, `LIST_INDEX`); [] for none. @default both */
+  indexes?: readonly string[];
 }
 
 export function joblineDesign(shared: Shared, variant?: Variant): Design {
@@ -101,7 +106,7 @@ export function joblineDesign(shared: Shared, variant?: Variant): Design {
     queueCalls: 0,
     async prepare(workload) {
       const type = jobTypeOf(workload.kind);
-      const table = await createTable(shared.admin, 'jobs', 'pk', 'expiresAt', { jobIndexes: variant?.indexes ?? true });
+      const table = await createTable(shared.admin, 'jobs', 'pk', 'expiresAt', { jobIndexes: variant?.indexes ?? [SWEEP_INDEX, LIST_INDEX] });
       // The job records as POST /jobs/{type} leaves them: PENDING, message on the queue.
       const setup = new SubmissionStore(shared.admin, table);
       const now = Date.now();

@@ -12,6 +12,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { startDynamoDbLocal } from '../local/emulators/dynamodb-local';
 import type { GroupVerdict } from '../shared/store/cancellation';
+import { LIST_INDEX } from '../shared/store/job-record';
 import { JobStore } from '../shared/store/job-store';
 import { benchDynamoClient } from './clients';
 import { joblineDesign, powertoolsDesign, type Variant } from './designs';
@@ -71,8 +72,9 @@ class SplitCommitStore extends JobStore {
 const VARIANTS: Variant[] = [
   { name: 'without its timeline entries', store: editedStore([NO_TIMELINE]) },
   { name: 'without its list index move', store: editedStore([NO_LIST_MOVE]) },
-  { name: 'on a table without indexes', indexes: false },
-  { name: 'without timeline or indexes', store: editedStore([NO_TIMELINE, NO_LIST_MOVE]), indexes: false },
+  { name: 'on a table without its sweep index', indexes: [LIST_INDEX] },
+  { name: 'on a table without indexes', indexes: [] },
+  { name: 'without timeline or indexes', store: editedStore([NO_TIMELINE, NO_LIST_MOVE]), indexes: [] },
 ];
 /** Transactional jobs only: does DynamoDB Local run two transactions at once (two cores)? */
 const TRANSFER_VARIANTS: Variant[] = [{ name: 'group commit in two transactions at once', store: (client, table) => new SplitCommitStore(client, table) }];
