@@ -87,9 +87,10 @@ const JOBS = env('CHAOS_JOBS', 10_000);
 const SEED = env('CHAOS_SEED', Math.floor(Math.random() * 2 ** 31));
 /**
  * When the harness stops waiting for the run to be quiet (what is still open then counts as stuck). Not a
- * speed claim: a run takes about 7.5 minutes here, but on a starved host (a clean-clone CI run on
- * 2026-12-04: 426 worker timeouts in its first 350 s against 31 in a whole run an hour earlier, the same code)
- * its submits alone took over 9 minutes, and a 9-minute deadline cut it off with jobs still running.
+ * speed claim: a run takes about 4.5 minutes here (273 s in the clean-clone CI of 2026-12-07), but on a
+ * starved host (a clean-clone CI run on 2026-12-04: 426 worker timeouts in its first 350 s against 31 in a
+ * whole run an hour earlier, the same code) its submits alone took over 9 minutes, and a 9-minute deadline
+ * cut it off with jobs still running.
  */
 const DEADLINE = Date.now() + env('CHAOS_TIMEOUT_SECONDS', 900) * 1000;
 const SUBMIT_CONCURRENCY = 32;
