@@ -42,6 +42,10 @@ export async function startDynamoDbLocal(
   // The package starts java in its own directory: the database directory must be absolute, and exist.
   const dbPath = options.dbPath ? path.resolve(options.dbPath) : undefined;
   if (dbPath) mkdirSync(dbPath, { recursive: true });
+  // DynamoDB Local sends telemetry to AWS unless told not to (it looked up its host at start: a DNS query
+  // to this machine's resolver, off loopback). Nothing local may leave the machine; the package starts java
+  // with this process's environment and takes no extra arguments, so the switch goes in the environment.
+  process.env.DDB_LOCAL_TELEMETRY = '0';
   const child = spawn({ command: options.java ?? javaCommand().command, port, sharedDb: true, ...(dbPath ? { path: dbPath } : {}), stdio: 'pipe' });
   // A java that cannot be started is reported below, not as an unhandled 'error' event.
   let spawnError: Error | undefined;

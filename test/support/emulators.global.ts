@@ -5,6 +5,8 @@ import { startSqsEmulator } from '../../local/emulators/sqs';
 declare module 'vitest' {
   export interface ProvidedContext {
     dynamodbEndpoint: string;
+    /** DynamoDB Local's JVM, for tests of how it was started. */
+    dynamodbPid: number;
     sqsEndpoint: string;
   }
 }
@@ -31,6 +33,7 @@ export default async function setup(project: TestProject) {
   shared.users++;
   const { dynamodb, sqs } = await shared.started;
   project.provide('dynamodbEndpoint', dynamodb.endpoint);
+  project.provide('dynamodbPid', dynamodb.process.pid!);
   project.provide('sqsEndpoint', sqs.endpoint);
   return async () => {
     if (--shared.users > 0) return;
