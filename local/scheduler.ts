@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ScheduledEvent } from 'aws-lambda';
 import type { InvokeResult } from './lambda/function-pool';
+import { settleWithin } from './settle-within';
 
 export interface ScheduleTarget {
   /** The target's Id in the rule. */
@@ -124,9 +125,7 @@ export class ScheduledRule {
     this.stopped = true;
     clearInterval(this.timer);
     this.timer = undefined;
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([Promise.allSettled([...this.inFlight]), new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
-    clearTimeout(timer);
+    await settleWithin([...this.inFlight], graceMs);
   }
 }
 

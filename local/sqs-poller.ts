@@ -24,6 +24,7 @@
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
 import type { InvokeResult } from './lambda/function-pool';
+import { settleWithin } from './settle-within';
 import { matchesFilters, MAX_INVOKE_PAYLOAD_BYTES, toSqsRecord, type FilterPattern } from './lambda/sqs-event';
 
 export interface PollerConfig {
@@ -105,9 +106,7 @@ export class SqsPoller {
   async stop(graceMs = 2000): Promise<void> {
     this.abort.abort();
     await this.loop?.catch(() => {});
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([Promise.allSettled([...this.inFlight]), new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
-    clearTimeout(timer);
+    await settleWithin([...this.inFlight], graceMs);
   }
 
   private get stopped() {

@@ -21,6 +21,7 @@ import {
 } from '@aws-sdk/client-dynamodb-streams';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { InvokeResult } from './lambda/function-pool';
+import { settleWithin } from './settle-within';
 import { matchesPatterns, type FilterPattern } from './lambda/sqs-event';
 
 export interface StreamPollerConfig {
@@ -105,10 +106,8 @@ export class StreamPoller {
   async stop(graceMs = 2000): Promise<void> {
     this.abort.abort();
     await this.loop?.catch(() => {});
-    let timer: NodeJS.Timeout | undefined;
-    const shardLoops = Promise.allSettled([...this.shards.values()].flatMap((s) => (s.loop ? [s.loop] : [])));
-    await Promise.race([shardLoops, new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
-    clearTimeout(timer);
+    const shardLoops = [...this.shards.values()].flatMap((s) => (s.loop ? [s.loop] : []));
+    await settleWithin(shardLoops, graceMs);
     this.streams.destroy();
   }
 
