@@ -7,7 +7,7 @@
  * and CPU per record of the worker and of DynamoDB Local, with the ratio of each design to Powertools.
  *
  * Knobs: WHATIF_RECORDS (deliveries per design, default 2000), WHATIF_ROUNDS (default 4), WHATIF_DUP
- * (duplicate share, default 0).
+ * (duplicate share, default 0), WHATIF_PEERS_ONLY=1 (jobline and Powertools alone, no variants).
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { startDynamoDbLocal } from '../local/emulators/dynamodb-local';
@@ -93,7 +93,7 @@ async function main() {
     const shared = { admin: benchDynamoClient(), receiver };
     for (const kind of kinds) {
       const variants = kind === 'transfer' ? [...VARIANTS, ...TRANSFER_VARIANTS] : VARIANTS;
-      const designs = [joblineDesign(shared), powertoolsDesign(shared), ...variants.map((v) => joblineDesign(shared, v))];
+      const designs = [joblineDesign(shared), powertoolsDesign(shared), ...(process.env.WHATIF_PEERS_ONLY ? [] : variants.map((v) => joblineDesign(shared, v)))];
       // As bench/run.ts: DynamoDB Local's JVM is far slower on its first thousands of requests.
       await runScenario({ kind, duplicateShare: 0.3, records: 1000, rounds: 2 }, designs, { receiverUrl: receiver.url, seedBase: 1 });
       const scenario = { kind, duplicateShare: num('WHATIF_DUP', 0), records: num('WHATIF_RECORDS', 2000), rounds: num('WHATIF_ROUNDS', 4) };
