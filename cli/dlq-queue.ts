@@ -171,8 +171,13 @@ export interface RedriveSummary {
   messages: RedriveOutcome[];
 }
 
-/** What to do with one parked message, given its job as the API shows it (undefined: no such job for this caller). */
-export function decide(message: ParkedMessage, job: ApiJobView | undefined): { action: 'retry' | 'delete' | 'keep'; why: string } {
+/**
+ * What to do with one parked message, given its job as the API shows it (undefined: no such job for this
+ * caller). `retriedInThisPass`: this redrive has retried the job already, so a message of its current
+ * generation is the retried run failing again (it arrived during the pass): it stays, for a look, rather than
+ * being retried in a loop or deleted as a copy.
+ */
+export function decide(message: ParkedMessage, job: ApiJobView | undefined, retriedInThisPass = false): { action: 'retry' | 'delete' | 'keep'; why: string } {
   if (!message.jobId) return { action: 'keep', why: `no job id: ${message.malformed ?? 'not a job message'}` };
   if (/does not match its job record/.test(message.reason ?? '')) return { action: 'keep', why: 'forged: the worker found it does not match its job record' };
   if (!job) return { action: 'keep', why: "its job is gone (expired, never existed, or another caller's)" };
@@ -180,6 +185,7 @@ export function decide(message: ParkedMessage, job: ApiJobView | undefined): { a
   const generation = message.generation ?? 1;
   if (generation > job.generation) return { action: 'keep', why: `forged: generation ${generation}, the job is in generation ${job.generation}` };
   if (generation < job.generation) return { action: 'delete', why: `stale: the job was retried since (generation ${job.generation}, ${job.status})` };
+  if (retriedInThisPass) return { action: 'keep', why: `the job was retried by this redrive and is ${job.status} again (generation ${job.generation})` };
   if (job.status === 'FAILED' || job.status === 'CANCELLED') return { action: 'retry', why: `the job was ${job.status}` };
   return { action: 'keep', why: `the job is ${job.status}: nothing to re-run (jobline dlq purge removes it)` };
 }
@@ -210,8 +216,7 @@ export async function redriveDlq(target: Target, type: string, depth: number, on
     for (const message of batch) {
       const p = parked(message);
       const job = p.jobId ? await api.get(p.jobId) : undefined;
-      let { action, why } = decide(p, job);
-      if (action === 'retry' && retriedJobs.has(p.jobId!)) [action, why] = ['delete', 'another message of the job was redriven already'];
+      let { action, why } = decide(p, job, retriedJobs.has(p.jobId ?? ''));
       if (action === 'retry') {
         try {
           await api.retry(p.jobId!);
