@@ -57,8 +57,7 @@ export async function submit(target: Target, type: string, payloadArgument: stri
       }
       throw error;
     });
-  // An API that predates delays ignores the parameter and runs the job now: say so rather than pretend.
-  const ignoredDelay = (options.delay !== undefined && options.delay > 0) || options.runAt !== undefined ? answer.status === 'PENDING' && answer.runAt === undefined : false;
+  const ignoredDelay = delayIgnored(options, answer, Date.now());
   if (options.json) printJson(answer);
   else {
     console.log(
@@ -72,4 +71,14 @@ export async function submit(target: Target, type: string, payloadArgument: stri
     return EXIT.failed;
   }
   if (options.wait) return watchJob(target, answer.jobId, { interval: 0.5, ...(options.json ? { json: true } : {}) });
+}
+
+/**
+ * True when a delay was asked for and the answer shows none: an API that predates delays ignores the
+ * parameter and runs the job now, and the CLI says so rather than pretend. A --run-at that has passed (or is
+ * within a few seconds, for clocks that differ) runs now by design: the API answers it without a runAt.
+ */
+export function delayIgnored(options: { delay?: number; runAt?: string }, answer: { status: string; runAt?: unknown }, now: number): boolean {
+  const asked = (options.delay !== undefined && options.delay > 0) || (options.runAt !== undefined && Date.parse(options.runAt) > now + 5_000);
+  return asked && answer.status === 'PENDING' && answer.runAt === undefined;
 }
