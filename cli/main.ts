@@ -44,13 +44,16 @@ function positiveInteger(name: string, max = Number.MAX_SAFE_INTEGER) {
   };
 }
 
-function nonNegativeNumber(name: string) {
+function nonNegativeNumber(name: string, least = 0) {
   return (value: string) => {
     const n = Number(value);
-    if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`${name} must be a number of seconds, 0 or more`);
+    if (value.trim() === '' || !Number.isFinite(n) || n < least) throw new InvalidArgumentError(`${name} must be a number of seconds, ${least} or more`);
     return n;
   };
 }
+
+/** The shortest poll interval of `jobs watch`: 0 polled the API without a pause (about 200 requests a second locally). */
+const LEAST_WATCH_INTERVAL_SECONDS = 0.2;
 
 function portNumber(value: string): number {
   const n = Number(value);
@@ -119,7 +122,7 @@ export function buildProgram(): Command {
     .command('watch')
     .description('follow a job until it ends, printing each change of state; exit 0 when it SUCCEEDED, 1 when it FAILED or was CANCELLED')
     .argument('<jobId>', 'the job id')
-    .option('--interval <seconds>', 'seconds between polls', nonNegativeNumber('--interval'), 1)
+    .option('--interval <seconds>', 'seconds between polls', nonNegativeNumber('--interval', LEAST_WATCH_INTERVAL_SECONDS), 1)
     .option('--timeout <seconds>', 'give up (exit 1) after this many seconds (default: never)', nonNegativeNumber('--timeout'))
     .addOption(new Option('--json', 'print each change as one JSON line (the job view)'))
     .action((jobId: string, options: WatchOptions, command: Command) => withTarget(command, async (t) => (await import('./commands/jobs')).watch(t, jobId, options)));

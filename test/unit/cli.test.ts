@@ -64,6 +64,10 @@ describe('help', () => {
     expect(dev.stdout).toMatch(/--persist/);
     expect([unknown.code, missing.code, badChoice.code, noSubcommand.code]).toEqual([EXIT.usage, EXIT.usage, EXIT.usage, EXIT.usage]);
     expect(unknown.stderr).toContain("unknown command 'frobnicate'");
+    // A watch that would poll without a pause is refused before it reaches any API.
+    const busyWatch = await jobline(['jobs', 'watch', 'some-job', '--interval', '0']);
+    expect(busyWatch.code).toBe(EXIT.usage);
+    expect(busyWatch.stderr).toContain('--interval must be a number of seconds, 0.2 or more');
     expect(missing.stderr).toContain("missing required argument 'jobId'");
   });
 });
