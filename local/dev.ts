@@ -213,7 +213,7 @@ export async function dev(argv: readonly string[], projectDir: string = process.
   })) {
     console.log(line);
   }
-  const { removeRuntimeFile, writeRuntimeFile } = await import('./runtime-file');
+  const { displacedRuntime, removeRuntimeFile, writeRuntimeFile } = await import('./runtime-file');
   const writeRuntime = () => {
     const info = runtimeInfo(dashboard?.url);
     dashboardTarget.jobTypes = localTarget(info).jobTypes; // job types may have come or gone
@@ -222,6 +222,8 @@ export async function dev(argv: readonly string[], projectDir: string = process.
   const runtimeFile = writeRuntime();
   process.once('exit', () => removeRuntimeFile(projectDir));
   console.log(`  runtime file: ${path.relative(projectDir, runtimeFile)} (the jobline CLI reads it: jobline jobs list, jobline dlq list, ...)`);
+  const other = displacedRuntime(projectDir);
+  if (other) console.log(`  note: another jobline dev runs here (pid ${other.pid}, ${other.apiUrl}); the CLI talks to this one until it stops, then to that one again`);
   const example = jobTypes.some((t) => t.type === 'transfer')
     ? `/jobs/transfer -H 'content-type: application/json' -d '{"from":"alice","to":"bob","amount":100}'`
     : `/jobs/${jobTypes[0]?.type ?? '<type>'} -H 'content-type: application/json' -d '<payload as JSON>'`;

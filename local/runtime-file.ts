@@ -45,19 +45,41 @@ const fileOf = (projectDir: string) => path.resolve(projectDir, runtimeFileFromE
 /** Writes the file atomically (a reader never sees half of it), readable by its owner only. */
 export function writeRuntimeFile(projectDir: string, info: RuntimeInfo): string {
   const file = fileOf(projectDir);
+  // A second jobline dev in the same directory takes the file over; the first one's is kept, to be put
+  // back when the second stops (the CLI then reaches the first again instead of finding no runtime).
+  const before = findRuntimeFile(projectDir, file);
+  if (before.kind === 'running' && before.info.pid !== info.pid && !displaced.has(file)) displaced.set(file, before.info);
+  writeAtomically(file, info);
+  return file;
+}
+
+/** What another running jobline dev had in a file when this process took it over, by file. */
+const displaced = new Map<string, RuntimeInfo>();
+
+/** The jobline dev whose file this process took over, when one was running. */
+export function displacedRuntime(projectDir: string): RuntimeInfo | undefined {
+  return displaced.get(fileOf(projectDir));
+}
+
+function writeAtomically(file: string, info: RuntimeInfo): void {
   mkdirSync(path.dirname(file), { recursive: true });
   const temporary = `${file}.${process.pid}.tmp`;
   writeFileSync(temporary, `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
   renameSync(temporary, file);
-  return file;
 }
 
-/** Removes the file if it is this process's (another run in the same directory may have written it since). */
+/**
+ * Removes the file if it is this process's (another run in the same directory may have written it since),
+ * or puts back the one it displaced when that run still runs.
+ */
 export function removeRuntimeFile(projectDir: string, pid: number = process.pid): void {
   const file = fileOf(projectDir);
   try {
     const written = JSON.parse(readFileSync(file, 'utf8')) as { pid?: unknown };
-    if (written.pid === pid) rmSync(file, { force: true });
+    if (written.pid !== pid) return;
+    const previous = displaced.get(file);
+    if (previous && isRunning(previous.pid)) writeAtomically(file, previous);
+    else rmSync(file, { force: true });
   } catch {
     // No file, or not one we can read: nothing of ours to remove.
   }

@@ -11,7 +11,7 @@ import { buildProgram } from '../../cli/main';
 import { CliError, EXIT } from '../../cli/exit';
 import { resolveTarget } from '../../cli/target';
 import { jobline } from '../support/jobline-cli';
-import { findRuntimeFile, removeRuntimeFile, writeRuntimeFile, type RuntimeInfo } from '../../local/runtime-file';
+import { displacedRuntime, findRuntimeFile, removeRuntimeFile, writeRuntimeFile, type RuntimeInfo } from '../../local/runtime-file';
 
 const leaves = (command: Command): Command[] => (command.commands.length === 0 ? [command] : command.commands.flatMap(leaves));
 const pathOf = (command: Command): string => (command.parent ? `${pathOf(command.parent)} ${command.name()}`.trim() : '');
@@ -105,6 +105,19 @@ describe('the local target', () => {
     expect(findRuntimeFile(dir).kind).toBe('missing');
     writeFileSync(file, '{"version":1}');
     expect(findRuntimeFile(dir).kind).toBe('invalid');
+    rmSync(file);
+  });
+
+  it("a second jobline dev in the same directory puts the first one's file back when it stops", () => {
+    // The first run: a process that runs (this test's parent), with its own API.
+    const file = writeRuntimeFile(dir, { ...info(process.ppid), apiUrl: 'http://127.0.0.1:2' });
+    expect(displacedRuntime(dir)).toBeUndefined();
+    writeRuntimeFile(dir, info(process.pid));
+    expect(displacedRuntime(dir)).toMatchObject({ pid: process.ppid });
+    expect(findRuntimeFile(dir)).toMatchObject({ kind: 'running', info: { pid: process.pid } });
+    // Seen: the second run removed the file, and the CLI found no runtime while the first still answered.
+    removeRuntimeFile(dir);
+    expect(findRuntimeFile(dir)).toMatchObject({ kind: 'running', file, info: { pid: process.ppid, apiUrl: 'http://127.0.0.1:2' } });
     rmSync(file);
   });
 
