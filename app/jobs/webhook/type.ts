@@ -17,6 +17,8 @@ const isUnsendableHeader = (name: string) => {
 };
 
 const listed = (names: readonly string[]) => `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`;
+/** The longest call a payload may ask for (timeoutSeconds): see the schema. */
+const MAX_CALL_SECONDS = 20;
 
 export const webhookPayload = z.strictObject({
   url: z.url({ protocol: /^https?$/, error: 'url must be an absolute http(s) URL' }).check(z.maxLength(2048, 'url must be at most 2048 characters')),
@@ -40,7 +42,9 @@ export const webhookPayload = z.strictObject({
         }),
       ),
   ),
-  timeoutSeconds: z._default(z.number().check(z.int(), z.minimum(1), z.maximum(60)), 10),
+  // A call must end within one invocation of the worker: its queue's 30 s timeout, less the lease's margin
+  // and the claim and commit around the call (about 25 s for the handler). A longer call could never succeed.
+  timeoutSeconds: z._default(z.number().check(z.int(), z.minimum(1), z.maximum(MAX_CALL_SECONDS)), 10),
 });
 
 export type WebhookPayload = Infer<typeof webhookPayload>;
