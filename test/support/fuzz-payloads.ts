@@ -3,6 +3,7 @@
  * written: valid payloads of each job type, and values that each field's schema must refuse. The lists of
  * bad values are written by hand from the job types' documented rules, not derived from their schemas.
  */
+import { MAX_CALL_SECONDS } from '../../app/jobs/webhook/type';
 import type { Prng } from './prng';
 
 export type TypeName = 'transfer' | 'webhook';
@@ -57,7 +58,7 @@ export function webhookEntries(r: Prng, baseUrl = 'http://127.0.0.1:9'): Entries
     ['body', jsonValue(r, 3)],
   ];
   if (r.chance(0.3)) entries.push(['headers', JSON.stringify({ 'x-trace': r.stringOf('abcdef0123456789', 8), ...(r.chance(0.5) ? { 'X-Tenant-Id': 't-1' } : {}) })]);
-  if (r.chance(0.3)) entries.push(['timeoutSeconds', String(r.int(1, 60))]);
+  if (r.chance(0.3)) entries.push(['timeoutSeconds', String(r.int(1, MAX_CALL_SECONDS))]);
   return r.shuffle(entries);
 }
 
@@ -173,7 +174,7 @@ export const WRONG_VALUES: Record<TypeName, Record<string, string[]>> = {
       '{"caf\\u00e9":"v"}',
       '{"x-a":"v","x:b":"v"}',
     ],
-    timeoutSeconds: ['null', '"10"', '0', '-1', '61', '1.5', '1e400', 'true', '[]', '{}', '"ten"'],
+    timeoutSeconds: ['null', '"10"', '0', '-1', String(MAX_CALL_SECONDS + 1), '1.5', '1e400', 'true', '[]', '{}', '"ten"'],
   },
 };
 export const NUMBERISH: Record<TypeName, Record<string, string[]>> = {

@@ -18,7 +18,7 @@ const isUnsendableHeader = (name: string) => {
 
 const listed = (names: readonly string[]) => `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`;
 /** The longest call a payload may ask for (timeoutSeconds): see the schema. */
-const MAX_CALL_SECONDS = 20;
+export const MAX_CALL_SECONDS = 20;
 
 export const webhookPayload = z.strictObject({
   url: z.url({ protocol: /^https?$/, error: 'url must be an absolute http(s) URL' }).check(z.maxLength(2048, 'url must be at most 2048 characters')),
