@@ -24,6 +24,7 @@
 import path from 'node:path';
 import type { Target } from '../cli/target';
 import { PACKAGE_ROOT } from '../infra/paths';
+import { routeAsDocumented } from '../shared/api/routes';
 import { describeEnv, loadEnvFile } from './env-file';
 import { functionLogNames, openFunctionLogs } from './function-logs';
 import {
@@ -180,7 +181,10 @@ export async function dev(argv: readonly string[], projectDir: string = process.
 
   console.log(`\njobline is running. API: ${runtime.apiUrl}${dashboard ? `  dashboard: ${dashboard.url}` : ''}`);
   if (dashboard?.movedFrom !== undefined) console.log(`  (the dashboard's port ${dashboard.movedFrom} is in use: it listens on ${dashboard.port}; --dashboard-port picks one)`);
-  for (const r of runtime.model.routes) console.log(`  ${r.routeKey.padEnd(20)} ${runtime.apiUrl}${r.routeKey.split(' ')[1]}`);
+  for (const r of runtime.model.routes) {
+    const route = routeAsDocumented(r.routeKey);
+    console.log(`  ${route.padEnd(24)} ${runtime.apiUrl}${route.split(' ')[1]}`);
+  }
   for (const t of jobTypes) console.log(`  ${t.type}: queue ${t.queueUrl}\n  ${' '.repeat(t.type.length)}  DLQ   ${t.dlqUrl}`);
   console.log(`  table: ${[...runtime.tables.values()].join(', ')}`);
   console.log(`  function logs: ${logs.dir}`);

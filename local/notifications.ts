@@ -72,8 +72,10 @@ export async function startNotifications(options: NotificationsOptions): Promise
       stoppers.push(() => emulator.stop());
       const stateFile = options.persistDir ? path.join(options.persistDir, SECRETS_STATE_FILE) : undefined;
       const kept = (stateFile && existsSync(stateFile) ? JSON.parse(readFileSync(stateFile, 'utf8')) : {}) as Record<string, string>;
+      const names: string[] = [];
       for (const secret of model.secrets) {
         const name = secret.name ?? `${prefix}${secret.logicalId}`;
+        names.push(name);
         const arn = `arn:aws:secretsmanager:${region}:${accountId}:secret:${name}-local`;
         const value = secret.secretString ?? kept[secret.logicalId] ?? generateSecretString(secret.generate);
         kept[secret.logicalId] = value;
@@ -84,8 +86,10 @@ export async function startNotifications(options: NotificationsOptions): Promise
       environment.AWS_ENDPOINT_URL_SECRETS_MANAGER = emulator.endpoint;
       endpoints.secretsManager = emulator.endpoint;
       say(
-        `Secrets Manager: ${emulator.endpoint} (embedded, ${model.secrets.length} secrets from the template${stateFile ? `, kept in ${SECRETS_STATE_FILE}` : ', new values at each start'})`,
+        `Secrets Manager: ${emulator.endpoint} (embedded, ${names.length === 1 ? 'the secret' : `${names.length} secrets`} from the template${stateFile ? `, kept in ${SECRETS_STATE_FILE}` : ', new values at each start'})`,
       );
+      // The README's callback verification needs the secret's value: say where to read it.
+      for (const name of names) say(`  aws --endpoint-url ${emulator.endpoint} secretsmanager get-secret-value --secret-id ${name}`);
     }
 
     let router: EventRouter | undefined;

@@ -469,7 +469,7 @@ export interface EndpointInfo {
 
 /** Where the local AWS endpoints are, the credentials that reach them and an AWS CLI command for each. */
 export function renderEndpoints(info: EndpointInfo): string[] {
-  const env = `AWS_ACCESS_KEY_ID=${info.credentials.accessKeyId} AWS_SECRET_ACCESS_KEY=${info.credentials.secretAccessKey} AWS_REGION=${info.region}`;
+  const env = `AWS_ACCESS_KEY_ID=${info.credentials.accessKeyId} AWS_SECRET_ACCESS_KEY=${info.credentials.secretAccessKey} AWS_REGION=${info.region} AWS_DEFAULT_REGION=${info.region}`; // the AWS CLI v1 reads only the second
   const lines = [
     `  DynamoDB  ${info.endpoints.dynamodb}${info.embedded.dynamodb ? '  (DynamoDB Local, embedded)' : ''}`,
     `  SQS       ${info.endpoints.sqs}${info.embedded.sqs ? '  (SQS emulator, embedded)' : ''}`,

@@ -12,3 +12,8 @@ export const ROUTES = {
   bulkCancel: 'POST /bulk/cancel',
   bulkRetry: 'POST /bulk/retry',
 } as const;
+
+/** A route as callers write it: the submit routes' `{id}` is the job type (banners and docs say `{type}`). */
+export function routeAsDocumented(routeKey: string): string {
+  return routeKey === ROUTES.submit || routeKey === ROUTES.submitBatch ? routeKey.replace('{id}', '{type}') : routeKey;
+}

@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PACKAGE_ROOT } from '../../infra/paths';
@@ -54,7 +55,7 @@ describe('npm start', () => {
     }
     expect(output).toContain(`  DynamoDB  http://127.0.0.1:${dynamodbPort}  (DynamoDB Local, embedded)`);
     expect(output).toContain(`  SQS       http://127.0.0.1:${sqsPort}  (SQS emulator, embedded)`);
-    expect(output).toContain('  credentials: AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_REGION=us-east-1');
+    expect(output).toContain('  credentials: AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1');
     expect(output).toMatch(new RegExp(`aws --endpoint-url http://127\\.0\\.0\\.1:${dynamodbPort} dynamodb scan --table-name \\S+`));
     // The printed DLQ URL is one the SQS emulator answers on.
     const dlqUrl = new RegExp(`aws --endpoint-url http://127\\.0\\.0\\.1:${sqsPort} sqs receive-message --queue-url (http://127\\.0\\.0\\.1:${sqsPort}/\\S+)`).exec(output)?.[1];
@@ -65,6 +66,18 @@ describe('npm start', () => {
       expect(Attributes?.QueueArn).toMatch(/^arn:aws:sqs:us-east-1:000000000000:/);
     } finally {
       sqs.destroy();
+    }
+
+    // The submit route reads as the docs write it, and the callback secret the README's verification needs
+    // is named with a command that reads it.
+    expect(output).toMatch(new RegExp(`^  POST /jobs/\\{type\\} +${api}/jobs/\\{type\\}$`, 'm'));
+    const secret = /aws --endpoint-url (http:\/\/127\.0\.0\.1:\d+) secretsmanager get-secret-value --secret-id (\S+)/.exec(output);
+    expect(secret).not.toBeNull();
+    const secrets = new SecretsManagerClient({ region: 'us-east-1', endpoint: secret![1], credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    try {
+      expect((await secrets.send(new GetSecretValueCommand({ SecretId: secret![2] }))).SecretString).toMatch(/\S{16,}/);
+    } finally {
+      secrets.destroy();
     }
 
     const submitted = await fetch(`${api}/jobs/transfer`, {

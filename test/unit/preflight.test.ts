@@ -378,8 +378,8 @@ describe('local endpoints', () => {
     expect(lines).toEqual([
       '  DynamoDB  http://127.0.0.1:8000  (DynamoDB Local, embedded)',
       '  SQS       http://127.0.0.1:9324  (SQS emulator, embedded)',
-      '  credentials: AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_REGION=us-east-1',
-      '  e.g. export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_REGION=us-east-1',
+      '  credentials: AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1',
+      '  e.g. export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1',
       '       aws --endpoint-url http://127.0.0.1:8000 dynamodb scan --table-name JobsTable',
       '       aws --endpoint-url http://127.0.0.1:9324 sqs receive-message --queue-url http://127.0.0.1:9324/000000000000/Dlq.fifo',
     ]);
