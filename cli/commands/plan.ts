@@ -36,7 +36,7 @@ export function makePlan(workloadFile: string, options: PlanOptions, stackName?:
   try {
     text = readFileSync(workloadFile, 'utf8');
   } catch (error) {
-    throw notFound(`cannot read the workload ${workloadFile}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+    throw usageError(`cannot read the workload ${workloadFile}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
   }
   let workload;
   try {

@@ -69,6 +69,12 @@ describe('refusals', () => {
     expect(result.code).toBe(2);
   });
 
+  it('a workload file that cannot be read: exit 2, as an unreadable @file', async () => {
+    const result = await jobline(['plan', path.join(dir, 'missing.json')]);
+    expect(result.stderr).toMatch(/cannot read the workload .*missing\.json: ENOENT/);
+    expect(result.code).toBe(2);
+  });
+
   it('a job type the stack does not have, or no assembly: exit 4 with what there is', async () => {
     const unknown = await jobline(['plan', file('unknown.json', { jobTypes: { thumbnail: { arrivalsPerSecond: 1, durationMs: { p50: 10, p99: 20 } } } })]);
     expect(unknown.stderr).toContain('the workload names job types the stack Jobline does not have: thumbnail (it has: transfer, webhook)');
