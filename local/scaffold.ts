@@ -227,11 +227,13 @@ export function scaffold(request: ScaffoldRequest): ScaffoldResult {
   for (const [file, content] of files) writeFileSync(file, content, { flag: 'wx' });
   const lines = files.map(([file]) => `created ${shown(file)}`);
 
-  // Registration: the jobs directory's index (jobline's repository), else the stack's lines to add.
-  const index = path.join(layout.jobsDir, 'index.ts');
+  // Registration: app/jobs/index.ts in jobline's repository (the stack reads that list, whatever --dir
+  // says), else the stack's lines to add.
+  const index = path.join(layout.projectDir, 'app', 'jobs', 'index.ts');
+  const handlerFromIndex = specifier(path.dirname(index), path.join(folder, 'handler'));
   let registeredIn: string | undefined;
-  if (layout.ownRepo && existsSync(index)) {
-    const edited = registerInIndex(readFileSync(index, 'utf8'), ident, `./${request.name}/handler`);
+  if (layout.ownRepo) {
+    const edited = registerInIndex(readFileSync(index, 'utf8'), ident, handlerFromIndex);
     if (edited) {
       writeFileSync(index, edited);
       registeredIn = index;
@@ -240,7 +242,7 @@ export function scaffold(request: ScaffoldRequest): ScaffoldResult {
   }
   if (!registeredIn) {
     const stack = layout.ownRepo ? undefined : findStack(layout.projectDir);
-    const from = stack ? path.dirname(stack.file) : layout.ownRepo ? layout.jobsDir : path.dirname(layout.jobsDir);
+    const from = stack ? path.dirname(stack.file) : layout.ownRepo ? path.dirname(index) : path.dirname(layout.jobsDir);
     const where = stack ? shown(stack.file) : layout.ownRepo ? shown(index) : 'your stack (the file that calls new Jobline(...))';
     lines.push(
       `register it: add to ${where}`,

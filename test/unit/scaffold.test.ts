@@ -1,6 +1,6 @@
 // `jobline new job <name>`: its usage errors and refusals (one line of cause, one of fix, exit codes), the
 // handler's identifier, the edit of app/jobs/index.ts (on a copy of its text) and the stack it finds in an app.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -129,5 +129,17 @@ describe('jobline new', () => {
     mkdirSync(path.join(app, 'lib/jobs/taken'), { recursive: true });
     const refused = jobline(['job', 'taken'], app);
     expect(refused).toEqual({ code: 1, out: '', err: 'jobline: lib/jobs/taken exists already\n  fix: choose another name, or move that folder away first' });
+  });
+
+  it("jobline's repository with --dir: the job is registered in app/jobs/index.ts, the list the stack reads", () => {
+    const repo = tempApp();
+    mkdirSync(path.join(repo, 'shared/jobs'), { recursive: true });
+    writeFileSync(path.join(repo, 'shared/jobs/define.ts'), '');
+    cpSync(path.join(PACKAGE_ROOT, 'app/jobs/index.ts'), path.join(repo, 'app/jobs/index.ts'), { recursive: true });
+    const made = jobline(['job', 'send-email', '--dir', 'other/jobs'], repo);
+    expect(made.code).toBe(0);
+    expect(existsSync(path.join(repo, 'other/jobs/send-email/handler.ts'))).toBe(true);
+    expect(made.out).toContain('registered send-email in app/jobs/index.ts');
+    expect(readFileSync(path.join(repo, 'app/jobs/index.ts'), 'utf8')).toContain("import { sendEmail } from '../../other/jobs/send-email/handler';");
   });
 });
