@@ -30,11 +30,21 @@ export async function listJobs(target: Target, options: ListOptions): Promise<Li
   return { jobs: page.jobs, ...(page.cursor ? { cursor: page.cursor } : {}) };
 }
 
+/** What an empty listing says: every filter it was asked for, so that "none" is not read as "none of the type". */
+export function noJobsMatch(options: Pick<ListOptions, 'type' | 'key' | 'state'>): string {
+  const filters = [
+    options.type !== undefined ? `of type ${options.type}` : '',
+    options.key !== undefined ? `with Idempotency-Key ${JSON.stringify(options.key)}` : '',
+    options.state !== undefined ? `in state ${options.state}` : '',
+  ];
+  return ['no jobs', ...filters.filter(Boolean)].join(' ');
+}
+
 export async function list(target: Target, options: ListOptions): Promise<void> {
   const listing = await listJobs(target, options);
   if (options.json) return printJson(listing);
   if (listing.jobs.length === 0) {
-    note(`no jobs${options.type ? ` of type ${options.type}` : ''}${options.state ? ` in state ${options.state}` : ''} (${target.label})`);
+    note(`${noJobsMatch(options)} (${target.label})`);
     return;
   }
   console.log(
