@@ -94,7 +94,7 @@ export function renderJob(job: ApiJobView): string {
       table(job.history, [
         { header: 'AT', value: (h) => time(h.at) },
         { header: 'STATE', value: (h) => paintStatus(h.state) },
-        { header: 'ATTEMPT', value: (h) => h.attempt, align: 'right' },
+        { header: 'RECEIVE', value: (h) => h.attempt, align: 'right' },
         { header: 'REASON', value: (h) => h.reason },
       ]),
     );

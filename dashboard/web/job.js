@@ -25,7 +25,7 @@ function Timeline({ history }) {
           <th>At</th>
           <th>State</th>
           <th class="num">Generation</th>
-          <th class="num">Attempt</th>
+          <th class="num" title="the receive of the job’s SQS message that made the move">Receive</th>
           <th>Reason</th>
         </tr>
       </thead>

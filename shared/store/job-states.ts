@@ -81,6 +81,13 @@ export const TRANSITIONS: readonly Transition[] = [
     when: 'a transient failure to retry: leased, while holding the lease; transactional, same generation',
   },
   {
+    name: 'time out',
+    from: ['RUNNING'],
+    to: '(unchanged)',
+    by: 'leased worker',
+    when: 'its handler ran past its time budget while the worker holds the lease: the reason is recorded and the lease kept (the handler may still run), so the next claim waits for it to expire',
+  },
+  {
     name: 'fail',
     from: ['PENDING', 'RUNNING'],
     to: 'FAILED',

@@ -303,6 +303,31 @@ export class JobStore extends JobTable {
   }
 
   /**
+   * Transition `time out`: the handler of `owner` ran past its time budget. The reason goes on the record
+   * and in its timeline, and the lease is kept: the handler may still be running, so the job is claimed
+   * again only once the lease has run out.
+   */
+  async recordTimeout(binding: Binding, reason: string, owner: string, attempt?: number): Promise<boolean> {
+    const at = this.iso();
+    const history = appendHistory({ state: 'RUNNING', at, generation: binding.generation, reason, ...(attempt !== undefined ? { attempt } : {}) });
+    return conditionalUpdate(this.client, {
+      TableName: this.tableName,
+      Key: jobKey(binding.jobId),
+      UpdateExpression: `SET ${history.set}, #error = :reason, updatedAt = :at`,
+      ConditionExpression: '#status = :running AND leaseOwner = :owner AND generation = :gen',
+      ExpressionAttributeNames: { ...NAMES, ...history.names, '#error': 'error' },
+      ExpressionAttributeValues: {
+        ...history.values,
+        ':reason': { S: reason },
+        ':at': { S: at },
+        ':running': STATUS_VALUE.RUNNING,
+        ':owner': { S: owner },
+        ':gen': { N: String(binding.generation) },
+      },
+    });
+  }
+
+  /**
    * Transition `fail`: FAILED with the reason, in the message's generation and payload only (a forged or
    * stale message cannot fail a job), never over a terminal state, and never taking a job from a worker
    * that holds a live lease on it. `countAttempt` adds the attempt that just failed (the transactional path

@@ -21,8 +21,11 @@ export type Outcome =
       binding?: Binding;
       owner?: string;
       countAttempt?: boolean;
-      /** Write the reason to the job record (and release the lease) so the retry can start at once. */
-      recordRetry?: boolean;
+      /**
+       * What goes on the job record: `release`, the reason, and the lease is released so that the retry can
+       * start at once; `time out`, the reason, and the lease is kept (the handler may still be running).
+       */
+      record?: 'release' | 'time out';
       /** The frames of the error's stack, when the handler or the completion threw (stackOf). */
       stack?: string;
     }
@@ -69,7 +72,7 @@ export function failureOutcome(error: unknown, extra: { owner?: string; binding:
     owner: extra.owner,
     countAttempt: extra.countAttempt,
     // A handler that timed out may still be running: its lease must run out rather than be released.
-    recordRetry: !(extra.owner !== undefined && error instanceof DeadlineExceededError),
+    record: extra.owner !== undefined && error instanceof DeadlineExceededError ? 'time out' : 'release',
     ...(stack ? { stack } : {}),
   };
 }

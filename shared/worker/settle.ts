@@ -70,7 +70,8 @@ export async function settle(entries: readonly (readonly [SQSRecord, Outcome])[]
         delays.push({ record, seconds: 0 });
         return;
       }
-      if (binding && outcome.recordRetry) await deps.store.recordRetry(binding, outcome.reason, outcome.owner, attempt);
+      if (binding && outcome.record === 'release') await deps.store.recordRetry(binding, outcome.reason, outcome.owner, attempt);
+      if (binding && outcome.record === 'time out' && outcome.owner) await deps.store.recordTimeout(binding, outcome.reason, outcome.owner, attempt);
     } catch (error) {
       log.warn('could not record the failed attempt', { reason: reasonOf(error) });
     }

@@ -105,7 +105,7 @@ async function runGuide() {
         expect(result.stdout, step).toMatch(/^status: +FAILED$/m);
         expect(result.stdout, step).toMatch(/^error: +PermanentError: webhook target answered 422$/m);
         // Its timeline: submitted PENDING, then FAILED with the reason.
-        expect(result.stdout, step).toMatch(/^AT +STATE +ATTEMPT +REASON$/m);
+        expect(result.stdout, step).toMatch(/^AT +STATE +RECEIVE +REASON$/m);
         expect(result.stdout, step).toMatch(/^\S+ +FAILED +1 +PermanentError: webhook target answered 422$/m);
         break;
       case 'dlq peek':

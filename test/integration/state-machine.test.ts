@@ -240,6 +240,21 @@ describe('no job is left RUNNING or PENDING', () => {
     expect(await sweep(sweepDeps(Date.now() + 48 * 3_600_000))).toMatchObject({ looked: 0 });
   });
 
+  it('time out: a leased handler past its budget leaves its reason on the record and keeps its lease until it runs out', async () => {
+    const jobId = await submit(hook('/slow'));
+    const binding = await bindingOf(table, jobId);
+    const store = new JobStore(dynamoClient(), table);
+    expect((await store.claim(binding, 'w1', Date.now() + 60_000, 1)).outcome).toBe('claimed');
+    // Only the lease's holder writes it.
+    expect(await store.recordTimeout(binding, 'TransientError: handler timed out after 24000 ms', 'w2', 1)).toBe(false);
+    expect(await store.recordTimeout(binding, 'TransientError: handler timed out after 24000 ms', 'w1', 1)).toBe(true);
+    const job = await status(jobId);
+    expect(job).toMatchObject({ status: 'RUNNING', error: 'TransientError: handler timed out after 24000 ms' });
+    expect(job.history.at(-1)).toMatchObject({ state: 'RUNNING', attempt: 1, reason: 'TransientError: handler timed out after 24000 ms' });
+    // The lease is kept: the handler may still be running, so no other worker takes the job before it runs out.
+    expect((await store.claim(binding, 'w2', Date.now() + 60_000, 2)).outcome).toBe('leased');
+  });
+
   it("sends a stale PENDING job's message again; the duplicate costs no second effect", async () => {
     const jobId = await submit(hook('/ok'));
     const report = await sweep(sweepDeps(Date.now() + 6 * 60_000));

@@ -119,6 +119,7 @@ function fakeStore() {
     completeLeased: vi.fn(async (): Promise<CompleteResult> => 'completed'),
     fail: vi.fn(async (_binding: Binding, _reason: string, _options?: object) => true),
     recordRetry: vi.fn(async (_binding: Binding, _reason: string, _owner?: string) => true),
+    recordTimeout: vi.fn(async (_binding: Binding, _reason: string, _owner: string) => true),
   };
 }
 
@@ -392,6 +393,27 @@ describe('processBatch: leased jobs held by another worker', () => {
     expect(t.failedIds(response)).toEqual([]);
     expect(t.store.fail).not.toHaveBeenCalled();
     expect(t.letters()).toEqual([]);
+  });
+
+  it('a handler past its time budget: the reason is recorded and the lease kept (the handler may still run), not released', async () => {
+    const slow = defineJob({
+      name: 'notify',
+      kind: 'leased',
+      schema: payload,
+      // Stops only when its signal aborts, as a handler that honours it does.
+      handler: (_p, ctx) => new Promise((_resolve, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason))),
+    });
+    const t = setup(slow);
+    const response = await processBatch([jobRecord('m1', 'notify', { n: 1 }, { receiveCount: 2 })], { awsRequestId: 'request-1', getRemainingTimeInMillis: () => 600 }, t.deps);
+    expect(t.failedIds(response)).toEqual(['m1']);
+    expect(t.store.recordRetry).not.toHaveBeenCalled();
+    expect(t.store.recordTimeout).toHaveBeenCalledWith(
+      expect.objectContaining({ jobId: jobIdOfN(1) }),
+      expect.stringMatching(/^TransientError: handler timed out after \d+ ms$/),
+      expect.any(String),
+      2,
+    );
+    expect(t.store.fail).not.toHaveBeenCalled();
   });
 
   it('acknowledges a job that already succeeded without running it', async () => {
