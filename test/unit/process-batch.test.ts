@@ -401,7 +401,7 @@ describe('processBatch: leased jobs held by another worker', () => {
       kind: 'leased',
       schema: payload,
       // Stops only when its signal aborts, as a handler that honours it does.
-      handler: (_p, ctx) => new Promise((_resolve, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason))),
+      handler: (_p, ctx) => new Promise((_resolve, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason as Error))),
     });
     const t = setup(slow);
     const response = await processBatch([jobRecord('m1', 'notify', { n: 1 }, { receiveCount: 2 })], { awsRequestId: 'request-1', getRemainingTimeInMillis: () => 600 }, t.deps);
