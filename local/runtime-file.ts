@@ -42,25 +42,28 @@ export const runtimeFileFromEnv = (env: NodeJS.ProcessEnv = process.env): string
 
 const fileOf = (projectDir: string) => path.resolve(projectDir, runtimeFileFromEnv() ?? RUNTIME_FILE);
 
-/** Writes the file atomically (a reader never sees half of it), readable by its owner only. */
+/** What another running jobline dev had in a file when this process took it over, by file. */
+const displaced = new Map<string, RuntimeInfo>();
+
+/**
+ * Writes this runtime's file. A second jobline dev in the same directory takes the file over; the first
+ * one's is kept, to be put back when the second stops (the CLI then reaches the first again instead of
+ * finding no runtime).
+ */
 export function writeRuntimeFile(projectDir: string, info: RuntimeInfo): string {
   const file = fileOf(projectDir);
-  // A second jobline dev in the same directory takes the file over; the first one's is kept, to be put
-  // back when the second stops (the CLI then reaches the first again instead of finding no runtime).
   const before = findRuntimeFile(projectDir, file);
   if (before.kind === 'running' && before.info.pid !== info.pid && !displaced.has(file)) displaced.set(file, before.info);
   writeAtomically(file, info);
   return file;
 }
 
-/** What another running jobline dev had in a file when this process took it over, by file. */
-const displaced = new Map<string, RuntimeInfo>();
-
 /** The jobline dev whose file this process took over, when one was running. */
 export function displacedRuntime(projectDir: string): RuntimeInfo | undefined {
   return displaced.get(fileOf(projectDir));
 }
 
+/** Writes the file atomically (a reader never sees half of it), readable by its owner only. */
 function writeAtomically(file: string, info: RuntimeInfo): void {
   mkdirSync(path.dirname(file), { recursive: true });
   const temporary = `${file}.${process.pid}.tmp`;
