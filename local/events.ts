@@ -7,11 +7,12 @@
  * asynchronous invocation of a function. A delivery that fails is tried twice more, a second apart, then
  * logged (EventBridge retries for up to 24 hours, then drops or dead-letters).
  */
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { matchesPatterns, type FilterPattern } from './lambda/sqs-event';
 import type { RunningEmulator } from './emulators/dynamodb-local';
 import { ServiceError, startJsonService } from './emulators/json-service';
+import { RotatingFile } from './rotating-file';
 
 export interface LocalEvent {
   version: '0';
@@ -44,6 +45,8 @@ export interface EventRouterOptions {
   accountId: string;
   /** Where every event put on a bus is appended; undefined: nowhere. */
   eventsFile?: string;
+  /** The events file's size before it is rotated to `<file>.1` (local/rotating-file.ts). */
+  eventsFileMaxBytes?: number;
   buses: readonly string[];
   rules: readonly LocalRule[];
   log?: (message: string) => void;
@@ -69,10 +72,12 @@ export class EventRouter {
   readonly stats = { put: 0, delivered: 0, failedDeliveries: 0 };
   private readonly pending = new Set<Promise<void>>();
   private readonly buses: Set<string>;
+  private readonly eventsFile: RotatingFile | undefined;
 
   constructor(private readonly options: EventRouterOptions) {
     this.buses = new Set(['default', ...options.buses]);
     if (options.eventsFile) mkdirSync(path.dirname(options.eventsFile), { recursive: true });
+    this.eventsFile = options.eventsFile ? new RotatingFile(options.eventsFile, options.eventsFileMaxBytes) : undefined;
   }
 
   /** PutEvents: each entry's result in order, an EventId or an ErrorCode. */
@@ -114,7 +119,7 @@ export class EventRouter {
 
   private publish(bus: string, event: LocalEvent): void {
     this.stats.put++;
-    if (this.options.eventsFile) appendFileSync(this.options.eventsFile, `${JSON.stringify({ bus, event })}\n`);
+    this.eventsFile?.append(`${JSON.stringify({ bus, event })}\n`);
     for (const rule of this.options.rules) {
       if (!rule.enabled || rule.bus !== bus || !matchesPatterns(event as unknown as Record<string, unknown>, [rule.pattern])) continue;
       for (const target of rule.targets) {
