@@ -11,10 +11,14 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import type { IncomingMessage } from 'node:http';
-import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Prng } from '../support/prng';
 import { startWebhookReceiver, type ReceivedCall } from '../support/webhook-receiver';
+
+/** tsx's loader by its path, so that a receiver starts whatever the working directory. */
+const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 
 export type Behaviour = 'main' | 'burst';
 
@@ -71,7 +75,7 @@ const ANSWER_TIMEOUT_MS = 30_000;
 
 export async function startChaosReceiver(behaviour: Behaviour, seed = 0): Promise<ChaosReceiver> {
   // The parent runs under tsx: the child loads this same TypeScript module through it.
-  const child: ChildProcess = fork(fileURLToPath(import.meta.url), ['--child', behaviour, String(seed)], { execArgv: ['--import', 'tsx'], stdio: 'inherit' });
+  const child: ChildProcess = fork(fileURLToPath(import.meta.url), ['--child', behaviour, String(seed)], { execArgv: ['--import', TSX_LOADER], stdio: 'inherit' });
   let closing = false;
   // A receiver that dies mid-run would show as failed webhooks, blamed on other invariants: say so.
   child.once('exit', (code, signal) => {
