@@ -15,7 +15,7 @@ import { visibilityTimeoutSeconds, type QueueOptions } from '../shared/jobs/defi
 import type { SweepConfig } from '../shared/sweeper/config';
 import { SWEEP_INDEX } from '../shared/store/job-record';
 import { RUNTIME_MODULES } from './function-entries';
-import { JoblineFunction } from './jobline-function';
+import { JoblineFunction, type FunctionObservability } from './jobline-function';
 import { jobRecordsOnly } from './table-access';
 import { QUEUE_RETENTION, type JobWorker } from './job-worker';
 
@@ -29,6 +29,8 @@ export interface JobSweeperProps {
   logRetention: RetentionDays;
   logLevel: string;
   faultInjection?: boolean;
+  /** Where its EMF metrics (JobsResent, and the JobsFailed/JobsCancelled it causes) go. */
+  observability?: FunctionObservability;
 }
 
 /**
@@ -63,6 +65,7 @@ export class JobSweeper extends Construct {
       memorySize: 256,
       logRetention: props.logRetention,
       faultInjection: props.faultInjection,
+      observability: props.observability,
       environment: { [ENV.tableName]: props.table.tableName, [ENV.sweepTypes]: Stack.of(this).toJsonString(types), [ENV.logLevel]: props.logLevel },
     });
     const role = this.handler.role;

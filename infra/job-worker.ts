@@ -295,6 +295,11 @@ export class JobWorker extends Construct implements IGrantable {
     return this.metric(METRIC.cancelled, options);
   }
 
+  /** Jobs the sweeper sent to their queue again after no progress (a lost message, a worker gone): should stay near zero. */
+  metricJobsResent(options: MetricOptions = {}): Metric {
+    return this.metric(METRIC.resent, options);
+  }
+
   /** Submits answered with an existing job, and deliveries of jobs already done: effects that did not happen twice. */
   metricDuplicatesAbsorbed(options: MetricOptions = {}): Metric {
     return this.metric(METRIC.duplicatesAbsorbed, options);

@@ -352,6 +352,7 @@ export class Jobline extends Construct {
       logRetention: this.logRetention,
       logLevel: this.logLevel,
       faultInjection: this.props.faultInjection,
+      observability: this.observability,
     });
     return this;
   }

@@ -52,7 +52,15 @@ export class JobsDashboard extends Construct {
     this.dashboard.addWidgets(
       graph(
         `${name}: jobs per minute`,
-        [w.metricJobsSubmitted(), w.metricJobsSucceeded(), w.metricJobsFailed(), w.metricJobsRetried(), w.metricJobsCancelled(), w.metricDuplicatesAbsorbed()],
+        [
+          w.metricJobsSubmitted(),
+          w.metricJobsSucceeded(),
+          w.metricJobsFailed(),
+          w.metricJobsRetried(),
+          w.metricJobsCancelled(),
+          w.metricDuplicatesAbsorbed(),
+          w.metricJobsResent(),
+        ],
         [failureRate],
       ),
       graph(`${name}: queue wait (ms)`, [w.metricQueueWait({ statistic: 'p50', label: 'p50' }), w.metricQueueWait({ label: 'p99' })]),

@@ -20,6 +20,8 @@ export const METRIC = {
   /** Failed attempts that will be tried again (with backoff). */
   retried: 'JobsRetried',
   cancelled: 'JobsCancelled',
+  /** Jobs the sweeper sent to their queue again: no progress for their stale time (a message never sent or lost, a worker gone). */
+  resent: 'JobsResent',
   /** Jobs over a limit of their type, sent back to their queue delayed (not failures: no receive used). */
   deferred: 'JobsDeferred',
   /** From the moment SQS could deliver a job's message (after its delay) to its first run, in ms. */
@@ -38,6 +40,7 @@ const UNIT: Record<MetricName, 'Count' | 'Milliseconds'> = {
   JobsSubmitted: 'Count',
   DuplicatesAbsorbed: 'Count',
   JobsDeferred: 'Count',
+  JobsResent: 'Count',
   JobsSucceeded: 'Count',
   JobsFailed: 'Count',
   JobsRetried: 'Count',

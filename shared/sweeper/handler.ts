@@ -3,6 +3,7 @@ import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { dynamoClient, sqsClient } from '../aws/clients';
 import { ENV, requireEnv } from '../config';
 import { createLogger } from '../log';
+import { createMetrics } from '../metrics';
 import { SweepStore } from '../store/sweep-store';
 import { sweepConfigFromEnv } from './config';
 import { sweep, type SweepDeps } from './sweep';
@@ -29,6 +30,7 @@ export function sweepDepsFromEnv(env: NodeJS.ProcessEnv = process.env): SweepDep
     types: sweepConfigFromEnv(env),
     send: sendToQueue,
     log: createLogger({ component: 'sweeper' }),
+    metrics: createMetrics({ namespace: env[ENV.metricsNamespace] }),
   };
 }
 

@@ -8,6 +8,7 @@ import { reasonOf } from '../errors';
 import { encodeRecordMessage } from '../jobs/message';
 import { messageDelaySeconds } from '../jobs/run-at';
 import type { Logger } from '../log';
+import { METRIC, type Metrics } from '../metrics';
 import type { JobRecord } from '../store/job-record';
 import { SWEEP_SHARD_IDS, type SweepStore } from '../store/sweep-store';
 import type { SweepConfig, SweepTypeConfig } from './config';
@@ -23,6 +24,8 @@ export interface SweepDeps {
     options: { group?: { groupId: string; deduplicationId?: string }; attributes?: Record<string, string>; delaySeconds?: number },
   ): Promise<void>;
   log: Logger;
+  /** Counts per job type: resent (JobsResent), given up (JobsFailed), stopped (JobsCancelled); flushed at the sweep's end. */
+  metrics?: Metrics;
   now?: () => number;
 }
 
@@ -52,6 +55,7 @@ export async function sweep(deps: SweepDeps, budgetMs = 20_000): Promise<SweepRe
   const report: SweepReport = { looked: 0, finished: 0, postponed: 0, resent: 0, gaveUp: 0, enqueued: 0, stopped: 0, errors: 0 };
   await Promise.all(SWEEP_SHARD_IDS.map((shard) => sweepShard(shard, deps, now, deadline, report)));
   if (report.looked > 0) deps.log.info('sweep done', { ...report });
+  deps.metrics?.flush();
   return report;
 }
 
@@ -124,6 +128,7 @@ async function sweepOne(job: JobRecord, deps: SweepDeps, now: number, report: Sw
       if (!(await deps.store.markResent(job, decision.nextSweepAt))) return false;
       await deps.send(type!.queueUrl, encodeRecordMessage(job), { group: groupOf(job, type!, `s${(job.sweeps ?? 0) + 1}`), ...delayOf(job, type!, now) });
       report.resent++;
+      deps.metrics?.count(METRIC.resent, job.type);
       log.warn('job made no progress: its message was sent again', { sweeps: (job.sweeps ?? 0) + 1 });
       return true;
     }
@@ -138,6 +143,7 @@ async function sweepOne(job: JobRecord, deps: SweepDeps, now: number, report: Sw
     case 'stop': {
       if (!(await deps.store.stop(job, decision.reason))) return false;
       report.stopped++;
+      deps.metrics?.count(METRIC.cancelled, job.type);
       log.info('cancelled job stopped: its worker is gone');
       return true;
     }
@@ -149,6 +155,7 @@ async function sweepOne(job: JobRecord, deps: SweepDeps, now: number, report: Sw
       });
       if (!(await deps.store.giveUp(job, decision.reason))) return false;
       report.gaveUp++;
+      deps.metrics?.count(METRIC.failed, job.type);
       log.warn('job given up: FAILED, its message is in the DLQ', { reason: decision.reason });
       return true;
     }

@@ -40,7 +40,7 @@ describe('the CloudWatch dashboard', () => {
     for (const type of ['transfer', 'webhook']) {
       expect(body).toContain(`## ${type}`);
       for (const title of ['jobs per minute', 'queue wait (ms)', 'run duration (ms)', 'queue and DLQ']) expect(body).toContain(`${type}: ${title}`);
-      for (const metric of ['JobsSubmitted', 'JobsSucceeded', 'JobsFailed', 'JobsRetried', 'DuplicatesAbsorbed', 'QueueWait', 'RunDuration']) {
+      for (const metric of ['JobsSubmitted', 'JobsSucceeded', 'JobsFailed', 'JobsRetried', 'DuplicatesAbsorbed', 'JobsResent', 'QueueWait', 'RunDuration']) {
         expect(body).toContain(`[\\"Jobline\\",\\"${metric}\\",\\"JobType\\",\\"${type}\\"`);
       }
     }
@@ -79,10 +79,11 @@ describe('metrics', () => {
     const { template, workers, stack } = synth({ metricsNamespace: 'Shop/Jobs' });
     const functions = Object.values(template.findResources('AWS::Lambda::Function'));
     const told = functions.filter((f) => f.Properties.Environment?.Variables?.JOBLINE_METRICS_NAMESPACE === 'Shop/Jobs');
-    // The API and the two workers (the sweeper and the notifier write no EMF metrics).
-    expect(told).toHaveLength(3);
+    // The API, the two workers and the sweeper (the notifier writes no EMF metrics).
+    expect(told).toHaveLength(4);
     const failed = stack.resolve(workers.webhook.metricJobsFailed().toMetricConfig().metricStat);
     expect(failed).toMatchObject({ namespace: 'Shop/Jobs', metricName: 'JobsFailed', dimensions: [{ name: 'JobType', value: 'webhook' }], statistic: 'Sum' });
+    expect(stack.resolve(workers.webhook.metricJobsResent().toMetricConfig().metricStat)).toMatchObject({ namespace: 'Shop/Jobs', metricName: 'JobsResent', statistic: 'Sum' });
     expect(workers.transfer.metricQueueWait().toMetricConfig().metricStat).toMatchObject({ metricName: 'QueueWait', statistic: 'p99' });
     expect(workers.transfer.metricRunDuration({ statistic: 'p50' }).toMetricConfig().metricStat).toMatchObject({ metricName: 'RunDuration', statistic: 'p50' });
   });
@@ -98,7 +99,7 @@ describe('tracing', () => {
     for (const fn of Object.values(template.findResources('AWS::Lambda::Function'))) expect(fn.Properties.TracingConfig).toBeUndefined();
   });
 
-  it('turns on active X-Ray tracing of the API and every worker, and passes cdk-nag', () => {
+  it('turns on active X-Ray tracing of the API, every worker and the sweeper, and passes cdk-nag', () => {
     const built = buildTestApp({ tracing: true, bundle: false });
     try {
       const { template } = synthesize(built);
@@ -107,6 +108,7 @@ describe('tracing', () => {
         'JobsApiHandlerFunction',
         'JobsJobTypetransferWorkerFunction',
         'JobsJobTypewebhookWorkerFunction',
+        'JobsSweeperHandlerFunction',
       ]);
       template.hasResourceProperties('AWS::IAM::Policy', {
         PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'] })]) },

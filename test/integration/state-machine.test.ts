@@ -15,6 +15,7 @@ import { transfer } from '../../app/jobs/transfer/handler';
 import { webhook } from '../../app/jobs/webhook/handler';
 import { jobKey, toItem } from '../../shared/store/job-record';
 import { JobStore } from '../../shared/store/job-store';
+import { createMetrics } from '../../shared/metrics';
 import { sweep } from '../../shared/sweeper/sweep';
 import { processBatch } from '../../shared/worker/process-batch';
 import { apiDeps, asCaller, bindingOf, call, retryEvent } from '../support/api';
@@ -74,6 +75,14 @@ async function drainDeadLetters(q: JobQueues = queues) {
 }
 
 const sweepDeps = (now: number) => sweepDepsFor(table, webhookType, queues, now);
+
+/** A sweep's deps that keep its EMF lines, and the counts they carry for the webhook type. */
+function sweepDepsCounting(now: number) {
+  const lines: Record<string, unknown>[] = [];
+  const deps = { ...sweepDeps(now), metrics: createMetrics({ write: (line) => lines.push(JSON.parse(line) as Record<string, unknown>) }) };
+  const counted = (name: string) => lines.filter((l) => l.JobType === 'webhook').reduce((n, l) => n + ((l[name] as number | undefined) ?? 0), 0);
+  return { deps, counted };
+}
 
 describe('terminal states stay terminal', () => {
   it("drops a FAILED job's message when an operator redrives it from the DLQ: the target is not called again", async () => {
@@ -232,8 +241,11 @@ describe('no job is left RUNNING or PENDING', () => {
     await receiveRecords(queues.queue, 10, 3600);
     expect(await status(jobId)).toMatchObject({ status: 'RUNNING' });
 
-    const report = await sweep(sweepDeps(Date.now() + 24 * 3_600_000));
+    const { deps: counting, counted } = sweepDepsCounting(Date.now() + 24 * 3_600_000);
+    const report = await sweep(counting);
     expect(report).toMatchObject({ gaveUp: 1 });
+    // Its metrics: a job FAILED (the construct's JobsFailed alarms and graphs see the sweeper's too).
+    expect(counted('JobsFailed')).toBe(1);
     expect(await status(jobId)).toMatchObject({ status: 'FAILED', error: expect.stringContaining(`gave up after ${webhookType.queue.maxReceiveCount} attempts`) });
     expect(await drainDeadLetters()).toEqual([expect.objectContaining({ jobId, reason: expect.stringContaining('gave up') })]);
     // The sweeper's cursor has passed it: each index entry is looked at once.
@@ -257,8 +269,10 @@ describe('no job is left RUNNING or PENDING', () => {
 
   it("sends a stale PENDING job's message again; the duplicate costs no second effect", async () => {
     const jobId = await submit(hook('/ok'));
-    const report = await sweep(sweepDeps(Date.now() + 6 * 60_000));
+    const { deps: counting, counted } = sweepDepsCounting(Date.now() + 6 * 60_000);
+    const report = await sweep(counting);
     expect(report).toMatchObject({ looked: 1, postponed: 0, resent: 1 });
+    expect(counted('JobsResent')).toBe(1);
     // Sent again: two messages, one job, one call.
     await work();
     expect(callsTo(jobId)).toBe(1);
