@@ -45,7 +45,7 @@ export interface JoblineStackProps extends StackProps {
   /** Alarm when a queue's oldest job has waited this long. */
   maxMessageAge?: Duration;
   logLevel?: 'debug' | 'info' | 'warn' | 'error';
-  /** Active X-Ray tracing of the API and the workers (Jobline's `tracing`). @default false */
+  /** Active X-Ray tracing of the API, the workers and the sweeper (Jobline's `tracing`). @default false */
   tracing?: boolean;
   tableRemovalPolicy?: RemovalPolicy;
   /** Compile the chaos suite's fault injection into the functions. For test stacks only (test/chaos). */

@@ -112,7 +112,7 @@ export interface JoblineProps {
    */
   readonly metricsNamespace?: string;
   /**
-   * Active X-Ray tracing of the API and the workers: a job's trace goes from its submit through SQS (the
+   * Active X-Ray tracing of the API, the workers and the sweeper: a job's trace goes from its submit through SQS (the
    * message's AWSTraceHeader) to its worker's run.
    * @default false
    */
