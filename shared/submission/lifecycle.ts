@@ -82,6 +82,10 @@ export async function listOwnJobs(deps: Pick<SubmissionDeps, 'store' | 'jobTypes
     if (!ISO_TIME.test(value) || Number.isNaN(Date.parse(value))) return { kind: 'invalid', reason: `${name} is an ISO 8601 time with its zone, e.g. 2026-12-03T10:00:00Z` };
     bounds[name] = new Date(value).toISOString(); // the index holds UTC times in this form
   }
+  // DynamoDB refuses a BETWEEN whose bounds are reversed (a ValidationException, which would be a 503).
+  if (bounds.createdAfter !== undefined && bounds.createdBefore !== undefined && bounds.createdAfter > bounds.createdBefore) {
+    return { kind: 'invalid', reason: `createdAfter (${request.createdAfter}) is later than createdBefore (${request.createdBefore})` };
+  }
   try {
     const page = await deps.store.list({
       owner: request.owner,

@@ -218,7 +218,18 @@ describe('GET /jobs: list and find', () => {
   });
 
   it('refuses filters it does not know, with the reason', async () => {
-    for (const query of ['state=DONE', 'type=nope', 'limit=0', 'limit=101', 'cursor=abc', 'colour=red', 'key=k', 'createdAfter=yesterday']) {
+    for (const query of [
+      'state=DONE',
+      'type=nope',
+      'limit=0',
+      'limit=101',
+      'cursor=abc',
+      'colour=red',
+      'key=k',
+      'createdAfter=yesterday',
+      // Reversed bounds: DynamoDB would refuse the query (a 503 once); it is the caller's mistake.
+      'type=webhook&createdAfter=2026-12-07T20:44:00Z&createdBefore=2026-12-07T20:40:00Z',
+    ]) {
       const answer = await list(query);
       expect(answer.status, query).toBe(400);
       expect(answer.body.error.code, query).toBe('invalid_query');
@@ -237,5 +248,8 @@ describe('bulk cancel and retry', () => {
     expect(retried.body).toEqual({ matched: 4, changed: 4, skipped: 0 });
     expect((await list('type=webhook&state=PENDING')).body.jobs).toHaveLength(4);
     expect((await bulk('retry', { state: 'SUCCEEDED' })).status).toBe(400);
+    const reversed = await bulk('retry', { type: 'webhook', createdAfter: '2026-12-07T20:44:00Z', createdBefore: '2026-12-07T20:40:00Z' });
+    expect(reversed.status).toBe(400);
+    expect(reversed.body.error.message).toContain('createdAfter (2026-12-07T20:44:00Z) is later than createdBefore (2026-12-07T20:40:00Z)');
   });
 });
