@@ -22,6 +22,17 @@ export function problem(statusCode: number, code: string, message: string, detai
   return json(statusCode, { error }, headers);
 }
 
+/**
+ * A 400 naming the query parameters `route` does not take, or undefined. A mistyped parameter is refused
+ * rather than ignored: `?delai=60` would otherwise run a job at once that was meant to wait.
+ */
+export function unknownQueryParameters(event: Pick<APIGatewayProxyEventV2, 'queryStringParameters'>, known: readonly string[], route: string): ApiResponse | undefined {
+  const unknown = Object.keys(event.queryStringParameters ?? {}).filter((name) => !known.includes(name));
+  if (unknown.length === 0) return undefined;
+  const takes = known.length > 0 ? `takes ${known.join(', ')}` : 'takes no query parameters';
+  return problem(400, 'invalid_query', `unknown query parameter ${unknown.join(', ')}: ${route} ${takes}`);
+}
+
 /** Header lookup that does not depend on case (API Gateway lower-cases them; other callers may not). */
 export function header(event: Pick<APIGatewayProxyEventV2, 'headers'>, name: string): string | undefined {
   const wanted = name.toLowerCase();

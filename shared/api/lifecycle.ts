@@ -8,7 +8,7 @@ import { toJobView } from '../store/job-record';
 import { bulkChange, cancelJob, findJobByKey, listOwnJobs, retryJob, type LifecycleOutcome } from '../submission/lifecycle';
 import { isIdempotencyKey } from '../submission/submit-job';
 import { callerOf } from './caller';
-import { apiUrl, json, problem, type ApiResponse } from './http';
+import { apiUrl, json, problem, unknownQueryParameters, type ApiResponse } from './http';
 import { accepted, type SubmitDeps } from './submit';
 
 export async function cancelRoute(event: APIGatewayProxyEventV2, jobId: string | undefined, deps: SubmitDeps): Promise<ApiResponse> {
@@ -27,9 +27,8 @@ export async function retryRoute(event: APIGatewayProxyEventV2, jobId: string | 
 export async function listRoute(event: APIGatewayProxyEventV2, deps: SubmitDeps): Promise<ApiResponse> {
   const query = event.queryStringParameters ?? {};
   const owner = callerOf(event);
-  const known = new Set(['type', 'state', 'limit', 'cursor', 'key', 'createdAfter', 'createdBefore']);
-  const unknown = Object.keys(query).filter((name) => !known.has(name));
-  if (unknown.length > 0) return problem(400, 'invalid_query', `unknown query parameter ${unknown.join(', ')}: GET /jobs takes ${[...known].join(', ')}`);
+  const unknown = unknownQueryParameters(event, ['type', 'state', 'limit', 'cursor', 'key', 'createdAfter', 'createdBefore'], 'GET /jobs');
+  if (unknown) return unknown;
   if (query.key !== undefined) {
     if (query.type === undefined) return problem(400, 'invalid_query', 'key= needs type=: an Idempotency-Key names a job of one type');
     if (!isIdempotencyKey(query.key)) return problem(400, 'invalid_query', 'key is not an Idempotency-Key (1-255 printable ASCII characters without commas)');

@@ -10,7 +10,7 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { MAX_BATCH_JOBS, submitJobs } from '../submission/submit-batch';
 import { submittableType, type SubmitRequest } from '../submission/submit-job';
 import { callerOf } from './caller';
-import { json, problem, type ApiResponse } from './http';
+import { header, json, problem, unknownQueryParameters, type ApiResponse } from './http';
 import { runAtOf, submitResponse, type SubmitDeps } from './submit';
 
 /** Lambda takes a 6 MB request; what is left for the batch's JSON after the event around it. */
@@ -22,6 +22,16 @@ type Entry = { index: number; request: SubmitRequest } | { index: number; refusa
 
 export async function submitBatch(event: APIGatewayProxyEventV2, typeName: string | undefined, deps: SubmitDeps): Promise<ApiResponse> {
   if (!submittableType(deps, typeName)) return problem(404, 'unknown_job_type', `there is no job type "${typeName ?? ''}"`, { jobTypes: deps.jobTypes.map((t) => t.name) });
+  // What a single submit takes from the query and headers, each job of a batch gives in its entry: taken
+  // from the request, it would apply to every job, or (as before) be silently ignored.
+  const unknownQuery = unknownQueryParameters(event, [], 'POST /jobs/{type}/batch (each job gives its own delay or runAt)');
+  if (unknownQuery) return unknownQuery;
+  for (const [name, field] of [
+    ['idempotency-key', 'idempotencyKey'],
+    ['callback-url', 'callbackUrl'],
+  ] as const) {
+    if (header(event, name) !== undefined) return problem(400, 'invalid_batch', `a batch takes no ${name} header: give each job its own ${field} in its entry`);
+  }
   const raw = event.body === undefined ? '' : event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
   if (Buffer.byteLength(raw) > MAX_BATCH_BODY_BYTES)
     return problem(413, 'payload_too_large', `a batch's body is at most ${MAX_BATCH_BODY_BYTES} bytes: send fewer jobs per request`);
@@ -35,6 +45,8 @@ export async function submitBatch(event: APIGatewayProxyEventV2, typeName: strin
   if (!Array.isArray(jobs) || jobs.length === 0 || jobs.length > MAX_BATCH_JOBS || typeof body !== 'object' || Array.isArray(body)) {
     return problem(400, 'invalid_batch', SHAPE);
   }
+  const extra = Object.keys(body as object).filter((name) => name !== 'jobs');
+  if (extra.length > 0) return problem(400, 'invalid_batch', `unknown field ${extra.join(', ')} (each job gives its own delay, runAt, callbackUrl): ${SHAPE}`);
   const now = (deps.now ?? Date.now)();
   const owner = callerOf(event);
   const entries = jobs.map((job, index) => entryOf(job, index, typeName!, owner, now));

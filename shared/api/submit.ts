@@ -16,7 +16,7 @@ import type { JobRecord } from '../store/job-record';
 import { MAX_DELAY_SECONDS } from '../jobs/run-at';
 import { isIdempotencyKey, submitJob as submit, submittableType, type SubmissionDeps, type SubmitOutcome } from '../submission/submit-job';
 import { callerOf } from './caller';
-import { apiUrl, header, json, problem, type ApiResponse } from './http';
+import { apiUrl, header, json, problem, unknownQueryParameters, type ApiResponse } from './http';
 
 export type { QueueTarget } from '../submission/submit-job';
 
@@ -39,6 +39,8 @@ export async function submitJob(event: APIGatewayProxyEventV2, typeName: string 
   if (key !== undefined && !isIdempotencyKey(key)) {
     return problem(400, 'invalid_idempotency_key', INVALID_KEY);
   }
+  const unknownQuery = unknownQueryParameters(event, ['delay', 'runAt'], 'POST /jobs/{type}');
+  if (unknownQuery) return unknownQuery;
   const when = runAtOf(event.queryStringParameters ?? {}, (deps.now ?? Date.now)());
   if ('problem' in when) return problem(400, 'invalid_delay', when.problem);
 

@@ -134,7 +134,7 @@ export const TRANSITIONS: readonly Transition[] = [
     from: ['FAILED', 'CANCELLED'],
     to: 'PENDING',
     by: "the job's caller (POST /jobs/{id}/retry)",
-    when: 'the caller owns it: generation + 1, attempts kept; the last error stays in the history',
+    when: 'the caller owns it: generation + 1, attempts kept, the last error stays in the history; it runs now (a run time it had is not kept)',
   },
 ];
 

@@ -120,6 +120,18 @@ describe('batch submit over HTTP', () => {
     expect(stray.body.results[0].error.message).toContain('priority');
   });
 
+  it("refuses a single submit's query parameters, headers and fields given for the whole batch (they would be ignored)", async () => {
+    const one = { jobs: [{ payload: hook(1) }] };
+    const delayed = await call(asCaller(undefined, 'POST', '/jobs/webhook/batch?delay=60', ROUTES.submitBatch, 'webhook', one), deps());
+    expect(delayed).toMatchObject({ status: 400, body: { error: { code: 'invalid_query', message: expect.stringContaining('delay') } } });
+    for (const name of ['idempotency-key', 'callback-url']) {
+      const withHeader = await call(asCaller(undefined, 'POST', '/jobs/webhook/batch', ROUTES.submitBatch, 'webhook', one, { [name]: 'http://127.0.0.1:9/x' }), deps());
+      expect(withHeader, name).toMatchObject({ status: 400, body: { error: { code: 'invalid_batch', message: expect.stringContaining(`no ${name} header`) } } });
+    }
+    const withField = await batch('webhook', { ...one, delay: 60, callbackUrl: 'http://127.0.0.1:9/x' });
+    expect(withField).toMatchObject({ status: 400, body: { error: { code: 'invalid_batch', message: expect.stringContaining('unknown field delay, callbackUrl') } } });
+  });
+
   it("keeps a FIFO group's jobs in the order of the request", async () => {
     await drain(transfers.queue.url);
     const jobs = Array.from({ length: 30 }, (_, n) => ({ payload: { from: 'alice', to: 'bob', amount: n + 1 } }));

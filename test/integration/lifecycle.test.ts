@@ -121,6 +121,14 @@ describe('delayed jobs (submit with ?delay= or ?runAt=)', () => {
       expect(response.body.error.code, query).toBe('invalid_delay');
     }
   });
+
+  it('refuses a query parameter it does not take: a mistyped delay must not run the job at once', async () => {
+    for (const query of ['?delai=60', '?run_at=2030-01-01T00:00:00Z']) {
+      const response = await call(asCaller(undefined, 'POST', `/jobs/webhook${query}`, ROUTES.submit, 'webhook', hook('/ok')), deps());
+      expect(response.status, query).toBe(400);
+      expect(response.body.error).toMatchObject({ code: 'invalid_query', message: expect.stringContaining('POST /jobs/{type} takes delay, runAt') });
+    }
+  });
 });
 
 describe('cancel', () => {
