@@ -72,6 +72,15 @@ async function countState(target: Target, type: string, state: string, maxPages:
   return { count: jobs.length, capped: true, jobs };
 }
 
+/**
+ * Since when a PENDING job has waited to run: from when it became PENDING in its generation (a retried job
+ * waits from its retry), or from its run time when that is later (a delayed job is not waiting before it).
+ */
+export function waitingSince(job: Pick<ApiJobView, 'createdAt' | 'runAt' | 'generation' | 'history'>): number {
+  const entered = job.history?.find((h) => h.state === 'PENDING' && h.generation === job.generation)?.at ?? job.createdAt;
+  return Math.max(Date.parse(entered), job.runAt !== undefined ? Date.parse(job.runAt) : -Infinity);
+}
+
 async function typeCounts(target: Target, sqs: SQSClient, t: JobTypeQueues, maxPages: number, listing: boolean): Promise<TypeCounts> {
   const [queue, dlq] = await Promise.all([queueDepth(sqs, t.queueUrl, target.kind === 'local'), queueDepth(sqs, t.dlqUrl, target.kind === 'local')]);
   const base = { type: t.type, queue, dlq: { messages: dlq.waiting + dlq.inFlight } };
@@ -82,7 +91,7 @@ async function typeCounts(target: Target, sqs: SQSClient, t: JobTypeQueues, maxP
     .flatMap((c) => c.jobs.map((j) => ({ at: j.finishedAt ? Date.parse(j.finishedAt) : NaN, status: c.state as 'SUCCEEDED' | 'FAILED' })))
     .filter((f) => !Number.isNaN(f.at));
   const pending = counted.find((c) => c.state === 'PENDING')!;
-  const oldest = pending.jobs.reduce<number | undefined>((min, j) => (min === undefined || Date.parse(j.createdAt) < min ? Date.parse(j.createdAt) : min), undefined);
+  const oldest = pending.jobs.reduce<number | undefined>((min, j) => Math.min(min ?? Infinity, waitingSince(j)), undefined);
   return {
     ...base,
     jobs: Object.fromEntries(counted.map((c) => [c.state, c.count])),
