@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { PACKAGE_ROOT } from '../infra/paths';
+import { MAX_DELAY_SECONDS } from '../shared/jobs/run-at';
 import { CliError, EXIT } from './exit';
 import { colors } from './output';
 import { STATES } from './states';
@@ -50,6 +51,13 @@ function nonNegativeNumber(name: string, least = 0) {
     if (value.trim() === '' || !Number.isFinite(n) || n < least) throw new InvalidArgumentError(`${name} must be a number of seconds, ${least} or more`);
     return n;
   };
+}
+
+/** `submit --delay`: what the API takes (whole seconds, up to a year), refused here as a usage error. */
+function delaySeconds(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || n > MAX_DELAY_SECONDS) throw new InvalidArgumentError(`--delay must be whole seconds from 0 to ${MAX_DELAY_SECONDS} (366 days)`);
+  return n;
 }
 
 /** The shortest poll interval of `jobs watch`: 0 polled the API without a pause (about 200 requests a second locally). */
@@ -145,7 +153,7 @@ export function buildProgram(): Command {
     .argument('<type>', 'the job type')
     .argument('<payload>', 'the payload: JSON text, @file (a JSON file), or - (read standard input)')
     .option('--key <idempotency-key>', 'Idempotency-Key: a retried submit with the same key is the same job')
-    .option('--delay <seconds>', 'run it this many seconds from now (up to a year)', nonNegativeNumber('--delay'))
+    .option('--delay <seconds>', 'run it this many whole seconds from now (up to a year)', delaySeconds)
     .option('--run-at <time>', 'run it at this ISO 8601 time (up to a year ahead)')
     .option('--wait', 'then follow it as jobs watch does (exit 0 SUCCEEDED, 1 FAILED or CANCELLED)')
     .addOption(jsonOption())
@@ -259,10 +267,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
   } catch (error) {
     if (error instanceof CommanderError) {
-      // Help and version were printed; anything else commander refused is a usage error (it printed why).
-      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return EXIT.ok;
-      // A command group without its subcommand (jobline jobs) shows its help: that is a usage error too.
-      return EXIT.usage;
+      // Help or the version, asked for (--help, jobline help [command], --version): commander's exit code 0.
+      // Anything else it refused is a usage error (it printed why); so is a command group without its
+      // subcommand (jobline jobs), whose help it shows with exit code 1.
+      return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
     }
     if (error instanceof CliError) {
       process.stderr.write(`${colors.red('jobline:')} ${error.message}\n${error.hint ? `  ${error.hint}\n` : ''}`);

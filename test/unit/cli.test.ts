@@ -70,6 +70,18 @@ describe('help', () => {
     expect(busyWatch.stderr).toContain('--interval must be a number of seconds, 0.2 or more');
     expect(missing.stderr).toContain("missing required argument 'jobId'");
   });
+
+  it('jobline help [command] is help as asked for: exit 0; help of an unknown command exits 2', async () => {
+    const [help, helpJobs, helpNothing] = await Promise.all([jobline(['help']), jobline(['help', 'jobs']), jobline(['help', 'frobnicate'])]);
+    expect([help.code, helpJobs.code, helpNothing.code]).toEqual([EXIT.ok, EXIT.ok, EXIT.usage]);
+    expect(helpJobs.stdout).toContain('Usage: jobline jobs');
+  });
+
+  it.each(['1.5', '-1', '99999999', 'soon'])('submit --delay %s is a usage error (exit 2), before any API is asked', async (delay) => {
+    const refused = await jobline(['submit', 'transfer', '{}', '--delay', delay]);
+    expect(refused.code).toBe(EXIT.usage);
+    expect(refused.stderr).toContain('--delay must be whole seconds from 0 to 31622400');
+  });
 });
 
 describe('the local target', () => {
