@@ -178,7 +178,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       say(
         `persisting ${kept} in ${persistDir}` +
           (restored
-            ? ` (restored ${restored.queues} queues with ${restored.messages} messages from ${SQS_STATE_FILE})`
+            ? ` (restored ${restored.queues} queue${restored.queues === 1 ? '' : 's'} with ${restored.messages} message${restored.messages === 1 ? '' : 's'} from ${SQS_STATE_FILE})`
             : sqsEmulator
               ? ` (no ${SQS_STATE_FILE} yet: starting empty)`
               : ''),

@@ -22,6 +22,7 @@ function readPayload(argument: string): unknown {
     from = 'standard input';
   } else if (argument.startsWith('@')) {
     from = argument.slice(1);
+    if (from === '') throw usageError('@ needs a file name: @payload.json');
     try {
       text = readFileSync(from, 'utf8');
     } catch (error) {
@@ -31,7 +32,9 @@ function readPayload(argument: string): unknown {
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw usageError(`${from} is not JSON: ${error instanceof Error ? error.message : String(error)}`, 'quote it for the shell: \'{"key":"value"}\', or pass @file.json');
+    // Only text typed on the command line can have lost its quotes to the shell.
+    const hint = from === 'the payload argument' ? 'quote it for the shell: \'{"key":"value"}\', or pass @file.json' : undefined;
+    throw usageError(`${from} is not JSON: ${error instanceof Error ? error.message : String(error)}`, hint);
   }
 }
 

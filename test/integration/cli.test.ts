@@ -2,7 +2,8 @@
 // operator's guide run as written (find a failed job, see why, fix the cause, peek, redrive, watch it
 // succeed), the --json shapes and exit codes of every command, a redrive that leaves what it cannot vouch
 // for, and the refusal once the runtime is gone.
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { GetQueueAttributesCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -143,12 +144,21 @@ describe('jobs and submit', () => {
     expect(again.code).toBe(0);
     expect(again.stdout).toMatch(new RegExp(`^already submitted \\(same Idempotency-Key\\): transfer job ${first.jobId}: `));
 
-    const [invalid, unknown, notJson, noFile] = await Promise.all([
+    const badFile = path.join(mkdtempSync(path.join(tmpdir(), 'jobline-cli-payload-')), 'payload.json');
+    writeFileSync(badFile, '{oops');
+    const [invalid, unknown, notJson, noFile, noName, notJsonFile] = await Promise.all([
       cli('submit', 'transfer', '{"from":1}'),
       cli('submit', 'nope', '{}'),
       cli('submit', 'transfer', '{oops'),
       cli('submit', 'transfer', '@/nonexistent/payload.json'),
+      cli('submit', 'transfer', '@'),
+      cli('submit', 'transfer', `@${badFile}`),
     ]);
+    expect(noName).toMatchObject({ code: EXIT.usage, stderr: expect.stringContaining('@ needs a file name') });
+    // The shell quoting hint is for text on the command line, not for a file.
+    expect(notJson.stderr).toContain('quote it for the shell');
+    expect(notJsonFile).toMatchObject({ code: EXIT.usage, stderr: expect.stringContaining(`${badFile} is not JSON`) });
+    expect(notJsonFile.stderr).not.toContain('quote it');
     expect(invalid.code).toBe(EXIT.failed);
     expect(invalid.stderr).toContain('refused (400 invalid_payload)');
     expect(invalid.stderr).toMatch(/^ {2}from: /m);

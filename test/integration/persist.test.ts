@@ -165,7 +165,7 @@ describe('the local runtime with persistDir', () => {
 
     const events: string[] = [];
     const second = await start(persistDir, events);
-    expect(events.some((e) => /\(restored \d+ queues with 1 messages from sqs\.json\)$/.test(e))).toBe(true);
+    expect(events.some((e) => /\(restored \d+ queues with 1 message from sqs\.json\)$/.test(e))).toBe(true);
     await expect
       .poll(async () => (await (await fetch(`${second.apiUrl}/jobs/${jobId}`)).json()) as { status: string; attempts: number }, { timeout: 30_000, interval: 200 })
       .toMatchObject({ status: 'SUCCEEDED', attempts: 1, result: { from: 'persist-a', to: 'persist-b', amount: 7 } });
