@@ -180,7 +180,8 @@ export function planJobType(workload: JobTypeWorkload, settings: PlanSettings): 
     keepsUp,
     ...(limits ? { limits } : {}),
     utilisation: offered / c,
-    handlersRunning: { mean: handlerLoad, p99: keepsUp ? busyServersQuantile(c * k, handlerLoad, 0.99) : c * k },
+    // A queue that does not keep up runs at most c × k handlers, however many are offered.
+    handlersRunning: { mean: Math.min(handlerLoad, c * k), p99: keepsUp ? busyServersQuantile(c * k, handlerLoad, 0.99) : c * k },
     lambdaConcurrency: { mean: Math.min(offered, c), p99: keepsUp ? busyServersQuantile(c, offered, 0.99) : c },
     queueWaitSeconds: { mean: wait.meanSeconds + fill, median: wait.medianSeconds + fill, p95: wait.p95Seconds + fill },
     batchTimeoutProbability: 1 - (1 - exceedance(duration, settings.workerTimeoutSeconds / Math.ceil(b / k))) ** Math.min(b, k),

@@ -64,6 +64,8 @@ describe('the queue model', () => {
     const plan = planJobType(workload({ arrivalsPerSecond: 3 }), settings());
     expect(plan.keepsUp).toBe(false);
     expect(plan.warnings.join('\n')).toContain('does not keep up: 3.00 records/s arrive and 2 concurrent batches of 1 take at most 2.00/s; raise maxConcurrency to at least 4');
+    // It runs as many handlers as it can, no more: the mean is not above the most there can be.
+    expect(plan.handlersRunning).toEqual({ mean: 2, p99: 2 });
   });
 
   it('drains a burst as Lambda scales from 5 concurrent batches by 5 a second', () => {
