@@ -212,7 +212,11 @@ export async function dev(argv: readonly string[], projectDir: string = process.
     region: runtime.region,
     credentials,
     tables: [...runtime.tables.values()],
-    deadLetterQueueUrls: jobTypes.map((t) => t.dlqUrl),
+    // Every DLQ of the stack: the job types', and the callbacks' (a refused callback is parked there).
+    deadLetterQueueUrls: [...new Set(runtime.model.queues.flatMap((q) => (q.redrive ? [q.redrive.deadLetterQueue] : [])))].flatMap((id) => {
+      const url = runtime.queues.get(id)?.url;
+      return url ? [url] : [];
+    }),
     buckets: [...runtime.buckets.values()],
   })) {
     console.log(line);

@@ -60,6 +60,8 @@ describe('npm start', () => {
     // The printed DLQ URL is one the SQS emulator answers on.
     const dlqUrl = new RegExp(`aws --endpoint-url http://127\\.0\\.0\\.1:${sqsPort} sqs receive-message --queue-url (http://127\\.0\\.0\\.1:${sqsPort}/\\S+)`).exec(output)?.[1];
     expect(dlqUrl).toBeDefined();
+    // The callbacks' DLQ too: a refused callback is parked there, and the dlq commands cover job types only.
+    expect(output).toMatch(/sqs receive-message --queue-url \S+JobsNotificationsCallbackDeadLetterQueue/);
     const sqs = new SQSClient({ region: 'us-east-1', endpoint: `http://127.0.0.1:${sqsPort}`, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
     try {
       const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] }));
