@@ -24,7 +24,7 @@ import { ENV } from '../shared/config';
 import { NOTIFY_ENV } from '../shared/notify/config';
 import { NOTIFY_FILTERS } from '../shared/notify/notification';
 import { RUNTIME_MODULES } from './function-entries';
-import { JoblineFunction } from './jobline-function';
+import { JoblineFunction, type FunctionObservability } from './jobline-function';
 
 export interface JoblineCallbackOptions {
   /**
@@ -63,6 +63,8 @@ export interface JobNotifierProps extends JoblineNotificationOptions {
   alarmAction?: IAlarmAction;
   alarms: boolean;
   faultInjection?: boolean;
+  /** Where the callback worker's EMF metrics go (CallbacksDelivered, ...), and whether both functions are traced. */
+  observability?: FunctionObservability;
 }
 
 export class JobNotifier extends Construct {
@@ -125,6 +127,7 @@ export class JobNotifier extends Construct {
         memorySize: 256,
         logRetention: props.logRetention,
         faultInjection: props.faultInjection,
+        observability: props.observability,
         environment: {
           [NOTIFY_ENV.callbackQueueUrl]: this.callbackQueue.queueUrl,
           [NOTIFY_ENV.callbackDeadLetterQueueUrl]: this.callbackDeadLetterQueue.queueUrl,
@@ -150,6 +153,7 @@ export class JobNotifier extends Construct {
       memorySize: 256,
       logRetention: props.logRetention,
       faultInjection: props.faultInjection,
+      observability: props.observability,
       environment,
     });
     this.notifier.function.addEventSourceMapping('Stream', {

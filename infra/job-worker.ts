@@ -314,4 +314,19 @@ export class JobWorker extends Construct implements IGrantable {
   metricRunDuration(options: MetricOptions = {}): Metric {
     return this.metric(METRIC.runDuration, { statistic: 'p99', ...options });
   }
+
+  /** Completion callbacks of this job type the receivers took (2xx), from the callback worker. */
+  metricCallbacksDelivered(options: MetricOptions = {}): Metric {
+    return this.metric(METRIC.callbacksDelivered, options);
+  }
+
+  /** Callbacks parked in the callback DLQ (refused by the receiver or its address, or out of attempts). */
+  metricCallbacksParked(options: MetricOptions = {}): Metric {
+    return this.metric(METRIC.callbacksParked, options);
+  }
+
+  /** From a job's end to its callback's delivery: how late receivers hear of it. @default p99 per minute */
+  metricCallbackDelay(options: MetricOptions = {}): Metric {
+    return this.metric(METRIC.callbackDelay, { statistic: 'p99', ...options });
+  }
 }

@@ -106,13 +106,14 @@ export interface JoblineProps {
    */
   readonly dashboard?: boolean;
   /**
-   * The CloudWatch namespace of the API's and workers' metrics (JobsSubmitted, JobsSucceeded, JobsFailed,
-   * JobsRetried, JobsCancelled, DuplicatesAbsorbed, QueueWait, RunDuration; dimension JobType), written as EMF log lines.
+   * The CloudWatch namespace of the API's, workers', sweeper's and callback worker's metrics (JobsSubmitted,
+   * JobsSucceeded, JobsFailed, JobsRetried, JobsCancelled, DuplicatesAbsorbed, JobsResent, QueueWait, RunDuration,
+   * CallbacksDelivered, CallbacksRetried, CallbacksParked, CallbackDelay; dimension JobType), written as EMF log lines.
    * @default 'Jobline'
    */
   readonly metricsNamespace?: string;
   /**
-   * Active X-Ray tracing of the API, the workers and the sweeper: a job's trace goes from its submit through SQS (the
+   * Active X-Ray tracing of the API, the workers, the sweeper and the notification functions: a job's trace goes from its submit through SQS (the
    * message's AWSTraceHeader) to its worker's run.
    * @default false
    */
@@ -195,6 +196,7 @@ export class Jobline extends Construct {
         alarms: alarms !== undefined,
         alarmAction: alarms?.alarmAction,
         faultInjection: props.faultInjection,
+        observability: this.observability,
       });
     }
 
@@ -333,7 +335,12 @@ export class Jobline extends Construct {
         observability: this.observability,
       });
     }
-    if (this.dashboardName) this.builtDashboard = new JobsDashboard(this, 'Dashboard', { dashboardName: this.dashboardName, workers: types.map(({ worker }) => worker) });
+    if (this.dashboardName)
+      this.builtDashboard = new JobsDashboard(this, 'Dashboard', {
+        dashboardName: this.dashboardName,
+        workers: types.map(({ worker }) => worker),
+        callbacks: this.notifier?.callbackQueue !== undefined,
+      });
     // What the operator's CLI reads with `jobline ... --stack NAME` (cli/stack-outputs.ts): each output says
     // what it is in its description, `jobline:<what>[:<job type>]`, whatever its logical id.
     if (this.builtApi) new CfnOutput(this, 'JoblineApiUrl', { value: this.builtApi.url, description: `${OUTPUT_MARKER}api (jobline's HTTP API)` });

@@ -11,6 +11,8 @@ export interface JobsDashboardProps {
   /** The dashboard's name (the alarms link to it by name, so it is known before the dashboard is built). */
   readonly dashboardName: string;
   readonly workers: readonly JobWorker[];
+  /** A callbacks graph per job type (completion callbacks are on). @default false */
+  readonly callbacks?: boolean;
 }
 
 /** A dashboard name for `scope`: its stack's and path's, in the characters CloudWatch allows. */
@@ -35,10 +37,10 @@ export class JobsDashboard extends Construct {
   constructor(scope: Construct, id: string, props: JobsDashboardProps) {
     super(scope, id);
     this.dashboard = new Dashboard(this, 'Dashboard', { dashboardName: props.dashboardName, defaultInterval: Duration.hours(3) });
-    for (const worker of props.workers) this.addJobTypeRow(worker);
+    for (const worker of props.workers) this.addJobTypeRow(worker, props.callbacks ?? false);
   }
 
-  private addJobTypeRow(w: JobWorker): void {
+  private addJobTypeRow(w: JobWorker, callbacks: boolean): void {
     const name = w.jobTypeName;
     const failureRate = new MathExpression({
       expression: 'IF(s + f > 0, 100 * f / (s + f), 0)',
@@ -71,11 +73,22 @@ export class JobsDashboard extends Construct {
       ]),
       graph(`${name}: queue and DLQ`, [w.metricJobsWaiting({ label: 'waiting' }), w.metricDeadLetters({ label: 'in the DLQ' })], [w.metricOldestJobAge({ label: 'oldest (s)' })]),
     );
+    const extras: GraphWidget[] = [];
     if (w.hasTenants) {
-      this.dashboard.addWidgets(
+      extras.push(
         graph(`${name}: tenants (fair queue)`, [w.metricNoisyTenants({ label: 'noisy tenants' })], [w.metricOldestQuietTenantJobAge({ label: 'oldest quiet-tenant job (s)' })]),
       );
     }
+    if (callbacks) {
+      extras.push(
+        graph(
+          `${name}: completion callbacks`,
+          [w.metricCallbacksDelivered({ label: 'delivered' }), w.metricCallbacksParked({ label: 'parked in the callback DLQ' })],
+          [w.metricCallbackDelay({ label: 'delay after the job ended, p99 (ms)' })],
+        ),
+      );
+    }
+    if (extras.length > 0) this.dashboard.addWidgets(...extras);
   }
 }
 

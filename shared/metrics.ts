@@ -28,6 +28,14 @@ export const METRIC = {
   queueWait: 'QueueWait',
   /** A job's run: its handler and its completion write, in ms. */
   runDuration: 'RunDuration',
+  /** Completion callbacks the receiver took (2xx). */
+  callbacksDelivered: 'CallbacksDelivered',
+  /** Callback deliveries that failed and will be tried again (with backoff). */
+  callbacksRetried: 'CallbacksRetried',
+  /** Callbacks parked in the callback DLQ: refused (4xx, an address not allowed) or out of attempts. */
+  callbacksParked: 'CallbacksParked',
+  /** From a job's end (finishedAt) to its callback's delivery, in ms: how late receivers hear of it. */
+  callbackDelay: 'CallbackDelay',
 } as const;
 export type MetricName = (typeof METRIC)[keyof typeof METRIC];
 
@@ -47,6 +55,10 @@ const UNIT: Record<MetricName, 'Count' | 'Milliseconds'> = {
   JobsCancelled: 'Count',
   QueueWait: 'Milliseconds',
   RunDuration: 'Milliseconds',
+  CallbacksDelivered: 'Count',
+  CallbacksRetried: 'Count',
+  CallbacksParked: 'Count',
+  CallbackDelay: 'Milliseconds',
 };
 
 export interface Metrics {

@@ -1,8 +1,9 @@
 /** Builds the callback worker from its environment once per execution environment (functions/callback.ts). */
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SQSEvent } from 'aws-lambda';
-import { numberEnv, requireEnv } from '../config';
+import { ENV, numberEnv, requireEnv } from '../config';
 import { createLogger } from '../log';
+import { createMetrics } from '../metrics';
 import { allowFromEnv } from '../net/address-guard';
 import { delayRetries, sendToDeadLetterQueue } from '../worker/queue-actions';
 import { deliverCallbacks, type CallbackWorkerDeps } from './callback-worker';
@@ -34,6 +35,7 @@ export function callbackDepsFromEnv(env: NodeJS.ProcessEnv = process.env): Callb
     deadLetter: (letters) => sendToDeadLetterQueue(dlqUrl, false, letters),
     delay: (delays) => delayRetries(queueUrl, delays),
     log: createLogger({ component: 'callback' }),
+    metrics: createMetrics({ namespace: env[ENV.metricsNamespace] }),
   };
 }
 

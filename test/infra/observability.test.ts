@@ -1,6 +1,6 @@
 // What the Jobline construct gives an operator on AWS: a CloudWatch dashboard with a row per job type, alarms
 // whose descriptions link to it, metric* methods that name the metrics the functions write (EMF, in the
-// namespace the functions are told), and active X-Ray tracing of the API and the workers when asked.
+// namespace the functions are told), and active X-Ray tracing of every function when asked.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -47,6 +47,17 @@ describe('the CloudWatch dashboard', () => {
     expect(jobs.dashboard).toBeDefined();
   });
 
+  it("graphs each job type's completion callbacks when callbacks are on, and not with notifications off", () => {
+    const [dashboard] = Object.values(template.findResources('AWS::CloudWatch::Dashboard'));
+    const body = textOf(dashboard!.Properties.DashboardBody);
+    for (const type of ['transfer', 'webhook']) {
+      expect(body).toContain(`${type}: completion callbacks`);
+      for (const metric of ['CallbacksDelivered', 'CallbacksParked', 'CallbackDelay']) expect(body).toContain(`[\\"Jobline\\",\\"${metric}\\",\\"JobType\\",\\"${type}\\"`);
+    }
+    const [quiet] = Object.values(synth({ notifications: false }).template.findResources('AWS::CloudWatch::Dashboard'));
+    expect(textOf(quiet!.Properties.DashboardBody)).not.toContain('completion callbacks');
+  });
+
   it('is linked from every alarm of every job type', () => {
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).filter((a) => /(transfer|webhook): /.test(textOf(a.Properties.AlarmDescription)));
     // Three per job type, and the webhook type's tenants (a fair queue) add the quiet-tenants alarm.
@@ -75,16 +86,24 @@ describe('the CloudWatch dashboard', () => {
 });
 
 describe('metrics', () => {
-  it('tells the API and the workers the namespace, and the metric* methods read that namespace', () => {
+  it('tells every function the namespace, and the metric* methods read that namespace', () => {
     const { template, workers, stack } = synth({ metricsNamespace: 'Shop/Jobs' });
     const functions = Object.values(template.findResources('AWS::Lambda::Function'));
     const told = functions.filter((f) => f.Properties.Environment?.Variables?.JOBLINE_METRICS_NAMESPACE === 'Shop/Jobs');
-    // The API, the two workers and the sweeper (the notifier writes no EMF metrics).
-    expect(told).toHaveLength(4);
+    // The API, the two workers, the sweeper and the callback worker write EMF metrics; the notifier is told too.
+    expect(told).toHaveLength(functions.length);
+    expect(told).toHaveLength(6);
     const failed = stack.resolve(workers.webhook.metricJobsFailed().toMetricConfig().metricStat);
     expect(failed).toMatchObject({ namespace: 'Shop/Jobs', metricName: 'JobsFailed', dimensions: [{ name: 'JobType', value: 'webhook' }], statistic: 'Sum' });
     expect(stack.resolve(workers.webhook.metricJobsResent().toMetricConfig().metricStat)).toMatchObject({ namespace: 'Shop/Jobs', metricName: 'JobsResent', statistic: 'Sum' });
     expect(workers.transfer.metricQueueWait().toMetricConfig().metricStat).toMatchObject({ metricName: 'QueueWait', statistic: 'p99' });
+    expect(stack.resolve(workers.webhook.metricCallbacksParked().toMetricConfig().metricStat)).toMatchObject({
+      namespace: 'Shop/Jobs',
+      metricName: 'CallbacksParked',
+      dimensions: [{ name: 'JobType', value: 'webhook' }],
+      statistic: 'Sum',
+    });
+    expect(workers.webhook.metricCallbackDelay().toMetricConfig().metricStat).toMatchObject({ metricName: 'CallbackDelay', statistic: 'p99' });
     expect(workers.transfer.metricRunDuration({ statistic: 'p50' }).toMetricConfig().metricStat).toMatchObject({ metricName: 'RunDuration', statistic: 'p50' });
   });
 
@@ -99,7 +118,7 @@ describe('tracing', () => {
     for (const fn of Object.values(template.findResources('AWS::Lambda::Function'))) expect(fn.Properties.TracingConfig).toBeUndefined();
   });
 
-  it('turns on active X-Ray tracing of the API, every worker and the sweeper, and passes cdk-nag', () => {
+  it('turns on active X-Ray tracing of the API, every worker, the sweeper and the notification functions, and passes cdk-nag', () => {
     const built = buildTestApp({ tracing: true, bundle: false });
     try {
       const { template } = synthesize(built);
@@ -108,6 +127,8 @@ describe('tracing', () => {
         'JobsApiHandlerFunction',
         'JobsJobTypetransferWorkerFunction',
         'JobsJobTypewebhookWorkerFunction',
+        'JobsNotificationsCallbackWorkerFunction',
+        'JobsNotificationsNotifierFunction',
         'JobsSweeperHandlerFunction',
       ]);
       template.hasResourceProperties('AWS::IAM::Policy', {
