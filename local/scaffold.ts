@@ -15,7 +15,8 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync, type D
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_QUEUE_OPTIONS, validateJobType } from '../shared/jobs/define';
-import { formatProblem, type Problem } from './preflight';
+import { DEFAULT_PORTS, formatProblem, type Problem } from './preflight';
+import { findRuntimeFile } from './runtime-file';
 import { handlerModule, testModule, typeModule, type ScaffoldKind, type TemplateContext } from './scaffold-templates';
 
 export const NEW_USAGE = `usage: jobline new job <name> [options]
@@ -253,7 +254,11 @@ export function scaffold(request: ScaffoldRequest): ScaffoldResult {
 
   const payload = request.kind === 'leased' ? '{"id":"first"}' : '{"id":"first","by":2}';
   const start = layout.ownRepo ? 'npm start' : 'npx jobline dev';
-  lines.push(`try it: ${start}, then curl -X POST http://127.0.0.1:3000/jobs/${request.name} -H 'content-type: application/json' -d '${payload}'`);
+  const curl = (apiUrl: string) => `curl -X POST ${apiUrl}/jobs/${request.name} -H 'content-type: application/json' -d '${payload}'`;
+  // A jobline dev running here reloads with the new type: the command is for its API, wherever it listens.
+  const running = findRuntimeFile(layout.projectDir);
+  if (running.kind === 'running') lines.push(`try it (jobline dev reloads with it): ${curl(running.info.apiUrl)}`);
+  else lines.push(`try it: ${start}, then ${curl(`http://127.0.0.1:${process.env.PORT || DEFAULT_PORTS.api}`)}`);
   if (layout.ownRepo || context.testRunner === 'vitest') {
     lines.push(`test it: npx vitest run ${shown(testFile)}`);
     const note = layout.ownRepo ? vitestIncludeNote(layout.projectDir, shown(layout.jobsDir)) : undefined;

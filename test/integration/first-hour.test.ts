@@ -107,7 +107,9 @@ describe('the first hour, as the README walks it', () => {
     expect(logText).toMatch(/^REPORT RequestId: \S+\tDuration: [\d.]+ ms\tBilled Duration: \d+ ms\tMemory Size: \d+ MB\tMax Memory Used: \d+ MB/m);
 
     // 5. Scaffold a job type (npm run jobline -- new job ...): its modules are written and registered.
-    execFileSync('npm', ['run', 'jobline', '--', 'new', 'job', 'resize-image', '--kind', 'leased'], { cwd: copy, stdio: 'pipe' });
+    const scaffolded = execFileSync('npm', ['run', 'jobline', '--', 'new', 'job', 'resize-image', '--kind', 'leased'], { cwd: copy, encoding: 'utf8' });
+    // The dev running here reloads with it, so the curl is for its API, on whatever port it listens.
+    expect(scaffolded).toContain(`try it (jobline dev reloads with it): curl -X POST ${run.api}/jobs/resize-image `);
     for (const file of ['type.ts', 'handler.ts', 'handler.test.ts']) expect(existsSync(path.join(copy, 'app/jobs/resize-image', file))).toBe(true);
     expect(readFileSync(path.join(copy, 'app/jobs/index.ts'), 'utf8')).toContain('resize-image/handler');
 
