@@ -224,6 +224,10 @@ export function startWatch(options: WatchOptions): Watcher {
     if (affected.length === 0) return { failed: false, reported: false };
     const results = await bundles.rebuild(affected);
     const failures = results.filter((r) => !r.ok);
+    // A bundle that failed because one of its files was deleted (a job type removed or moved) is for the
+    // synthesis to judge: it removes the function, or says why the app no longer builds.
+    const lostFile = (logicalId: string) => [...changed].some((file) => contents.get(file) === 'deleted' && bundles.holds(logicalId, file));
+    if (failures.length > 0 && failures.every((r) => lostFile(r.logicalId))) return { failed: false, reported: false };
     if (failures.length > 0) {
       const labels = failures.map((r) => resourceLabel(runtime.model, r.logicalId)).join(', ');
       say(`not reloaded (${names(changed)} changed): ${labels}: ${failures[0]!.ok ? '' : failures[0]!.error}; the previous code keeps running`);

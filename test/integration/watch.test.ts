@@ -263,6 +263,16 @@ export const shout = defineJob({ name: 'shout', kind: 'leased', schema: z.object
     expect(await finished(await submit('echo', { n: 9 }), 20_000)).toMatchObject({ status: 'SUCCEEDED', result: { version: 8 } });
   }, 180_000);
 
+  it('removing a job type (its files and its line in the app) removes its worker, with no failed rebuild said first', async () => {
+    const from = output.length;
+    rmSync(path.join(appDir, 'jobs/shout'), { recursive: true, force: true });
+    write('bin/app.ts', appModule(false));
+    const line = (await seen(/ {2}reloaded (.*shout worker removed.*) \(.+ changed\) in /, from, 120_000))[1]!;
+    expect(line).toMatch(/shout.*queue.* removed/);
+    expect(output.slice(from)).not.toContain('not reloaded');
+    expect(await finished(await submit('echo', { n: 10 }), 20_000)).toMatchObject({ status: 'SUCCEEDED', result: { version: 8 } });
+  }, 180_000);
+
   it('Ctrl-C stops everything, the watcher included', async () => {
     process.kill(-pgid!, 'SIGINT');
     expect(['SIGINT', 'code 0', 'code 130']).toContain(await exited);
